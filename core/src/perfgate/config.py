@@ -1,0 +1,104 @@
+"""The targets file as typed models. :mod:`perfgate.loader` reads YAML into them.
+
+Every section is a mapping from a name the user picks to that thing's settings::
+
+    version: 1
+    services:   {api: {url: ..., health: /health, start: ..., start_timeout: 30s}}
+    scenarios:  {load: {driver: http, service: api, ...}}   # keys beyond the common ones
+                                                             # belong to the driver
+    collectors: {system: {interval: 1s}}                     # options belong to the collector
+    targets:    {api-latency: {metric: ..., target: ..., critical: ...}}
+    reporters:  {console: {}, json: {path: reports/result.json}}
+    validators: {thresholds: {}}                             # optional; thresholds is default
+    allow_hosts: [staging.example.com]                       # load beyond loopback
+
+A collector, reporter or validator key names the component; to use one twice, give each its
+own key and name the component with ``type:`` (``primary: {type: postgres, dsn: ...}``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from perfgate.thresholds import Threshold, parse_threshold
+from perfgate.units import parse_duration
+
+#: Seconds, written in the file as ``30s``, ``500ms``, ``1m30s`` or a number of seconds.
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServiceConfig(Model):
+    """A service under test; with ``start`` perfgate starts it and always stops it."""
+
+    url: str
+    health: str | None = None
+    start: str | list[str] | None = None
+    start_timeout: Duration = 30.0
+    stop_timeout: Duration = 10.0
+    cwd: str | None = None
+    env: dict[str, str] = Field(default_factory=dict)
+    #: Status codes that count as healthy (default: any 2xx).
+    health_status: list[int] | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// URL")
+        return value.rstrip("/")
+
+
+class TargetConfig(Model):
+    """One target: a metric selector plus a ``target`` and/or ``critical`` expression."""
+
+    metric: str
+    target: str | None = None
+    critical: str | None = None
+    on_missing: Literal["fail", "warn", "skip"] = "fail"
+    description: str = ""
+
+    def thresholds(self) -> tuple[Threshold | None, Threshold | None]:
+        return (parse_threshold(self.target) if self.target is not None else None,
+                parse_threshold(self.critical) if self.critical is not None else None)
+
+
+class ScenarioConfig(BaseModel):
+    """The keys every scenario has; a load driver subclasses this with its own keys.
+
+    The base allows extra keys so the loader can read ``driver`` first; a driver's subclass
+    sets ``extra="forbid"`` (inherit from :class:`DriverScenario` to get that).
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    driver: str
+    service: str | None = None
+    targets: dict[str, TargetConfig] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(default_factory=dict)
+    description: str = ""
+
+
+class DriverScenario(ScenarioConfig):
+    """Base for a load driver's scenario model: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TargetsFileModel(Model):
+    """The top level of the file, before components are resolved."""
+
+    version: Literal[1]
+    services: dict[str, ServiceConfig] = Field(default_factory=dict)
+    scenarios: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    collectors: dict[str, dict[str, Any] | None] = Field(default_factory=dict)
+    validators: dict[str, dict[str, Any] | None] = Field(default_factory=dict)
+    targets: dict[str, TargetConfig] = Field(default_factory=dict)
+    reporters: dict[str, dict[str, Any] | None] = Field(default_factory=dict)
+    allow_hosts: list[str] = Field(default_factory=list)
+    description: str = ""

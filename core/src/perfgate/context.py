@@ -1,0 +1,92 @@
+"""What a running component can see: the targets file, the options, and the run's controls."""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urljoin, urlsplit
+
+from perfgate.errors import ConfigError
+
+if TYPE_CHECKING:
+    from perfgate.loader import TargetsFile
+    from perfgate.progress import Progress
+
+
+@dataclass
+class RunOptions:
+    """Options from the command line (or :func:`perfgate.testing.run_targets`)."""
+
+    output_dir: Path = Path(".")
+    only: list[str] = field(default_factory=list)
+    fail_on: str = "fail"  # or "warn"
+    time_scale: float = 1.0
+    progress: bool | None = None  # None: only when stderr is a terminal
+    baseline: Path | None = None
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", "localhost.localdomain") or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class RunContext:
+    """Handed to every component: read-only facts plus the run's stop signal and progress."""
+
+    def __init__(self, targets: TargetsFile, options: RunOptions,
+                 progress: Progress | None = None) -> None:
+        self.targets = targets
+        self.options = options
+        self.progress = progress
+        #: Set on Ctrl-C / SIGTERM: load loops check it and wind down.
+        self.stopping = threading.Event()
+        self.started_at = time.time()
+        self._notes: list[str] = []
+
+    @property
+    def output_dir(self) -> Path:
+        return self.options.output_dir
+
+    def scale(self, seconds: float) -> float:
+        """A load duration after ``--time-scale`` (durations of load, not timeouts)."""
+        return seconds * self.options.time_scale
+
+    def report_path(self, path: str | Path) -> Path:
+        """A report path from the targets file, relative to ``--output``."""
+        p = Path(path)
+        return p if p.is_absolute() else self.output_dir / p
+
+    def service_url(self, service: str | None, path: str = "") -> str:
+        """The URL of ``path`` on a service from the targets file."""
+        if service is None:
+            return path
+        base = self.targets.services[service].url + "/"
+        return urljoin(base, path.lstrip("/")) if path else base.rstrip("/")
+
+    def check_load_allowed(self, url: str) -> None:
+        """Refuse load against a host that is neither loopback nor listed in ``allow_hosts``."""
+        host = urlsplit(url).hostname or ""
+        if is_loopback(host) or host in self.targets.model.allow_hosts:
+            return
+        raise ConfigError(
+            f"refusing to send load to {host!r}: only loopback and hosts listed under "
+            "allow_hosts: in the targets file are allowed")
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``; True if the run is stopping."""
+        return self.stopping.wait(seconds)
+
+    def note(self, text: str) -> None:
+        """A remark for the result document's ``notes`` (measurement validity and the like)."""
+        self._notes.append(text)
+
+    def notes(self) -> list[str]:
+        return list(self._notes)

@@ -1,0 +1,92 @@
+"""Errors a user can cause, in one tree under :class:`PerfgateError`.
+
+::
+
+    PerfgateError
+    ├── ConfigError            the targets file or the command line is wrong   (exit 2)
+    │   └── ThresholdSyntaxError   a threshold expression does not parse
+    ├── PluginError            a plugin could not be imported or registered
+    └── RunError               the run itself broke                            (exit 3)
+        └── ServiceError       a service did not start or never became healthy
+
+A traceback is for bugs only: everything here is printed as a one-line message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class PerfgateError(Exception):
+    """Root of every error perfgate reports without a traceback."""
+
+    exit_code = 3
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where in a file something is: ``path:line:column`` (1-based)."""
+
+    path: str
+    line: int | None = None
+    column: int | None = None
+
+    def __str__(self) -> str:
+        text = self.path
+        if self.line is not None:
+            text += f":{self.line}"
+            if self.column is not None:
+                text += f":{self.column}"
+        return text
+
+
+class ConfigError(PerfgateError):
+    """The targets file or the command line is wrong.
+
+    :param message: what is wrong and what was expected
+    :param location: file, line and column of the offending node, when known
+    :param key: dotted path of the offending key (``scenarios.load.vus``)
+    """
+
+    exit_code = 2
+
+    def __init__(self, message: str, location: Location | None = None, key: str | None = None):
+        self.message = message
+        self.location = location
+        self.key = key
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        parts = []
+        if self.location is not None:
+            parts.append(f"{self.location}:")
+        if self.key:
+            parts.append(f"{self.key}:")
+        parts.append(self.message)
+        return " ".join(parts)
+
+
+class ThresholdSyntaxError(ConfigError):
+    """A threshold expression does not parse; ``position`` is the 0-based offending character."""
+
+    def __init__(self, message: str, expression: str, position: int):
+        self.expression = expression
+        self.position = position
+        caret = " " * position + "^"
+        super().__init__(f"{message}\n    {expression}\n    {caret}")
+
+
+class PluginError(PerfgateError):
+    """A plugin could not be imported or registered."""
+
+    exit_code = 3
+
+
+class RunError(PerfgateError):
+    """The run itself broke: results are incomplete."""
+
+    exit_code = 3
+
+
+class ServiceError(RunError):
+    """A service perfgate manages did not start or never became healthy."""

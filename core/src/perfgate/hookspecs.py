@@ -1,0 +1,92 @@
+"""The contracts between perfgate and its plugins: every hook a plugin may implement.
+
+A plugin is a module (or object) with functions decorated by :data:`perfgate.hookimpl`, found
+through the entry-point group ``perfgate``. Most plugins implement only
+:func:`perfgate_register_components`; the lifecycle hooks let a plugin watch or enrich a run.
+
+Hooks are called with keyword arguments; an implementation may accept any subset of them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from perfgate.context import RunContext
+    from perfgate.metrics import MetricSet
+    from perfgate.plugins import Register
+    from perfgate.result import ResultDocument
+
+PROJECT = "perfgate"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# ---------------------------------------------------------------------------------------------
+# Registration
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def perfgate_register_components(register: Register) -> None:
+    """Register the components (collectors, load drivers, validators, reporters) a plugin brings.
+
+    Called once per process, right after plugins are loaded and before the targets file is
+    checked, so that the file can name the components.
+
+    :param register: call ``register(ComponentClass)`` once per component; the class is a
+        subclass of :class:`perfgate.Collector`, :class:`perfgate.LoadDriver`,
+        :class:`perfgate.Validator` or :class:`perfgate.Reporter` with a unique ``name``.
+    :return: nothing.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Run lifecycle
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def perfgate_run_started(context: RunContext) -> None:
+    """Called when a run starts: the targets file is valid, services and collectors not started.
+
+    :param context: the run context (targets file, options, output folder, progress).
+    :return: nothing. Raising here is a run error (exit 3).
+    """
+
+
+@hookspec
+def perfgate_scenario_finished(context: RunContext, scenario: str, metrics: MetricSet,
+                               error: str | None) -> None:
+    """Called after each scenario, with what its load driver measured.
+
+    :param context: the run context.
+    :param scenario: the scenario's name in the targets file.
+    :param metrics: the metrics the driver returned (tagged with ``scenario``).
+    :param error: the driver's error message if it failed, else ``None``.
+    :return: nothing.
+    """
+
+
+@hookspec
+def perfgate_result_ready(context: RunContext, result: ResultDocument) -> None:
+    """Called once checks are judged and before reporters run; may add to ``result.details``.
+
+    :param context: the run context.
+    :param result: the result document, still mutable.
+    :return: nothing.
+    """
+
+
+@hookspec
+def perfgate_run_finished(context: RunContext, result: ResultDocument, exit_code: int) -> None:
+    """Called last, after reports are written and services stopped.
+
+    :param context: the run context.
+    :param result: the final result document.
+    :param exit_code: the code perfgate is about to exit with.
+    :return: nothing.
+    """

@@ -1,0 +1,613 @@
+"""The metric model: named, tagged metrics of four kinds, mergeable across processes.
+
+Names and aggregations follow k6 (``http_req_duration`` is ``http.req_duration`` here):
+
+========  =====================================  ===========================================
+kind      what one sample is                     aggregations a threshold may use
+========  =====================================  ===========================================
+trend     a value (a latency in ms, a size)      ``avg min max med p(N) count``
+rate      a boolean (failed? passed?)            ``rate`` (0..1), ``count``, ``passes``, ``fails``
+counter   an amount to add up (requests, bytes)  ``count`` (total), ``rate`` (per second)
+gauge     a level at one moment (CPU %, memory)  ``value`` (last), ``min``, ``max``, ``avg``
+========  =====================================  ===========================================
+
+Trend values go into an HDR histogram (bounded memory, exact merge across worker processes);
+every kind also keeps a per-second time series of ``[count, sum, min, max, last]``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from hdrh.histogram import HdrHistogram
+
+Tags = Mapping[str, str]
+MetricKey = tuple[str, tuple[tuple[str, str], ...]]
+
+
+class Kind(StrEnum):
+    TREND = "trend"
+    RATE = "rate"
+    COUNTER = "counter"
+    GAUGE = "gauge"
+
+
+#: Aggregations each kind answers (``p(N)`` stands for every percentile).
+AGGREGATIONS: dict[Kind, frozenset[str]] = {
+    Kind.TREND: frozenset({"avg", "min", "max", "med", "p", "count"}),
+    Kind.RATE: frozenset({"rate", "count", "passes", "fails"}),
+    Kind.COUNTER: frozenset({"count", "rate"}),
+    Kind.GAUGE: frozenset({"value", "min", "max", "avg"}),
+}
+
+#: Percentiles every trend reports in the result document.
+REPORTED_PERCENTILES = (50.0, 90.0, 95.0, 99.0, 99.9)
+
+
+def tag_key(tags: Tags | None) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((str(k), str(v)) for k, v in (tags or {}).items()))
+
+
+def format_selector(name: str, tags: Tags | None) -> str:
+    """``http.req_duration{scenario:load,status:200}``: how metrics are named in reports."""
+    if not tags:
+        return name
+    inner = ",".join(f"{k}:{v}" for k, v in sorted(tags.items()))
+    return f"{name}{{{inner}}}"
+
+
+def aggregation_unit(kind: Kind, unit: str, aggregation: str) -> str:
+    """The unit of an aggregation's value: a counter's ``rate`` is per second, a rate is a ratio."""
+    if kind is Kind.RATE:
+        return "ratio" if aggregation == "rate" else ""
+    if aggregation == "count":
+        return "" if kind is Kind.TREND else unit
+    if kind is Kind.COUNTER and aggregation == "rate":
+        return f"{unit}/s" if unit else "/s"
+    return unit
+
+
+class TimeSeries:
+    """Per-second buckets ``[count, sum, min, max, last]`` keyed by whole epoch second."""
+
+    __slots__ = ("buckets",)
+
+    def __init__(self) -> None:
+        self.buckets: dict[int, list[float]] = {}
+
+    def add(self, value: float, t: float) -> None:
+        second = int(t)
+        bucket = self.buckets.get(second)
+        if bucket is None:
+            self.buckets[second] = [1, value, value, value, value]
+            return
+        bucket[0] += 1
+        bucket[1] += value
+        if value < bucket[2]:
+            bucket[2] = value
+        if value > bucket[3]:
+            bucket[3] = value
+        bucket[4] = value
+
+    def add_bucket(self, second: int, count: float, total: float, low: float, high: float,
+                   last: float) -> None:
+        bucket = self.buckets.get(second)
+        if bucket is None:
+            self.buckets[second] = [count, total, low, high, last]
+            return
+        bucket[0] += count
+        bucket[1] += total
+        bucket[2] = min(bucket[2], low)
+        bucket[3] = max(bucket[3], high)
+        bucket[4] = last
+
+    def merge(self, other: TimeSeries) -> None:
+        for second, b in other.buckets.items():
+            self.add_bucket(second, *b)
+
+    def to_list(self) -> list[list[float]]:
+        return [[s, *b] for s, b in sorted(self.buckets.items())]
+
+    @classmethod
+    def from_list(cls, rows: Iterable[list[float]]) -> TimeSeries:
+        series = cls()
+        for row in rows:
+            series.add_bucket(int(row[0]), *row[1:6])
+        return series
+
+
+class Metric:
+    """One named, tagged metric; subclasses define what a sample means."""
+
+    kind: ClassVar[Kind]
+    default_unit: ClassVar[str] = ""
+
+    def __init__(self, name: str, tags: Tags | None = None, unit: str | None = None) -> None:
+        self.name = name
+        self.tags: dict[str, str] = dict(tag_key(tags))
+        self.unit = self.default_unit if unit is None else unit
+        self.series = TimeSeries()
+        #: The window the metric covers (epoch seconds); a counter's rate divides by it.
+        self.start: float | None = None
+        self.end: float | None = None
+
+    @property
+    def key(self) -> MetricKey:
+        return (self.name, tag_key(self.tags))
+
+    @property
+    def selector(self) -> str:
+        return format_selector(self.name, self.tags)
+
+    @property
+    def duration(self) -> float | None:
+        if self.start is None or self.end is None:
+            return None
+        return max(self.end - self.start, 0.0)
+
+    def set_window(self, start: float | None, end: float | None) -> None:
+        if start is not None:
+            self.start = start if self.start is None else min(self.start, start)
+        if end is not None:
+            self.end = end if self.end is None else max(self.end, end)
+
+    def add(self, value: float, t: float | None = None) -> None:
+        raise NotImplementedError
+
+    def merge(self, other: Metric) -> None:
+        if other.kind is not self.kind:
+            raise TypeError(f"cannot merge {other.kind} {other.name} into {self.kind}")
+        self.series.merge(other.series)
+        self.set_window(other.start, other.end)
+        self._merge_data(other)
+
+    def _merge_data(self, other: Any) -> None:
+        raise NotImplementedError
+
+    def copy(self, tags: Tags | None = None) -> Metric:
+        clone = type(self)(self.name, self.tags if tags is None else tags, self.unit)
+        clone.merge(self)
+        return clone
+
+    def aggregate(self, aggregation: str, percentile: float | None = None) -> float | None:
+        """The value of one aggregation (``p`` needs ``percentile``); ``None`` if no data."""
+        raise NotImplementedError
+
+    def values(self) -> dict[str, float | None]:
+        """Every aggregation of this kind, as reported in the result document."""
+        raise NotImplementedError
+
+    @property
+    def count(self) -> int:
+        raise NotImplementedError
+
+    # -- serialisation -------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind.value,
+            "unit": self.unit,
+            "tags": dict(self.tags),
+            "window": {"start": self.start, "end": self.end},
+            "values": self.values(),
+            "data": self._data_dict(),
+            "series": self.series.to_list(),
+        }
+
+    def _data_dict(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _load_data(self, data: Mapping[str, Any]) -> None:
+        raise NotImplementedError
+
+    @staticmethod
+    def from_dict(doc: Mapping[str, Any]) -> Metric:
+        cls = METRIC_CLASSES[Kind(doc["kind"])]
+        metric = cls(doc["name"], doc.get("tags") or {}, doc.get("unit"))
+        window = doc.get("window") or {}
+        metric.set_window(window.get("start"), window.get("end"))
+        metric.series = TimeSeries.from_list(doc.get("series") or [])
+        metric._load_data(doc.get("data") or {})
+        return metric
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.selector} count={self.count}>"
+
+
+class Trend(Metric):
+    """Values in an HDR histogram: 3 significant digits, from ``resolution`` up to ``highest``.
+
+    Values are stored as whole multiples of ``resolution`` (1 µs for a trend in ms). Exact
+    ``min``, ``max``, sum and count are kept beside the histogram, so ``avg`` is exact and
+    values beyond the histogram's range still show as ``max``.
+    """
+
+    kind = Kind.TREND
+    default_unit = "ms"
+    RESOLUTION = 0.001
+    HIGHEST = 3_600_000_000  # in resolution steps: one hour of milliseconds, in microseconds
+    SIGNIFICANT_DIGITS = 3
+
+    def __init__(self, name: str, tags: Tags | None = None, unit: str | None = None) -> None:
+        super().__init__(name, tags, unit)
+        self.histogram = HdrHistogram(1, self.HIGHEST, self.SIGNIFICANT_DIGITS)
+        self._count = 0
+        self._sum = 0.0
+        self._min = math.inf
+        self._max = -math.inf
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+    def _steps(self, value: float) -> int:
+        return min(max(int(round(value / self.RESOLUTION)), 1), self.HIGHEST)
+
+    def add(self, value: float, t: float | None = None) -> None:
+        self.histogram.record_value(self._steps(value))
+        self._count += 1
+        self._sum += value
+        if value < self._min:
+            self._min = value
+        if value > self._max:
+            self._max = value
+        self.series.add(value, time.time() if t is None else t)
+
+    def add_many(self, value: float, count: int, t: float | None = None) -> None:
+        """Record ``count`` samples of the same value (a pre-aggregated bucket)."""
+        if count <= 0:
+            return
+        self.histogram.record_value(self._steps(value), count)
+        self._count += count
+        self._sum += value * count
+        self._min = min(self._min, value)
+        self._max = max(self._max, value)
+        self.series.add_bucket(int(time.time() if t is None else t), count, value * count,
+                               value, value, value)
+
+    def _merge_data(self, other: Trend) -> None:
+        if other._count:
+            self.histogram.add(other.histogram)
+        self._count += other._count
+        self._sum += other._sum
+        self._min = min(self._min, other._min)
+        self._max = max(self._max, other._max)
+
+    def percentile(self, p: float) -> float | None:
+        if not self._count:
+            return None
+        if p >= 100:
+            return self._max
+        if p <= 0:
+            return self._min
+        raw = self.histogram.get_value_at_percentile(p) * self.RESOLUTION
+        # The histogram answers with the highest value equivalent to the bucket; never
+        # report beyond what was really seen.
+        return min(max(raw, self._min), self._max)
+
+    def aggregate(self, aggregation: str, percentile: float | None = None) -> float | None:
+        if not self._count:
+            return 0.0 if aggregation == "count" else None
+        match aggregation:
+            case "avg":
+                return self._sum / self._count
+            case "min":
+                return self._min
+            case "max":
+                return self._max
+            case "med":
+                return self.percentile(50.0)
+            case "p":
+                return self.percentile(float(percentile if percentile is not None else 50.0))
+            case "count":
+                return float(self._count)
+        raise KeyError(aggregation)
+
+    def values(self) -> dict[str, float | None]:
+        out: dict[str, float | None] = {
+            "count": float(self._count),
+            "avg": self.aggregate("avg"),
+            "min": self.aggregate("min"),
+            "max": self.aggregate("max"),
+            "med": self.aggregate("med"),
+        }
+        for p in REPORTED_PERCENTILES:
+            out[f"p({p:g})"] = self.percentile(p)
+        return out
+
+    def _data_dict(self) -> dict[str, Any]:
+        return {
+            "count": self._count,
+            "sum": self._sum,
+            "min": self._min if self._count else None,
+            "max": self._max if self._count else None,
+            "resolution": self.RESOLUTION,
+            "hdr": self.histogram.encode().decode("ascii") if self._count else None,
+        }
+
+    def _load_data(self, data: Mapping[str, Any]) -> None:
+        if not data.get("count"):
+            return
+        self.histogram = HdrHistogram.decode(data["hdr"].encode("ascii"))
+        self._count = int(data["count"])
+        self._sum = float(data["sum"])
+        self._min = float(data["min"])
+        self._max = float(data["max"])
+
+
+class Rate(Metric):
+    """The share of samples that were true: ``http.req_failed``, ``checks``."""
+
+    kind = Kind.RATE
+    default_unit = "ratio"
+
+    def __init__(self, name: str, tags: Tags | None = None, unit: str | None = None) -> None:
+        super().__init__(name, tags, unit)
+        self.passes = 0
+        self.total = 0
+
+    @property
+    def count(self) -> int:
+        return self.total
+
+    def add(self, value: float, t: float | None = None) -> None:
+        hit = 1 if value else 0
+        self.passes += hit
+        self.total += 1
+        self.series.add(hit, time.time() if t is None else t)
+
+    def add_counts(self, passes: int, total: int, t: float | None = None) -> None:
+        """Record ``total`` samples of which ``passes`` were true."""
+        if total <= 0:
+            return
+        self.passes += passes
+        self.total += total
+        share = passes / total
+        self.series.add_bucket(int(time.time() if t is None else t), total, passes,
+                               0 if passes < total else 1, 1 if passes else 0, share)
+
+    def _merge_data(self, other: Rate) -> None:
+        self.passes += other.passes
+        self.total += other.total
+
+    def aggregate(self, aggregation: str, percentile: float | None = None) -> float | None:
+        match aggregation:
+            case "rate":
+                return self.passes / self.total if self.total else None
+            case "count":
+                return float(self.total)
+            case "passes":
+                return float(self.passes)
+            case "fails":
+                return float(self.total - self.passes)
+        raise KeyError(aggregation)
+
+    def values(self) -> dict[str, float | None]:
+        return {k: self.aggregate(k) for k in ("rate", "count", "passes", "fails")}
+
+    def _data_dict(self) -> dict[str, Any]:
+        return {"passes": self.passes, "total": self.total}
+
+    def _load_data(self, data: Mapping[str, Any]) -> None:
+        self.passes = int(data.get("passes", 0))
+        self.total = int(data.get("total", 0))
+
+
+class Counter(Metric):
+    """An amount that adds up: ``http.reqs``, ``data_received`` (in B)."""
+
+    kind = Kind.COUNTER
+
+    def __init__(self, name: str, tags: Tags | None = None, unit: str | None = None) -> None:
+        super().__init__(name, tags, unit)
+        self.total = 0.0
+        self.samples = 0
+
+    @property
+    def count(self) -> int:
+        return self.samples
+
+    def add(self, value: float = 1.0, t: float | None = None) -> None:
+        self.total += value
+        self.samples += 1
+        self.series.add(value, time.time() if t is None else t)
+
+    def _merge_data(self, other: Counter) -> None:
+        self.total += other.total
+        self.samples += other.samples
+
+    def aggregate(self, aggregation: str, percentile: float | None = None) -> float | None:
+        match aggregation:
+            case "count":
+                return self.total
+            case "rate":
+                duration = self.duration
+                if not duration:
+                    return None
+                return self.total / duration
+        raise KeyError(aggregation)
+
+    def values(self) -> dict[str, float | None]:
+        return {"count": self.total, "rate": self.aggregate("rate")}
+
+    def _data_dict(self) -> dict[str, Any]:
+        return {"total": self.total, "samples": self.samples}
+
+    def _load_data(self, data: Mapping[str, Any]) -> None:
+        self.total = float(data.get("total", 0.0))
+        self.samples = int(data.get("samples", 0))
+
+
+class Gauge(Metric):
+    """A level sampled over time: ``system.cpu`` (in %), ``redis.memory_used`` (in B)."""
+
+    kind = Kind.GAUGE
+
+    def __init__(self, name: str, tags: Tags | None = None, unit: str | None = None) -> None:
+        super().__init__(name, tags, unit)
+        self.last: float | None = None
+        self.last_t = -math.inf
+        self._min = math.inf
+        self._max = -math.inf
+        self._sum = 0.0
+        self.samples = 0
+
+    @property
+    def count(self) -> int:
+        return self.samples
+
+    def add(self, value: float, t: float | None = None) -> None:
+        t = time.time() if t is None else t
+        if t >= self.last_t:
+            self.last, self.last_t = value, t
+        self._min = min(self._min, value)
+        self._max = max(self._max, value)
+        self._sum += value
+        self.samples += 1
+        self.series.add(value, t)
+
+    def _merge_data(self, other: Gauge) -> None:
+        if other.samples and other.last_t >= self.last_t:
+            self.last, self.last_t = other.last, other.last_t
+        self._min = min(self._min, other._min)
+        self._max = max(self._max, other._max)
+        self._sum += other._sum
+        self.samples += other.samples
+
+    def aggregate(self, aggregation: str, percentile: float | None = None) -> float | None:
+        if not self.samples:
+            return None
+        match aggregation:
+            case "value":
+                return self.last
+            case "min":
+                return self._min
+            case "max":
+                return self._max
+            case "avg":
+                return self._sum / self.samples
+        raise KeyError(aggregation)
+
+    def values(self) -> dict[str, float | None]:
+        return {k: self.aggregate(k) for k in ("value", "min", "max", "avg")}
+
+    def _data_dict(self) -> dict[str, Any]:
+        if not self.samples:
+            return {"samples": 0}
+        return {"samples": self.samples, "last": self.last, "last_t": self.last_t,
+                "min": self._min, "max": self._max, "sum": self._sum}
+
+    def _load_data(self, data: Mapping[str, Any]) -> None:
+        self.samples = int(data.get("samples", 0))
+        if self.samples:
+            self.last, self.last_t = data["last"], data["last_t"]
+            self._min, self._max, self._sum = data["min"], data["max"], data["sum"]
+
+
+METRIC_CLASSES: dict[Kind, type[Metric]] = {
+    Kind.TREND: Trend, Kind.RATE: Rate, Kind.COUNTER: Counter, Kind.GAUGE: Gauge,
+}
+
+
+class MetricSet:
+    """A collection of metrics keyed by name and tags; what every plugin hands back.
+
+    ``trend()``, ``rate()``, ``counter()`` and ``gauge()`` get or create one series::
+
+        metrics = MetricSet()
+        metrics.trend("http.req_duration", {"scenario": "load", "name": "health"}).add(12.5)
+        metrics.counter("http.reqs", {"scenario": "load"}).add(1)
+    """
+
+    def __init__(self, metrics: Iterable[Metric] = ()) -> None:
+        self._metrics: dict[MetricKey, Metric] = {}
+        for metric in metrics:
+            self.add(metric)
+
+    def _get(self, cls: type[Metric], name: str, tags: Tags | None, unit: str | None) -> Any:
+        key = (name, tag_key(tags))
+        metric = self._metrics.get(key)
+        if metric is None:
+            metric = cls(name, tags, unit)
+            self._metrics[key] = metric
+        elif not isinstance(metric, cls):
+            raise TypeError(f"{name} is a {metric.kind}, not a {cls.kind}")
+        return metric
+
+    def trend(self, name: str, tags: Tags | None = None, unit: str | None = None) -> Trend:
+        return self._get(Trend, name, tags, unit)
+
+    def rate(self, name: str, tags: Tags | None = None) -> Rate:
+        return self._get(Rate, name, tags, None)
+
+    def counter(self, name: str, tags: Tags | None = None, unit: str | None = None) -> Counter:
+        return self._get(Counter, name, tags, unit)
+
+    def gauge(self, name: str, tags: Tags | None = None, unit: str | None = None) -> Gauge:
+        return self._get(Gauge, name, tags, unit)
+
+    def add(self, metric: Metric) -> None:
+        """Add one metric, merging it into an existing series with the same name and tags."""
+        existing = self._metrics.get(metric.key)
+        if existing is None:
+            self._metrics[metric.key] = metric.copy()
+        else:
+            existing.merge(metric)
+
+    def merge(self, other: MetricSet) -> None:
+        for metric in other:
+            self.add(metric)
+
+    def set_window(self, start: float | None, end: float | None) -> None:
+        """Set the window of every metric that has none yet."""
+        for metric in self:
+            if metric.start is None and metric.end is None:
+                metric.set_window(start, end)
+
+    def tag_all(self, **tags: str) -> MetricSet:
+        """A copy with ``tags`` added to every metric that does not have them."""
+        out = MetricSet()
+        for metric in self:
+            out.add(metric.copy({**tags, **metric.tags}))
+        return out
+
+    def select(self, name: str, tags: Tags | None = None) -> list[Metric]:
+        """Every series named ``name`` whose tags include all of ``tags``."""
+        wanted = dict(tags or {})
+        return [
+            m for m in self._metrics.values()
+            if m.name == name and all(m.tags.get(k) == v for k, v in wanted.items())
+        ]
+
+    def combined(self, name: str, tags: Tags | None = None) -> Metric | None:
+        """All matching series merged into one (exactly, histograms included); None if none."""
+        found = self.select(name, tags)
+        if not found:
+            return None
+        merged = type(found[0])(name, tags, found[0].unit)
+        for metric in found:
+            merged.merge(metric)
+        return merged
+
+    def names(self) -> set[str]:
+        return {m.name for m in self._metrics.values()}
+
+    def __iter__(self) -> Iterator[Metric]:
+        return iter(list(self._metrics.values()))
+
+    def __len__(self) -> int:
+        return len(self._metrics)
+
+    def __contains__(self, name: object) -> bool:
+        return any(m.name == name for m in self._metrics.values())
+
+    def to_list(self) -> list[dict[str, Any]]:
+        return [m.to_dict() for m in sorted(self, key=lambda m: m.key)]
+
+    @classmethod
+    def from_list(cls, docs: Iterable[Mapping[str, Any]]) -> MetricSet:
+        return cls(Metric.from_dict(d) for d in docs)

@@ -1,0 +1,227 @@
+"""Finding, loading and registering plugins; the registry of components they bring.
+
+Plugins come from the entry-point group ``perfgate``; perfgate's own components (the ``system``
+collector, the ``thresholds`` validator, the ``console`` and ``json`` reporters) are plugins
+registered the same way, from the core's own entry points.
+
+- ``PERFGATE_DISABLE_PLUGINS=a,b`` blocks the plugins named ``a`` and ``b`` (entry-point names).
+- ``PERFGATE_NO_ENTRYPOINTS=1`` loads no installed plugin at all: tests register their own
+  with :func:`extra_plugins` or the ``perfgate_plugin`` fixture of :mod:`perfgate.testing`.
+
+A plugin that fails to import, or whose hook implementations match no hookspec, is recorded
+as broken (:attr:`PluginHost.failures`) instead of stopping the run: it only matters if the
+targets file needs a component it would have brought, and then the error names it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata as md
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+
+from perfgate import hookspecs
+from perfgate.components import ROLES, Component
+from perfgate.errors import PluginError
+
+ENTRY_POINT_GROUP = "perfgate"
+BUILTIN_PLUGINS = {
+    "system": "perfgate.builtin.system",
+    "thresholds": "perfgate.builtin.thresholds",
+    "console": "perfgate.builtin.console",
+    "json": "perfgate.builtin.json_report",
+}
+
+_extra: list[tuple[str, Any]] = []
+
+
+@contextlib.contextmanager
+def extra_plugins(*plugins: Any) -> Iterator[None]:
+    """Register plugin objects (modules, classes, instances) for every host made inside."""
+    added = [(getattr(p, "__name__", type(p).__name__), p) for p in plugins]
+    _extra.extend(added)
+    try:
+        yield
+    finally:
+        for item in added:
+            _extra.remove(item)
+
+
+@dataclass
+class PluginInfo:
+    """One plugin: entry-point name, distribution, version and what it registered."""
+
+    name: str
+    distribution: str | None = None
+    version: str | None = None
+    components: list[tuple[str, str]] = field(default_factory=list)  # (role, name)
+    error: str | None = None
+
+
+class Register:
+    """The callable handed to ``perfgate_register_components``: ``register(ComponentClass)``."""
+
+    def __init__(self, registry: ComponentRegistry, plugin: PluginInfo | None) -> None:
+        self._registry = registry
+        self._plugin = plugin
+
+    def __call__(self, component: type[Component]) -> type[Component]:
+        self._registry.add(component, self._plugin)
+        return component
+
+
+class ComponentRegistry:
+    """Registered components by role and name."""
+
+    def __init__(self) -> None:
+        self.by_role: dict[str, dict[str, type[Component]]] = {role: {} for role in ROLES}
+        self.owner: dict[tuple[str, str], PluginInfo | None] = {}
+
+    def add(self, component: type[Component], plugin: PluginInfo | None) -> None:
+        role = component.role
+        if role not in ROLES or not isinstance(component, type) or not issubclass(
+                component, ROLES[role]):
+            raise PluginError(f"{component!r} is not a Collector, LoadDriver, Validator or "
+                              "Reporter subclass")
+        if not component.name:
+            raise PluginError(f"{component.__qualname__} has no name")
+        existing = self.by_role[role].get(component.name)
+        if existing is not None and existing is not component:
+            owner = self.owner.get((role, component.name))
+            raise PluginError(
+                f"two plugins register the {role.replace('_', ' ')} {component.name!r}: "
+                f"{owner.name if owner else '?'} and {plugin.name if plugin else '?'}")
+        self.by_role[role][component.name] = component
+        self.owner[(role, component.name)] = plugin
+        if plugin is not None:
+            plugin.components.append((role, component.name))
+
+    def get(self, role: str, name: str) -> type[Component] | None:
+        return self.by_role[role].get(name)
+
+    def names(self, role: str) -> list[str]:
+        return sorted(self.by_role[role])
+
+
+def _disabled() -> set[str]:
+    raw = os.environ.get("PERFGATE_DISABLE_PLUGINS", "")
+    return {part.strip() for part in raw.split(",") if part.strip()}
+
+
+def _entry_points() -> list[md.EntryPoint]:
+    if os.environ.get("PERFGATE_NO_ENTRYPOINTS"):
+        return []
+    return sorted(md.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
+
+
+class PluginHost:
+    """A typed facade over the pluggy plugin manager: one method per hook."""
+
+    def __init__(self) -> None:
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+        self.plugins: list[PluginInfo] = []
+        self.registry = ComponentRegistry()
+        self._objects: dict[str, Any] = {}
+
+    @property
+    def failures(self) -> list[PluginInfo]:
+        return [p for p in self.plugins if p.error]
+
+    @classmethod
+    def load(cls) -> PluginHost:
+        """Load every installed, non-disabled plugin and the extra ones; register components."""
+        host = cls()
+        disabled = _disabled()
+        points = _entry_points()
+        seen = {ep.name for ep in points}
+        if os.environ.get("PERFGATE_NO_ENTRYPOINTS"):
+            # Built-ins still load without entry points, so a test sees a working core.
+            points = []
+            seen = set()
+        for name, module in BUILTIN_PLUGINS.items():
+            if name not in seen and name not in disabled:
+                host._add_module(PluginInfo(name, "perfgate", _version("perfgate")), module)
+        for ep in points:
+            if ep.name in disabled:
+                continue
+            dist = ep.dist.name if ep.dist else None
+            info = PluginInfo(ep.name, dist, ep.dist.version if ep.dist else None)
+            try:
+                plugin = ep.load()
+            except Exception as exc:  # any import failure is the plugin's, not ours
+                info.error = f"Error importing plugin {ep.name!r} ({dist}): " \
+                             f"{type(exc).__name__}: {exc}"
+                host.plugins.append(info)
+                continue
+            host._register(info, plugin)
+        for name, plugin in list(_extra):
+            host._register(PluginInfo(name, None, None), plugin)
+        host._register_components()
+        return host
+
+    def _add_module(self, info: PluginInfo, module_name: str) -> None:
+        import importlib
+
+        self._register(info, importlib.import_module(module_name))
+
+    def _register(self, info: PluginInfo, plugin: Any) -> None:
+        self.plugins.append(info)
+        try:
+            self.pm.register(plugin, name=f"{info.name}:{id(plugin)}")
+            # A hook implementation with a typo in its name is an error, not silence.
+            self.pm.check_pending()
+        except Exception as exc:
+            with contextlib.suppress(Exception):
+                self.pm.unregister(plugin)
+            info.error = f"Error registering plugin {info.name!r} ({info.distribution}): {exc}"
+            return
+        info.error = None
+        self._objects[info.name] = plugin
+
+    def _register_components(self) -> None:
+        for info in self.plugins:
+            plugin = self._objects.get(info.name)
+            if plugin is None or info.error:
+                continue
+            impl = getattr(plugin, "perfgate_register_components", None)
+            if impl is None:
+                continue
+            try:
+                impl(register=Register(self.registry, info))
+            except Exception as exc:
+                info.error = f"Error in plugin {info.name!r} ({info.distribution}) while " \
+                             f"registering components: {type(exc).__name__}: {exc}"
+
+    # -- one method per lifecycle hook -----------------------------------------------------
+    def run_started(self, context: Any) -> None:
+        self.pm.hook.perfgate_run_started(context=context)
+
+    def scenario_finished(self, context: Any, scenario: str, metrics: Any,
+                          error: str | None) -> None:
+        self.pm.hook.perfgate_scenario_finished(context=context, scenario=scenario,
+                                                metrics=metrics, error=error)
+
+    def result_ready(self, context: Any, result: Any) -> None:
+        self.pm.hook.perfgate_result_ready(context=context, result=result)
+
+    def run_finished(self, context: Any, result: Any, exit_code: int) -> None:
+        self.pm.hook.perfgate_run_finished(context=context, result=result, exit_code=exit_code)
+
+    def broken_hint(self) -> str:
+        """A sentence naming plugins that failed to load, for 'unknown component' errors."""
+        if not self.failures:
+            return ""
+        return " Plugins that failed to load: " + "; ".join(p.error or p.name
+                                                             for p in self.failures)
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return md.version(dist)
+    except md.PackageNotFoundError:
+        return None

@@ -1,0 +1,165 @@
+"""Checks, verdicts and the result document: the canonical output of a run.
+
+The result document is JSON, versioned (``"schema": "perfgate-result/1"``) and described by
+``perfgate/schema/result-1.json``. Every report is rendered from it; a baseline is an earlier
+result document.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+SCHEMA_ID = "perfgate-result/1"
+
+
+class Verdict(StrEnum):
+    """A check's outcome, best first."""
+
+    PASS = "pass"   # target met
+    WARN = "warn"   # target missed, critical threshold met
+    FAIL = "fail"   # critical threshold missed (or metric missing with on_missing: fail)
+    ERROR = "error"  # could not be evaluated: the component that measures it broke
+    SKIP = "skip"   # not evaluated on purpose (on_missing: skip, scenario not run)
+
+
+@dataclass
+class ThresholdOutcome:
+    """One expression and whether the measured value met it."""
+
+    expression: str
+    limit: float | None = None  # in the measured value's unit
+    passed: bool | None = None
+
+
+@dataclass
+class Check:
+    """One target judged: what was measured, against what, and the verdict."""
+
+    name: str
+    metric: str  # the selector as written: http.req_duration{scenario:load}
+    verdict: Verdict
+    aggregation: str | None = None  # p(95), rate, max...
+    measured: float | None = None
+    unit: str = ""
+    target: ThresholdOutcome | None = None
+    critical: ThresholdOutcome | None = None
+    message: str = ""
+    group: str = "targets"  # targets, a scenario name, or a component's built-in checks
+    scenario: str | None = None
+    description: str = ""
+    source: str = "thresholds"  # the validator that made the check
+
+    def to_dict(self) -> dict[str, Any]:
+        doc = asdict(self)
+        doc["verdict"] = self.verdict.value
+        return doc
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> Check:
+        doc = dict(doc)
+        doc["verdict"] = Verdict(doc["verdict"])
+        for key in ("target", "critical"):
+            if doc.get(key) is not None:
+                doc[key] = ThresholdOutcome(**doc[key])
+        return cls(**doc)
+
+
+@dataclass
+class ResultDocument:
+    """Everything a run produced. ``to_dict()`` is the JSON document; see the schema."""
+
+    run: dict[str, Any] = field(default_factory=dict)
+    verdict: str = "pass"
+    exit_code: int = 0
+    summary: dict[str, int] = field(default_factory=dict)
+    checks: list[Check] = field(default_factory=list)
+    scenarios: list[dict[str, Any]] = field(default_factory=list)
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+    environment: dict[str, Any] = field(default_factory=dict)
+
+    def summarise(self) -> None:
+        counts = {v.value: 0 for v in Verdict}
+        for check in self.checks:
+            counts[check.verdict.value] += 1
+        self.summary = {"checks": len(self.checks), **counts}
+        worst = Verdict.PASS
+        for level in (Verdict.WARN, Verdict.FAIL, Verdict.ERROR):
+            if counts[level.value]:
+                worst = level
+        self.verdict = worst.value
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA_ID,
+            "run": self.run,
+            "verdict": self.verdict,
+            "exit_code": self.exit_code,
+            "summary": self.summary,
+            "checks": [c.to_dict() for c in self.checks],
+            "scenarios": self.scenarios,
+            "metrics": self.metrics,
+            "errors": self.errors,
+            "notes": self.notes,
+            "details": self.details,
+            "environment": self.environment,
+        }
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> ResultDocument:
+        return cls(
+            run=doc.get("run", {}), verdict=doc.get("verdict", "pass"),
+            exit_code=doc.get("exit_code", 0), summary=doc.get("summary", {}),
+            checks=[Check.from_dict(c) for c in doc.get("checks", [])],
+            scenarios=doc.get("scenarios", []), metrics=doc.get("metrics", []),
+            errors=doc.get("errors", []), notes=doc.get("notes", []),
+            details=doc.get("details", {}), environment=doc.get("environment", {}),
+        )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> ResultDocument:
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+    def metric(self, name: str, **tags: str) -> dict[str, Any] | None:
+        """The first metric document with this name and exactly these tags."""
+        for doc in self.metrics:
+            if doc["name"] == name and doc.get("tags", {}) == tags:
+                return doc
+        return None
+
+
+def result_schema() -> dict[str, Any]:
+    """The JSON Schema of the result document."""
+    text = resources.files("perfgate").joinpath("schema/result-1.json").read_text()
+    return json.loads(text)
+
+
+def validate_result(doc: dict[str, Any]) -> None:
+    """Raise ``jsonschema.ValidationError`` if ``doc`` is not a valid result document."""
+    import jsonschema
+
+    jsonschema.validate(doc, result_schema())
+
+
+def write_atomic(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary file and a rename: never half a report."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
