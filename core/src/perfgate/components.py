@@ -11,6 +11,8 @@ The run creates one instance per use in the targets file, with its validated con
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -74,6 +76,14 @@ class Component:
         self.context = context
         #: The key in the targets file (a collector may be used twice under two keys).
         self.instance = instance or self.name
+        #: Problems met while working; checks on this component's missing metrics become
+        #: ``error`` verdicts that quote them. Use :meth:`fail`.
+        self.errors: list[str] = []
+
+    def fail(self, message: str) -> None:
+        """Record a problem (once per message) without stopping the run."""
+        if message not in self.errors:
+            self.errors.append(message)
 
     @classmethod
     def produces(cls, config: Any) -> list[MetricInfo]:
@@ -106,6 +116,80 @@ class Collector(Component):
     def details(self) -> dict[str, Any]:
         """Extra data for the result document (``details.<instance>``), e.g. slow statements."""
         return {}
+
+
+class SamplingCollector(Collector):
+    """A collector that calls :meth:`sample` every ``config.interval`` seconds on a thread.
+
+    Subclasses implement :meth:`open` (connect; raise if impossible), :meth:`sample` (read
+    once and record into ``self.metrics``), and optionally :meth:`finish` (turn first and last
+    samples into deltas over the run window) and :meth:`close`. A failing sample is recorded
+    with :meth:`fail` and sampling goes on, so a server that comes back is measured again.
+    """
+
+    #: Seconds between samples when the config has no ``interval``.
+    default_interval: ClassVar[float] = 1.0
+
+    def __init__(self, config: Any, context: RunContext, instance: str | None = None) -> None:
+        super().__init__(config, context, instance)
+        self.metrics = MetricSet()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.started: float | None = None
+        self.ended: float | None = None
+
+    @property
+    def interval(self) -> float:
+        return float(getattr(self.config, "interval", None) or self.default_interval)
+
+    def open(self) -> None:
+        """Connect to what is measured; raise with a clear message if that is impossible."""
+
+    def sample(self, now: float) -> None:
+        """Take one sample at epoch time ``now`` and record it in ``self.metrics``."""
+        raise NotImplementedError
+
+    def finish(self) -> None:
+        """After the last sample: compute deltas over the window into ``self.metrics``."""
+
+    def close(self) -> None:
+        """Release connections; called once, after :meth:`finish`."""
+
+    def start(self) -> None:
+        self.open()
+        self.started = time.time()
+        self._sample_safely()
+        self._thread = threading.Thread(target=self._loop, name=f"perfgate-{self.instance}",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> MetricSet:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=max(5.0, self.interval * 2))
+        self._sample_safely()
+        self.ended = time.time()
+        try:
+            self.finish()
+        except Exception as exc:
+            self.fail(f"{type(exc).__name__}: {exc}")
+        finally:
+            try:
+                self.close()
+            except Exception as exc:
+                self.fail(f"while closing: {type(exc).__name__}: {exc}")
+        self.metrics.set_window(self.started, self.ended)
+        return self.metrics
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample_safely()
+
+    def _sample_safely(self) -> None:
+        try:
+            self.sample(time.time())
+        except Exception as exc:
+            self.fail(f"{type(exc).__name__}: {exc}")
 
 
 class LoadDriver(Component):

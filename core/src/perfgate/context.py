@@ -50,6 +50,8 @@ class RunContext:
         self.stopping = threading.Event()
         self.started_at = time.time()
         self._notes: list[str] = []
+        #: PIDs of service process groups perfgate started (not part of the load generator).
+        self.service_pids: set[int] = set()
 
     @property
     def output_dir(self) -> Path:

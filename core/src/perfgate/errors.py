@@ -90,3 +90,15 @@ class RunError(PerfgateError):
 
 class ServiceError(RunError):
     """A service perfgate manages did not start or never became healthy."""
+
+
+class ConfigErrors(ConfigError):
+    """Several problems in one targets file, reported together (first one first)."""
+
+    def __init__(self, problems: list[ConfigError]):
+        self.problems = problems
+        first = problems[0]
+        super().__init__(first.message, first.location, first.key)
+
+    def __str__(self) -> str:
+        return "\n".join(ConfigError.__str__(p) for p in self.problems)

@@ -245,7 +245,7 @@ class Trend(Metric):
         return self._count
 
     def _steps(self, value: float) -> int:
-        return min(max(int(round(value / self.RESOLUTION)), 1), self.HIGHEST)
+        return min(max(round(value / self.RESOLUTION), 1), self.HIGHEST)
 
     def add(self, value: float, t: float | None = None) -> None:
         self.histogram.record_value(self._steps(value))

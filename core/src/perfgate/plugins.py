@@ -5,8 +5,11 @@ collector, the ``thresholds`` validator, the ``console`` and ``json`` reporters)
 registered the same way, from the core's own entry points.
 
 - ``PERFGATE_DISABLE_PLUGINS=a,b`` blocks the plugins named ``a`` and ``b`` (entry-point names).
-- ``PERFGATE_NO_ENTRYPOINTS=1`` loads no installed plugin at all: tests register their own
-  with :func:`extra_plugins` or the ``perfgate_plugin`` fixture of :mod:`perfgate.testing`.
+- ``PERFGATE_NO_ENTRYPOINTS=1`` loads no installed plugin at all (only the built-ins): tests
+  register their own with :func:`extra_plugins` or the ``perfgate_plugin`` fixture of
+  :mod:`perfgate.testing`.
+- ``PERFGATE_PLUGINS=pkg.module,other`` also loads these modules as plugins, installed or not
+  (like ``pytest -p``): handy for a plugin that lives next to the targets file.
 
 A plugin that fails to import, or whose hook implementations match no hookspec, is recorded
 as broken (:attr:`PluginHost.failures`) instead of stopping the run: it only matters if the
@@ -16,6 +19,7 @@ targets file needs a component it would have brought, and then the error names i
 from __future__ import annotations
 
 import contextlib
+import importlib
 import importlib.metadata as md
 import os
 from collections.abc import Iterator
@@ -112,6 +116,11 @@ def _disabled() -> set[str]:
     return {part.strip() for part in raw.split(",") if part.strip()}
 
 
+def _env_modules() -> list[str]:
+    raw = os.environ.get("PERFGATE_PLUGINS", "")
+    return [part.strip() for part in raw.split(",") if part.strip()]
+
+
 def _entry_points() -> list[md.EntryPoint]:
     if os.environ.get("PERFGATE_NO_ENTRYPOINTS"):
         return []
@@ -159,14 +168,22 @@ class PluginHost:
                 host.plugins.append(info)
                 continue
             host._register(info, plugin)
+        for module in _env_modules():
+            info = PluginInfo(module, None, None)
+            try:
+                plugin = importlib.import_module(module)
+            except Exception as exc:
+                info.error = f"Error importing plugin {module!r} (PERFGATE_PLUGINS): " \
+                             f"{type(exc).__name__}: {exc}"
+                host.plugins.append(info)
+                continue
+            host._register(info, plugin)
         for name, plugin in list(_extra):
             host._register(PluginInfo(name, None, None), plugin)
         host._register_components()
         return host
 
     def _add_module(self, info: PluginInfo, module_name: str) -> None:
-        import importlib
-
         self._register(info, importlib.import_module(module_name))
 
     def _register(self, info: PluginInfo, plugin: Any) -> None:

@@ -1,0 +1,114 @@
+"""The built-in ``console`` reporter: a table of checks and a one-line verdict on stdout."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TextIO
+
+from tabulate import tabulate
+
+from perfgate.components import ComponentConfig, Reporter
+from perfgate.hookspecs import hookimpl
+from perfgate.plugins import Register
+from perfgate.result import ResultDocument
+from perfgate.units import format_value
+
+COLOURS = {"pass": "32", "warn": "33", "fail": "31", "error": "35", "skip": "90"}
+SYMBOLS = {"pass": "✓", "warn": "!", "fail": "✗", "error": "E", "skip": "-"}
+
+
+class ConsoleConfig(ComponentConfig):
+    #: Colour verdicts: ``auto`` (when stdout is a terminal and NO_COLOR is unset), or a bool.
+    color: bool | None = None
+    #: Also print a line per scenario with its request count, rate and p95.
+    scenarios: bool = True
+
+
+def use_colour(stream: TextIO, setting: bool | None) -> bool:
+    if setting is not None:
+        return setting
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def render(result: ResultDocument, colour: bool = False, scenarios: bool = True) -> str:
+    """The console report as text."""
+
+    def paint(verdict: str, text: str) -> str:
+        return f"\x1b[{COLOURS[verdict]}m{text}\x1b[0m" if colour else text
+
+    rows = []
+    for c in result.checks:
+        v = c.verdict.value
+        rows.append([
+            paint(v, f"{SYMBOLS[v]} {v.upper()}"), c.name, c.metric,
+            f"{c.aggregation} = {format_value(c.measured, c.unit)}"
+            if c.measured is not None else "-",
+            c.target.expression if c.target else "",
+            c.critical.expression if c.critical else "",
+        ])
+    lines = []
+    if rows:
+        lines.append(tabulate(rows, headers=["verdict", "check", "metric", "measured", "target",
+                                             "critical"], tablefmt="simple"))
+    problems = [c for c in result.checks if c.verdict.value in ("fail", "error", "warn")]
+    if problems:
+        lines.append("")
+        for c in problems:
+            lines.append(paint(c.verdict.value, f"{c.verdict.value.upper()} {c.name}: "
+                                                f"{c.message}"))
+    if scenarios and result.scenarios:
+        lines.append("")
+        for s in result.scenarios:
+            lines.append(_scenario_line(result, s))
+    for e in result.errors:
+        lines.append(paint("error", f"error in {e['role']} {e['component']} ({e['phase']}): "
+                                    f"{e['message']}"))
+    for note in result.notes:
+        lines.append(f"note: {note}")
+    s = result.summary
+    counts = ", ".join(f"{s.get(k, 0)} {k}" for k in ("pass", "warn", "fail", "error", "skip")
+                       if s.get(k))
+    duration = result.run.get("duration")
+    took = f" in {duration:.1f}s" if isinstance(duration, int | float) else ""
+    status = result.run.get("status", "completed")
+    extra = "" if status == "completed" else f" (run {status})"
+    lines.append(paint(result.verdict, f"perfgate: {result.verdict.upper()}{extra} — "
+                                       f"{s.get('checks', 0)} checks: {counts or 'none'}{took}"))
+    return "\n".join(lines)
+
+
+def _scenario_line(result: ResultDocument, s: dict) -> str:
+    text = f"scenario {s['name']} ({s['driver']}): {s['status']}"
+    reqs = [m for m in result.metrics
+            if m["name"] == "http.reqs" and m["tags"].get("scenario") == s["name"]]
+    if reqs:
+        total = sum(m["values"]["count"] or 0 for m in reqs)
+        duration = max((s.get("finished") or 0) - (s.get("started") or 0), 1e-9)
+        text += f", {int(total)} requests, {total / duration:.1f}/s"
+    if s.get("error"):
+        text += f" — {s['error']}"
+    return text
+
+
+class ConsoleReporter(Reporter):
+    """Prints the checks as a table, problems with their messages, and the verdict."""
+
+    name = "console"
+    summary = "table of checks and a one-line verdict on stdout"
+    Config = ConsoleConfig
+
+    def report(self, result: ResultDocument, stream: TextIO | None = None) -> None:
+        out = stream or sys.stdout
+        out.write(render(result, use_colour(out, self.config.color), self.config.scenarios))
+        out.write("\n")
+        out.flush()
+
+
+@hookimpl
+def perfgate_register_components(register: Register) -> None:
+    register(ConsoleReporter)

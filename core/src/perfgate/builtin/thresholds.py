@@ -1,0 +1,36 @@
+"""The built-in ``thresholds`` validator: judges every target of the targets file."""
+
+from __future__ import annotations
+
+from perfgate.components import Validator
+from perfgate.hookspecs import hookimpl
+from perfgate.judge import judge
+from perfgate.loader import TargetsFile
+from perfgate.metrics import MetricSet
+from perfgate.plugins import Register
+from perfgate.result import Check, ResultDocument
+
+
+class ThresholdsValidator(Validator):
+    """Checks each target's ``target`` and ``critical`` expressions against the metrics."""
+
+    name = "thresholds"
+    summary = "judge each target against its target and critical thresholds"
+
+    def validate(self, targets: TargetsFile, metrics: MetricSet,
+                 result: ResultDocument) -> list[Check]:
+        broken: dict[str, list[str]] = {}
+        for error in result.errors:
+            broken.setdefault(error["component"], []).append(error["message"])
+        skipped = frozenset(s["name"] for s in result.scenarios if s["status"] == "skipped")
+        return [
+            judge(t, metrics, broken=broken,
+                  producers=targets.producers_of(t.metric, t.tags.get("scenario")),
+                  skipped_scenarios=skipped)
+            for t in targets.targets
+        ]
+
+
+@hookimpl
+def perfgate_register_components(register: Register) -> None:
+    register(ThresholdsValidator)

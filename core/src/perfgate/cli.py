@@ -1,0 +1,148 @@
+"""The ``perfgate`` command: ``run``, ``check``, ``plugins``, ``demo``, ``--version``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+
+from tabulate import tabulate
+
+from perfgate import __version__
+from perfgate.context import RunOptions
+from perfgate.errors import ConfigError, PerfgateError
+from perfgate.loader import TargetsFile, load_targets
+from perfgate.plugins import PluginHost
+from perfgate.run import EXIT_BROKEN, EXIT_CONFIG, execute
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse's own exit code is 2 as well
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_CONFIG, f"perfgate: error: {message}\n")
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be greater than 0")
+    return value
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--output", "-o", type=Path, default=Path("."),
+                   help="folder for reports and service logs (default: current folder)")
+    p.add_argument("--only", action="append", default=[], metavar="SCENARIO",
+                   help="run only this scenario (repeatable); other scenarios' checks skip")
+    p.add_argument("--fail-on", choices=["fail", "warn"], default="fail",
+                   help="'warn' makes a missed target (not only a critical one) fail the gate")
+    p.add_argument("--time-scale", type=_positive, default=None, metavar="F",
+                   help="multiply every load duration by F (0.05 for a quick CI smoke)")
+    p.add_argument("--baseline", type=Path, default=None, metavar="FILE",
+                   help="an earlier result.json to compare against (reporters show deltas)")
+    p.add_argument("--no-progress", action="store_true", help="no live progress line")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="perfgate", description="A performance gate for services: load, "
+                     "measure, judge each metric against its targets, report, exit code.")
+    parser.add_argument("--version", action="version", version=f"perfgate {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    run = sub.add_parser("run", help="run a targets file and judge the results")
+    run.add_argument("file", type=Path, help="the targets file (YAML)")
+    _add_run_options(run)
+    check = sub.add_parser("check", help="check a targets file without running anything")
+    check.add_argument("file", type=Path)
+    sub.add_parser("plugins", help="list installed plugins and their components")
+    demo = sub.add_parser("demo", help="run the demo gate against the bundled demo service")
+    _add_run_options(demo)
+    return parser
+
+
+def _options(args: argparse.Namespace, default_scale: float = 1.0) -> RunOptions:
+    return RunOptions(output_dir=args.output, only=args.only, fail_on=args.fail_on,
+                      time_scale=args.time_scale or default_scale,
+                      progress=False if args.no_progress else None, baseline=args.baseline)
+
+
+def _load(path: Path, host: PluginHost, only: Sequence[str] = ()) -> TargetsFile:
+    targets = load_targets(path, host)
+    unknown = [name for name in only if name not in targets.scenarios]
+    if unknown:
+        raise ConfigError(f"--only {unknown[0]!r}: no such scenario; the file defines: "
+                          f"{', '.join(targets.scenarios) or 'none'}")
+    return targets
+
+
+def cmd_run(args: argparse.Namespace, path: Path, default_scale: float = 1.0) -> int:
+    host = PluginHost.load()
+    targets = _load(path, host, args.only)
+    if args.baseline is not None and not args.baseline.is_file():
+        raise ConfigError(f"--baseline {args.baseline}: no such file")
+    outcome = execute(targets, host, _options(args, default_scale))
+    return outcome.exit_code
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    host = PluginHost.load()
+    targets = _load(args.file, host)
+    print(f"{args.file}: OK: {len(targets.services)} services, {len(targets.scenarios)} "
+          f"scenarios, {len(targets.collectors)} collectors, {len(targets.targets)} checks, "
+          f"reporters: {', '.join(targets.reporters) or 'none'}")
+    return 0
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    host = PluginHost.load()
+    rows = []
+    for p in host.plugins:
+        components = ", ".join(f"{name} ({role.replace('_', ' ')})" for role, name in
+                               p.components)
+        rows.append([p.name, p.distribution or "-", p.version or "-",
+                     components if not p.error else f"BROKEN: {p.error}"])
+    print(tabulate(rows, headers=["plugin", "distribution", "version", "components"]))
+    return 0
+
+
+def demo_targets() -> Path:
+    try:
+        return Path(str(resources.files("demo_app").joinpath("targets.yml")))
+    except ModuleNotFoundError:
+        raise ConfigError("the demo needs the perfgate-demo-app distribution "
+                          "(pip install -e examples/demo_app)") from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "run":
+            return cmd_run(args, args.file)
+        if args.command == "check":
+            return cmd_check(args)
+        if args.command == "plugins":
+            return cmd_plugins(args)
+        if args.command == "demo":
+            return cmd_run(args, demo_targets(), default_scale=0.5)
+        parser.print_help()
+        return EXIT_CONFIG
+    except ConfigError as exc:
+        print(f"perfgate: error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except PerfgateError as exc:
+        print(f"perfgate: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("perfgate: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_BROKEN
+
+
+if __name__ == "__main__":
+    sys.exit(main())

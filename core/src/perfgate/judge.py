@@ -1,0 +1,108 @@
+"""The judge: one target and the measured metrics in, one :class:`Check` with a verdict out.
+
+- critical threshold missed → ``fail``; target missed (critical met) → ``warn``; else ``pass``;
+- the metric was never measured → ``on_missing`` decides (``fail`` by default: the gate fails
+  closed), unless the component that measures it broke → ``error`` with its message;
+- a scenario left out with ``--only`` → ``skip``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from perfgate.loader import TargetUse
+from perfgate.metrics import Metric, MetricSet, aggregation_unit
+from perfgate.result import Check, ThresholdOutcome, Verdict
+from perfgate.thresholds import Threshold
+from perfgate.units import format_value
+
+
+def judge(target: TargetUse, metrics: MetricSet, *,
+          broken: Mapping[str, list[str]] | None = None,
+          producers: list[str] | None = None,
+          skipped_scenarios: frozenset[str] = frozenset()) -> Check:
+    """Judge one target.
+
+    :param broken: component (scenario name or collector instance) → its error messages.
+    :param producers: the components that should have produced this target's metric.
+    :param skipped_scenarios: scenarios that were not run on purpose.
+    """
+    check = Check(name=target.name, metric=target.selector, verdict=Verdict.PASS,
+                  group=target.group, scenario=target.scenario or target.tags.get("scenario"),
+                  description=target.config.description, source=target.source,
+                  target=_outcome(target.target), critical=_outcome(target.critical))
+    first = target.target or target.critical
+    check.aggregation = first.label if first else None
+    if check.scenario in skipped_scenarios:
+        check.verdict = Verdict.SKIP
+        check.message = f"scenario {check.scenario!r} was not run (--only)"
+        return check
+    metric = metrics.combined(target.metric, target.tags)
+    if metric is None or metric.count == 0:
+        return _missing(check, target, broken or {}, producers or [])
+    failures = []
+    for which, threshold in (("target", target.target), ("critical", target.critical)):
+        if threshold is None:
+            continue
+        outcome = getattr(check, which)
+        measured, error = _measure(metric, threshold)
+        if error:
+            check.verdict = Verdict.ERROR
+            check.message = error
+            return check
+        assert measured is not None
+        outcome.limit = threshold.limit(metric.kind, metric.unit)
+        outcome.passed = threshold.holds(measured, metric.kind, metric.unit)
+        if threshold is first:
+            check.measured = measured
+            check.unit = aggregation_unit(metric.kind, metric.unit, threshold.aggregation)
+        if not outcome.passed:
+            failures.append(which)
+    if "critical" in failures:
+        check.verdict = Verdict.FAIL
+    elif "target" in failures:
+        check.verdict = Verdict.WARN
+    check.message = _message(check, metric, target)
+    return check
+
+
+def _outcome(threshold: Threshold | None) -> ThresholdOutcome | None:
+    return ThresholdOutcome(threshold.text) if threshold else None
+
+
+def _measure(metric: Metric, threshold: Threshold) -> tuple[float | None, str | None]:
+    why = threshold.check_applies(metric.kind, metric.unit)
+    if why:
+        return None, why
+    value = metric.aggregate(threshold.aggregation, threshold.percentile)
+    if value is None:
+        return None, f"{threshold.label} of {metric.name} could not be computed " \
+                     "(no time window for a rate, or no samples)"
+    return value, None
+
+
+def _missing(check: Check, target: TargetUse, broken: Mapping[str, list[str]],
+             producers: list[str]) -> Check:
+    reasons = [f"{owner}: {msg}" for owner in producers for msg in broken.get(owner, [])]
+    if reasons:
+        check.verdict = Verdict.ERROR
+        check.message = f"{target.selector} was not measured because " + "; ".join(reasons)
+        return check
+    on_missing = target.config.on_missing
+    check.verdict = {"fail": Verdict.FAIL, "warn": Verdict.WARN, "skip": Verdict.SKIP}[on_missing]
+    check.message = f"{target.selector} was never measured (on_missing: {on_missing})"
+    return check
+
+
+def _message(check: Check, metric: Metric, target: TargetUse) -> str:
+    measured = format_value(check.measured, check.unit)
+    parts = [f"{check.aggregation} = {measured}"]
+    for which in ("target", "critical"):
+        outcome = getattr(check, which)
+        if outcome is not None:
+            mark = "met" if outcome.passed else "missed"
+            parts.append(f"{which} {outcome.expression} {mark}")
+    if target.target and target.critical and target.target.label != target.critical.label:
+        crit = metric.aggregate(target.critical.aggregation, target.critical.percentile)
+        parts.append(f"({target.critical.label} = {format_value(crit, check.unit)})")
+    return "; ".join(parts) + f" → {check.verdict.value}"

@@ -1,0 +1,421 @@
+"""Read a targets file into a checked, resolved :class:`TargetsFile`.
+
+Checking happens in three steps, and every error names the file, the line and the key:
+
+1. YAML syntax and ``${env:NAME}`` interpolation (:mod:`perfgate.yamlmap`);
+2. the shape of every section (pydantic models, unknown keys get a did-you-mean);
+3. the meaning: drivers, collectors and reporters exist, services exist, every target's
+   threshold parses and applies to a metric that a configured component produces.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ValidationError
+
+from perfgate.components import Component, MetricInfo, TargetSpec
+from perfgate.config import ScenarioConfig, ServiceConfig, TargetConfig, TargetsFileModel
+from perfgate.context import is_loopback
+from perfgate.errors import ConfigError, ConfigErrors, Location, ThresholdSyntaxError
+from perfgate.plugins import PluginHost
+from perfgate.thresholds import Threshold, parse_threshold
+from perfgate.yamlmap import LineMap, Path_, format_key, load_yaml
+
+_SELECTOR = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*(?:\{(.*)\})?\s*$")
+ROLE_WORDS = {"load_driver": "driver", "collector": "collector", "reporter": "reporter",
+              "validator": "validator"}
+DEFAULT_REPORTERS = {"console": {}}
+DEFAULT_VALIDATORS = {"thresholds": {}}
+
+
+@dataclass
+class ComponentUse:
+    """One component as the file uses it: its key, class and validated config."""
+
+    instance: str
+    cls: type[Component]
+    config: Any
+
+
+@dataclass
+class ScenarioUse:
+    name: str
+    driver: type[Component]
+    config: ScenarioConfig
+
+
+@dataclass
+class TargetUse:
+    """A target ready to judge: the parsed selector and thresholds, and where it was written."""
+
+    name: str
+    metric: str
+    tags: dict[str, str]
+    config: TargetConfig
+    target: Threshold | None
+    critical: Threshold | None
+    group: str = "targets"
+    scenario: str | None = None
+    location: Location | None = None
+    info: MetricInfo | None = None
+    source: str = "thresholds"
+
+    @property
+    def selector(self) -> str:
+        return self.config.metric
+
+
+@dataclass
+class TargetsFile:
+    """A targets file after every check: what a run needs and nothing to re-parse."""
+
+    path: Path
+    sha256: str
+    model: TargetsFileModel
+    lines: LineMap
+    scenarios: dict[str, ScenarioUse] = field(default_factory=dict)
+    collectors: dict[str, ComponentUse] = field(default_factory=dict)
+    validators: dict[str, ComponentUse] = field(default_factory=dict)
+    reporters: dict[str, ComponentUse] = field(default_factory=dict)
+    targets: list[TargetUse] = field(default_factory=list)
+    secrets: set[str] = field(default_factory=set)
+    #: Which component produces what: (metric info, scenario name or collector instance).
+    producers: list[tuple[MetricInfo, str]] = field(default_factory=list)
+
+    def producers_of(self, metric: str, scenario: str | None = None) -> list[str]:
+        """Scenario names and collector instances that produce ``metric``."""
+        out = []
+        for info, owner in self.producers:
+            if not info.matches(metric):
+                continue
+            if scenario is not None and owner in self.scenarios and owner != scenario:
+                continue
+            out.append(owner)
+        return sorted(set(out))
+
+    @property
+    def services(self) -> dict[str, ServiceConfig]:
+        return self.model.services
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+
+def parse_selector(text: str) -> tuple[str, dict[str, str]]:
+    """``http.req_duration{scenario:load,status:200}`` → name and tag filter."""
+    m = _SELECTOR.match(text)
+    if not m:
+        raise ValueError(f"{text!r} is not a metric selector; expected name or "
+                         "name{tag:value,...}")
+    tags: dict[str, str] = {}
+    if m.group(2) is not None:
+        for part in m.group(2).split(","):
+            if not part.strip():
+                continue
+            key, sep, value = part.partition(":")
+            if not sep or not key.strip() or not value.strip():
+                raise ValueError(f"bad tag filter {part.strip()!r} in {text!r}; "
+                                 "expected tag:value")
+            tags[key.strip()] = value.strip()
+    return m.group(1), tags
+
+
+class _Problems:
+    def __init__(self, lines: LineMap) -> None:
+        self.lines = lines
+        self.items: list[ConfigError] = []
+
+    def add(self, message: str, key_path: Path_, prefer_key: bool = False) -> None:
+        self.items.append(ConfigError(message, self.lines.location(key_path, prefer_key),
+                                      format_key(key_path)))
+
+    def from_validation(self, exc: ValidationError, prefix: Path_, model: type[BaseModel],
+                        data: Any = None) -> None:
+        for err in exc.errors(include_url=False):
+            loc = tuple(err["loc"])
+            key_path = (*prefix, *loc)
+            kind = err["type"]
+            if kind == "extra_forbidden":
+                name = str(loc[-1])
+                allowed = _allowed_keys(model, loc[:-1], data)
+                message = f"unknown key {name!r}"
+                close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
+                if close:
+                    message += f"; did you mean {close[0]!r}?"
+                elif allowed:
+                    message += f"; expected one of: {', '.join(sorted(allowed))}"
+                self.add(message, key_path, prefer_key=True)
+            elif kind == "missing":
+                self.add(f"missing required key {str(loc[-1])!r}", key_path[:-1], True)
+            else:
+                msg = err["msg"].removeprefix("Value error, ")
+                given = err.get("input")
+                if kind not in ("value_error",) and not isinstance(given, dict | list):
+                    msg += f" (got {given!r})"
+                self.add(msg, key_path)
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise ConfigErrors(self.items) if len(self.items) > 1 else self.items[0]
+
+
+def _unwrap(tp: Any) -> list[Any]:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        return [a for arg in typing.get_args(tp) for a in _unwrap(arg)]
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(tp)[0])
+    return [tp]
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...], data: Any) -> list[str]:
+    """The keys the model accepts at ``loc`` (for did-you-mean)."""
+    current: list[Any] = [model]
+    for part in loc:
+        nxt: list[Any] = []
+        for tp in current:
+            for t in _unwrap(tp):
+                origin = typing.get_origin(t)
+                if isinstance(t, type) and issubclass(t, BaseModel):
+                    f = t.model_fields.get(str(part))
+                    if f is not None:
+                        nxt.append(f.annotation)
+                elif origin in (dict, Mapping) and typing.get_args(t):
+                    nxt.append(typing.get_args(t)[1])
+                elif origin in (list, tuple) and typing.get_args(t):
+                    nxt.append(typing.get_args(t)[0])
+        current = nxt
+    keys: list[str] = []
+    for tp in current:
+        for t in _unwrap(tp):
+            if isinstance(t, type) and issubclass(t, BaseModel):
+                keys.extend(t.model_fields)
+    return keys
+
+
+def _validate(model: type[BaseModel], data: Any, prefix: Path_,
+              problems: _Problems) -> Any | None:
+    try:
+        return model.model_validate(data if data is not None else {})
+    except ValidationError as exc:
+        problems.from_validation(exc, prefix, model, data)
+        return None
+
+
+def _unknown_component(role: str, name: str, host: PluginHost) -> str:
+    installed = host.registry.names(role)
+    word = ROLE_WORDS[role]
+    message = f"unknown {word} {name!r}"
+    close = difflib.get_close_matches(name, installed, n=1, cutoff=0.6)
+    if close:
+        message += f"; did you mean {close[0]!r}?"
+    message += f" Installed {word}s: {', '.join(installed) or 'none'}."
+    return message + host.broken_hint()
+
+
+def load_targets(path: str | Path, host: PluginHost,
+                 environ: dict[str, str] | None = None) -> TargetsFile:
+    """Read and check a targets file; raise :class:`ConfigError` naming file, line and key."""
+    file = Path(path)
+    try:
+        raw = file.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the targets file: {exc.strerror}",
+                          Location(str(path))) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"the targets file is not UTF-8 text ({exc.reason} at byte "
+                          f"{exc.start})", Location(str(path))) from None
+    data, lines, secrets = load_yaml(text, str(path), environ)
+    if data is None:
+        raise ConfigError("the file is empty; expected a mapping that starts with 'version: 1'",
+                          Location(str(path), 1))
+    if not isinstance(data, dict):
+        raise ConfigError(f"expected a mapping (version:, scenarios:, targets: ...), got a "
+                          f"{type(data).__name__}", Location(str(path), 1))
+    problems = _Problems(lines)
+    if "version" not in data:
+        problems.add("missing required key 'version' (write 'version: 1' at the top)", ())
+        problems.raise_if_any()
+    model = _validate(TargetsFileModel, data, (), problems)
+    problems.raise_if_any()
+    assert model is not None
+    tf = TargetsFile(file.resolve(), hashlib.sha256(raw).hexdigest(), model, lines,
+                     secrets=secrets)
+    _resolve(tf, host, problems)
+    problems.raise_if_any()
+    return tf
+
+
+def _resolve(tf: TargetsFile, host: PluginHost, problems: _Problems) -> None:
+    model = tf.model
+    for name, service in model.services.items():
+        host_name = _hostname(service.url)
+        if not (is_loopback(host_name) or host_name in model.allow_hosts):
+            problems.add(f"service host {host_name!r} is not loopback and not listed under "
+                         "allow_hosts:; perfgate refuses to load other hosts by mistake",
+                         ("services", name, "url"))
+    produced = tf.producers
+    scenario_targets: list[tuple[str, str, TargetConfig]] = []
+    for name, raw in model.scenarios.items():
+        base = _validate(ScenarioConfig, raw, ("scenarios", name), problems)
+        if base is None:
+            continue
+        cls = host.registry.get("load_driver", base.driver)
+        if cls is None:
+            problems.add(_unknown_component("load_driver", base.driver, host),
+                         ("scenarios", name, "driver"))
+            continue
+        scenario_model = getattr(cls, "ScenarioConfig", ScenarioConfig)
+        cfg = _validate(scenario_model, raw, ("scenarios", name), problems)
+        if cfg is None:
+            continue
+        if cfg.service is not None and cfg.service not in model.services:
+            _unknown_name(problems, "service", cfg.service, list(model.services),
+                          ("scenarios", name, "service"))
+            continue
+        tf.scenarios[name] = ScenarioUse(name, cls, cfg)
+        for info in _produces(cls, cfg, problems, ("scenarios", name)):
+            produced.append((info, name))
+        for tname, tcfg in cfg.targets.items():
+            scenario_targets.append((name, tname, tcfg))
+    for section, role, defaults in (("collectors", "collector", {}),
+                                    ("validators", "validator", DEFAULT_VALIDATORS),
+                                    ("reporters", "reporter", DEFAULT_REPORTERS)):
+        entries = getattr(model, section) or {}
+        for instance, raw in ({**defaults, **entries} if section != "reporters"
+                              else (entries or defaults)).items():
+            options = dict(raw or {})
+            type_name = str(options.pop("type", instance))
+            cls = host.registry.get(role, type_name)
+            key_path: Path_ = (section, instance)
+            if cls is None:
+                problems.add(_unknown_component(role, type_name, host),
+                             (*key_path, "type") if "type" in (raw or {}) else key_path, True)
+                continue
+            cfg = _validate(cls.Config, options, key_path, problems)
+            if cfg is None:
+                continue
+            use = ComponentUse(instance, cls, cfg)
+            getattr(tf, section)[instance] = use
+            if role == "collector":
+                for info in _produces(cls, cfg, problems, key_path):
+                    produced.append((info, instance))
+    # Targets: the file's, each scenario's, and the components' built-in ones.
+    for tname, tcfg in model.targets.items():
+        _add_target(tf, problems, produced, tname, tcfg, ("targets", tname))
+    for scenario, tname, tcfg in scenario_targets:
+        _add_target(tf, problems, produced, tname, tcfg,
+                    ("scenarios", scenario, "targets", tname), scenario=scenario)
+    for use in [*tf.collectors.values(), *tf.scenarios.values()]:
+        cfg = use.config
+        cls = use.cls if isinstance(use, ComponentUse) else use.driver
+        label = use.instance if isinstance(use, ComponentUse) else use.name
+        for tname, spec in cls.builtin_targets(cfg).items():
+            _add_builtin(tf, produced, f"{label}.{tname}", spec, label,
+                         scenario=use.name if isinstance(use, ScenarioUse) else None)
+
+
+def _hostname(url: str) -> str:
+    return urlsplit(url).hostname or ""
+
+
+def _unknown_name(problems: _Problems, word: str, name: str, known: list[str],
+                  key_path: Path_) -> None:
+    message = f"unknown {word} {name!r}"
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    if close:
+        message += f"; did you mean {close[0]!r}?"
+    message += f" Defined {word}s: {', '.join(known) or 'none'}."
+    problems.add(message, key_path)
+
+
+def _produces(cls: type[Component], cfg: Any, problems: _Problems,
+              key_path: Path_) -> list[MetricInfo]:
+    try:
+        return list(cls.produces(cfg))
+    except Exception as exc:  # a plugin bug must not hide the file's real errors
+        problems.add(f"{cls.__qualname__}.produces() failed: {type(exc).__name__}: {exc}",
+                     key_path)
+        return []
+
+
+def _add_target(tf: TargetsFile, problems: _Problems,
+                produced: list[tuple[MetricInfo, str]], name: str, cfg: TargetConfig,
+                key_path: Path_, scenario: str | None = None) -> None:
+    try:
+        metric, tags = parse_selector(cfg.metric)
+    except ValueError as exc:
+        problems.add(str(exc), (*key_path, "metric"))
+        return
+    if scenario is not None:
+        tags.setdefault("scenario", scenario)
+    if "scenario" in tags and tags["scenario"] not in tf.model.scenarios:
+        _unknown_name(problems, "scenario", tags["scenario"], list(tf.model.scenarios),
+                      (*key_path, "metric"))
+        return
+    if cfg.target is None and cfg.critical is None:
+        problems.add("a target needs 'target:', 'critical:' or both (e.g. target: "
+                     "p(95) < 200ms)", key_path)
+        return
+    thresholds: dict[str, Threshold | None] = {}
+    for which in ("target", "critical"):
+        expression = getattr(cfg, which)
+        if expression is None:
+            thresholds[which] = None
+            continue
+        try:
+            thresholds[which] = parse_threshold(expression)
+        except ThresholdSyntaxError as exc:
+            problems.add(f"bad threshold: {exc.message}", (*key_path, which))
+    if len(thresholds) < 2:
+        return
+    matches = [(info, label) for info, label in produced if info.matches(metric)]
+    if not matches:
+        names = sorted({info.name for info, _ in produced})
+        close = difflib.get_close_matches(metric, names, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        problems.add(f"no configured component produces metric {metric!r}{hint} "
+                     f"Produced here: {', '.join(names) or 'nothing'}.", (*key_path, "metric"))
+        return
+    info = next((i for i, _ in matches if i.kind is not None), matches[0][0])
+    if info.kind is not None:
+        for which, threshold in thresholds.items():
+            if threshold is None:
+                continue
+            why = threshold.check_applies(info.kind, info.unit)
+            if why:
+                problems.add(f"{why} ({metric} is a {info.kind} in {info.unit or 'numbers'})",
+                             (*key_path, which))
+                return
+    tf.targets.append(TargetUse(
+        name=name, metric=metric, tags=tags, config=cfg, target=thresholds["target"],
+        critical=thresholds["critical"], group=scenario or "targets", scenario=scenario,
+        location=tf.lines.location(key_path, prefer_key=True), info=info))
+
+
+def _add_builtin(tf: TargetsFile, produced: list[tuple[MetricInfo, str]], name: str,
+                 spec: TargetSpec, group: str, scenario: str | None) -> None:
+    metric, tags = parse_selector(spec.metric)
+    if scenario is not None:
+        tags.setdefault("scenario", scenario)
+    cfg = TargetConfig(metric=spec.metric, target=spec.target, critical=spec.critical,
+                       on_missing=spec.on_missing, description=spec.description)  # type: ignore[arg-type]
+    info = next((i for i, _ in produced if i.matches(metric)), None)
+    tf.targets.append(TargetUse(
+        name=name, metric=metric, tags=tags, config=cfg,
+        target=parse_threshold(spec.target) if spec.target else None,
+        critical=parse_threshold(spec.critical) if spec.critical else None,
+        group=group, scenario=scenario, info=info, source=group))

@@ -1,0 +1,172 @@
+"""Services perfgate starts for a run: start in their own process group, wait until healthy,
+always stop the whole group (SIGTERM, then SIGKILL after ``stop_timeout``).
+
+Output of each started service goes to ``<output>/services/<name>.log``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from perfgate.config import ServiceConfig
+from perfgate.errors import ServiceError
+
+
+@dataclass
+class StartedService:
+    name: str
+    process: subprocess.Popen[bytes]
+    config: ServiceConfig
+    log_path: Path
+
+    @property
+    def pgid(self) -> int:
+        return self.process.pid  # start_new_session makes the child its group's leader
+
+
+#: Health probes go straight to the service, never through an HTTP proxy from the environment.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def health_url(config: ServiceConfig) -> str | None:
+    if config.health is None:
+        return None
+    if config.health.startswith(("http://", "https://")):
+        return config.health
+    return config.url + "/" + config.health.lstrip("/")
+
+
+def probe(url: str, statuses: list[int] | None, timeout: float = 2.0) -> str | None:
+    """None if ``url`` answers healthy, else a short reason."""
+    try:
+        with _OPENER.open(url, timeout=timeout) as response:
+            code = response.status
+    except urllib.error.HTTPError as exc:
+        code = exc.code
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return f"{type(reason).__name__}: {reason}"
+    ok = code in statuses if statuses else 200 <= code < 300
+    return None if ok else f"HTTP {code}"
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        text = path.read_text(errors="replace").splitlines()[-lines:]
+    except OSError:
+        return ""
+    return "\n".join("    | " + line for line in text)
+
+
+class ServiceManager:
+    """Starts the services of a targets file and guarantees they are stopped."""
+
+    def __init__(self, services: dict[str, ServiceConfig], folder: Path, log_dir: Path) -> None:
+        self.services = services
+        self.folder = folder
+        self.log_dir = log_dir
+        self.started: list[StartedService] = []
+
+    def start_all(self, stopping: object | None = None) -> None:
+        """Start every service with ``start:`` and wait for every ``health:`` URL to answer."""
+        for name, config in self.services.items():
+            if config.start is not None:
+                self._start(name, config)
+        for name, config in self.services.items():
+            self._wait_healthy(name, config, stopping)
+
+    def _start(self, name: str, config: ServiceConfig) -> None:
+        args = config.start if isinstance(config.start, list) else shlex.split(config.start or "")
+        cwd = self.folder / config.cwd if config.cwd else self.folder
+        env = dict(os.environ)
+        # The start command sees the interpreter perfgate runs in first on PATH.
+        env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+        env.update(config.env)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log_path = self.log_dir / f"{name}.log"
+        with open(log_path, "wb") as log:
+            try:
+                process = subprocess.Popen(args, cwd=cwd, env=env, stdout=log,
+                                           stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                           start_new_session=True)
+            except OSError as exc:
+                raise ServiceError(f"service {name!r}: cannot start {args[0]!r}: "
+                                   f"{exc.strerror or exc}") from None
+        self.started.append(StartedService(name, process, config, log_path))
+
+    def _wait_healthy(self, name: str, config: ServiceConfig, stopping: object | None) -> None:
+        url = health_url(config)
+        if url is None:
+            return
+        started = next((s for s in self.started if s.name == name), None)
+        deadline = time.monotonic() + config.start_timeout
+        reason = "no answer yet"
+        while time.monotonic() < deadline:
+            if stopping is not None and getattr(stopping, "is_set", lambda: False)():
+                raise ServiceError(f"service {name!r}: interrupted while waiting for {url}")
+            if started is not None and started.process.poll() is not None:
+                raise ServiceError(
+                    f"service {name!r} exited with code {started.process.returncode} before "
+                    f"{url} answered; last output:\n{_tail(started.log_path)}")
+            reason = probe(url, config.health_status) or ""
+            if not reason:
+                return
+            time.sleep(0.1)
+        tail = f"; last output:\n{_tail(started.log_path)}" if started else ""
+        raise ServiceError(f"service {name!r} was not healthy within "
+                           f"{config.start_timeout:g}s ({url}: {reason}){tail}")
+
+    def pids(self) -> set[int]:
+        return {s.pgid for s in self.started}
+
+    def stop_all(self) -> list[str]:
+        """Stop every started service's process group; return problems (never raises)."""
+        problems = []
+        for service in reversed(self.started):
+            problem = stop_group(service.process, service.config.stop_timeout)
+            if problem:
+                problems.append(f"service {service.name!r}: {problem}")
+        self.started.clear()
+        return problems
+
+
+def stop_group(process: subprocess.Popen[bytes], timeout: float) -> str | None:
+    """SIGTERM the process group, wait ``timeout``, then SIGKILL it. Never raises."""
+    pgid = process.pid
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
+        process.wait(timeout=5)
+        return f"did not stop within {timeout:g}s of SIGTERM; killed"
+    # The leader is gone; make sure no member of its group outlives it.
+    deadline = time.monotonic() + timeout
+    while _group_alive(pgid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _group_alive(pgid):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, signal.SIGKILL)
+    return None
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,141 @@
+"""YAML with line numbers: every value's position, and ``${env:NAME}`` interpolation.
+
+:func:`load_yaml` returns plain Python data plus a :class:`LineMap` from key paths
+(``("scenarios", "load", "vus")``) to where the key and its value stand in the file, so that
+errors found later (by pydantic, by the judge) can still name the file, line and key.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from perfgate.errors import ConfigError, Location
+
+Path_ = tuple[str | int, ...]
+
+#: ``${env:NAME}``, ``${env:NAME:-default}``, and ``${secret:NAME}`` (always redacted).
+INTERPOLATION = re.compile(r"\$\{(env|secret):([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+#: Environment variables whose values are treated as secrets even when read with ``env:``.
+SECRET_NAME = re.compile(r"PASS|SECRET|TOKEN|KEY|DSN|AUTH|CRED|PRIVATE|COOKIE", re.I)
+
+
+@dataclass
+class LineMap:
+    """Where each key path stands: the key's position and the value's position (1-based)."""
+
+    path: str
+    keys: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+    values: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+
+    def location(self, key_path: Path_, prefer_key: bool = False) -> Location:
+        """The location of ``key_path`` or of its nearest ancestor that is in the file."""
+        for end in range(len(key_path), -1, -1):
+            prefix = tuple(key_path[:end])
+            table = (self.keys, self.values) if prefer_key else (self.values, self.keys)
+            for t in table:
+                if prefix in t:
+                    line, col = t[prefix]
+                    return Location(self.path, line, col)
+        return Location(self.path, 1, 1)
+
+
+def format_key(key_path: Path_) -> str:
+    """``("scenarios", "load", "requests", 1, "path")`` → ``scenarios.load.requests[1].path``."""
+    out = ""
+    for part in key_path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+class _Builder:
+    def __init__(self, path: str, environ: dict[str, str]) -> None:
+        self.lines = LineMap(path)
+        self.environ = environ
+        self.secrets: set[str] = set()
+        self.loader: yaml.SafeLoader | None = None
+
+    def build(self, node: yaml.Node, key_path: Path_) -> Any:
+        mark = node.start_mark
+        self.lines.values[key_path] = (mark.line + 1, mark.column + 1)
+        if isinstance(node, yaml.MappingNode):
+            out: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    raise ConfigError("YAML merge keys (<<) are not supported",
+                                      self._loc(key_node), format_key(key_path))
+                key = self._scalar(key_node, key_path)
+                if isinstance(key, list | dict) or key is None:
+                    raise ConfigError("a key must be a plain name", self._loc(key_node),
+                                      format_key(key_path))
+                key = str(key)
+                child = (*key_path, key)
+                if key in out:
+                    raise ConfigError(f"duplicate key {key!r}", self._loc(key_node),
+                                      format_key(child))
+                km = key_node.start_mark
+                self.lines.keys[child] = (km.line + 1, km.column + 1)
+                out[key] = self.build(value_node, child)
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*key_path, i)) for i, item in enumerate(node.value)]
+        return self._scalar(node, key_path)
+
+    def _loc(self, node: yaml.Node) -> Location:
+        return Location(self.lines.path, node.start_mark.line + 1, node.start_mark.column + 1)
+
+    def _scalar(self, node: yaml.Node, key_path: Path_) -> Any:
+        assert self.loader is not None
+        if not isinstance(node, yaml.ScalarNode):
+            return self.build(node, key_path)
+        value = self.loader.construct_object(node, deep=True)
+        if isinstance(value, str) and "${" in value:
+            value = self._interpolate(value, node, key_path)
+        return value
+
+    def _interpolate(self, text: str, node: yaml.Node, key_path: Path_) -> str:
+        def replace(m: re.Match[str]) -> str:
+            kind, name, default = m.group(1), m.group(2), m.group(3)
+            value = self.environ.get(name)
+            if value is None:
+                if default is None:
+                    raise ConfigError(
+                        f"environment variable {name} is not set (referenced as {m.group(0)}; "
+                        f"set it, or give a default: ${{{kind}:{name}:-value}})",
+                        self._loc(node), format_key(key_path))
+                value = default
+            if (kind == "secret" or SECRET_NAME.search(name)) and value:
+                self.secrets.add(value)
+            return value
+
+        return INTERPOLATION.sub(replace, text)
+
+
+def load_yaml(text: str, path: str,
+              environ: dict[str, str] | None = None) -> tuple[Any, LineMap, set[str]]:
+    """Parse ``text``; return (data, line map, secret values met during interpolation)."""
+    builder = _Builder(path, dict(os.environ if environ is None else environ))
+    loader = yaml.SafeLoader(text)
+    builder.loader = loader
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, builder.lines, builder.secrets
+        data = builder.build(node, ())
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        loc = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path)
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise ConfigError(f"invalid YAML: {problem}", loc) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"invalid YAML: {exc}", Location(path)) from None
+    finally:
+        loader.dispose()
+    return data, builder.lines, builder.secrets

@@ -1,0 +1,97 @@
+"""An in-repo plugin for end-to-end tests: a load driver with known numbers and a collector
+that can be told to break. Loaded with ``PERFGATE_PLUGINS=gateplugin`` (and PYTHONPATH)."""
+
+from __future__ import annotations
+
+import time
+from typing import Literal
+
+from perfgate import (
+    Collector,
+    ComponentConfig,
+    DriverScenario,
+    Duration,
+    Kind,
+    LoadDriver,
+    MetricInfo,
+    MetricSet,
+    hookimpl,
+)
+
+
+class SyntheticScenario(DriverScenario):
+    #: Every sample of synthetic.latency gets this value (ms).
+    latency_ms: float = 10.0
+    #: How many operations are recorded.
+    operations: int = 100
+    #: This many of them are marked failed in synthetic.failed.
+    failures: int = 0
+    #: The scenario lasts this long (scaled by --time-scale), or until interrupted.
+    duration: Duration = 0.0
+    crash: bool = False
+
+
+class SyntheticDriver(LoadDriver):
+    """Records known numbers: the ground truth for end-to-end tests."""
+
+    name = "synthetic"
+    summary = "records known numbers (tests only)"
+    ScenarioConfig = SyntheticScenario
+
+    @classmethod
+    def produces(cls, config: SyntheticScenario) -> list[MetricInfo]:
+        return [MetricInfo("synthetic.latency", Kind.TREND, "ms"),
+                MetricInfo("synthetic.failed", Kind.RATE, "ratio"),
+                MetricInfo("synthetic.ops", Kind.COUNTER, "")]
+
+    def run(self, scenario: SyntheticScenario) -> MetricSet:
+        metrics = MetricSet()
+        start = time.time()
+        deadline = time.monotonic() + self.context.scale(scenario.duration)
+        while time.monotonic() < deadline and not self.context.stopping.is_set():
+            time.sleep(0.02)
+        if scenario.crash:
+            raise RuntimeError("synthetic driver crashed on purpose")
+        latency = metrics.trend("synthetic.latency")
+        failed = metrics.rate("synthetic.failed")
+        ops = metrics.counter("synthetic.ops")
+        for i in range(scenario.operations):
+            latency.add(scenario.latency_ms)
+            failed.add(i < scenario.failures)
+            ops.add(1)
+        metrics.set_window(start, max(time.time(), start + 1.0))
+        return metrics
+
+
+class CrashyConfig(ComponentConfig):
+    fail_on: Literal["never", "start", "stop"] = "never"
+    value: float = 42.0
+
+
+class CrashyCollector(Collector):
+    """A collector that records one gauge value, or raises where it is told to."""
+
+    name = "crashy"
+    summary = "records one gauge, or crashes on purpose (tests only)"
+    Config = CrashyConfig
+
+    @classmethod
+    def produces(cls, config: CrashyConfig) -> list[MetricInfo]:
+        return [MetricInfo("crashy.value", Kind.GAUGE, "")]
+
+    def start(self) -> None:
+        if self.config.fail_on == "start":
+            raise ConnectionError("cannot reach the crashy backend (on purpose)")
+
+    def stop(self) -> MetricSet:
+        if self.config.fail_on == "stop":
+            raise RuntimeError("crashy collector failed while stopping (on purpose)")
+        metrics = MetricSet()
+        metrics.gauge("crashy.value").add(self.config.value)
+        return metrics
+
+
+@hookimpl
+def perfgate_register_components(register) -> None:
+    register(SyntheticDriver)
+    register(CrashyCollector)
