@@ -66,6 +66,8 @@ class SyntheticDriver(LoadDriver):
 class CrashyConfig(ComponentConfig):
     fail_on: Literal["never", "start", "stop"] = "never"
     value: float = 42.0
+    #: Quoted in the error message, as a careless plugin might: reports must redact it.
+    dsn: str = "postgresql://app@127.0.0.1/app"
 
 
 class CrashyCollector(Collector):
@@ -81,7 +83,7 @@ class CrashyCollector(Collector):
 
     def start(self) -> None:
         if self.config.fail_on == "start":
-            raise ConnectionError("cannot reach the crashy backend (on purpose)")
+            raise ConnectionError(f"cannot reach {self.config.dsn} (on purpose)")
 
     def stop(self) -> MetricSet:
         if self.config.fail_on == "stop":

@@ -137,7 +137,7 @@ class Run:
         except ServiceError as exc:
             self.error("services", "service", "start", exc)
             self.broken = True
-            self._skip_scenarios("not run: a service did not start")
+            self._skip_scenarios(f"not run: {exc}")
             return
         finally:
             self.context.service_pids = self.services.pids()

@@ -22,6 +22,11 @@ class ThresholdsValidator(Validator):
         broken: dict[str, list[str]] = {}
         for error in result.errors:
             broken.setdefault(error["component"], []).append(error["message"])
+        for scenario in result.scenarios:
+            if scenario["status"] == "failed" and scenario["error"]:
+                messages = broken.setdefault(scenario["name"], [])
+                if scenario["error"] not in messages:
+                    messages.append(scenario["error"])
         skipped = frozenset(s["name"] for s in result.scenarios if s["status"] == "skipped")
         return [
             judge(t, metrics, broken=broken,

@@ -1,0 +1,243 @@
+"""``perfgate run`` end to end, as CI runs it: exit codes, the result document, services."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from harness import HERE, Perfgate, free_port, pid_alive, wait_for
+
+from perfgate.result import validate_result
+
+SERVICE = HERE / "service.py"
+
+
+def targets(*, latency: float = 50, failures: int = 0, duration: str = "0.2s",
+            crash: bool = False, service: str = "", collectors: str = "",
+            extra_targets: str = "") -> str:
+    return f"""\
+version: 1
+{service}
+scenarios:
+  load:
+    driver: synthetic
+    {"service: api" if service else ""}
+    latency_ms: {latency}
+    operations: 200
+    failures: {failures}
+    duration: {duration}
+    crash: {str(crash).lower()}
+{collectors}
+targets:
+  latency: {{metric: "synthetic.latency{{scenario:load}}", target: p(95) < 100ms, critical: p(95) < 500ms}}
+  errors: {{metric: synthetic.failed, target: rate < 5%, critical: rate < 20%}}
+  throughput: {{metric: synthetic.ops, critical: count >= 200}}
+{extra_targets}
+reporters:
+  console: {{}}
+  json: {{path: result.json}}
+"""
+
+
+def service_block(tmp: Path, *, status: int = 200, exit_now: bool = False,
+                  timeout: str = "20s") -> tuple[str, Path]:
+    port = free_port()
+    pidfile = tmp / "service.pids"
+    flags = " --exit-now" if exit_now else ""
+    block = f"""\
+services:
+  api:
+    url: http://127.0.0.1:{port}
+    health: /health
+    start: [{sys.executable!r}, {str(SERVICE)!r}, --port, "{port}", --pidfile, {str(pidfile)!r}, --health-status, "{status}", --child{", --exit-now" if exit_now else ""}]
+    start_timeout: {timeout}
+    stop_timeout: 5s
+"""
+    del flags
+    return block, pidfile
+
+
+def service_pids(pidfile: Path) -> list[int]:
+    return [int(line) for line in pidfile.read_text().split()]
+
+
+def run_ok(perfgate: Perfgate, text: str, *args: str):
+    path = perfgate.write(text)
+    done = perfgate.run("run", str(path), "--output", "out", "--no-progress", *args)
+    doc = done.result()
+    validate_result(doc)
+    return done, doc
+
+
+def test_exit_0_when_every_target_is_met(perfgate):
+    done, doc = run_ok(perfgate, targets())
+    assert done.code == 0, done.stderr
+    assert doc["verdict"] == "pass"
+    assert doc["summary"]["pass"] == 3
+    latency = next(c for c in doc["checks"] if c["name"] == "latency")
+    assert latency["measured"] == pytest.approx(50, rel=1e-3)
+    assert latency["unit"] == "ms"
+    assert latency["target"] == {"expression": "p(95) < 100ms", "limit": 100.0, "passed": True}
+    assert "perfgate: PASS" in done.stdout
+
+
+def test_warn_passes_unless_fail_on_warn(perfgate):
+    done, doc = run_ok(perfgate, targets(latency=200))
+    assert done.code == 0
+    assert doc["verdict"] == "warn"
+    done, doc = run_ok(perfgate, targets(latency=200), "--fail-on", "warn")
+    assert done.code == 1
+    assert doc["exit_code"] == 1
+
+
+def test_exit_1_when_a_critical_threshold_is_missed(perfgate):
+    done, doc = run_ok(perfgate, targets(failures=60))  # 30% failed > 20% critical
+    assert done.code == 1, done.stderr
+    errors = next(c for c in doc["checks"] if c["name"] == "errors")
+    assert errors["verdict"] == "fail"
+    assert errors["measured"] == pytest.approx(0.30)
+    assert "FAIL errors" in done.stdout
+
+
+def test_exit_2_on_a_bad_targets_file(perfgate):
+    path = perfgate.write(targets().replace("operations: 200", "operatons: 200"))
+    done = perfgate.run("run", str(path), "--output", "out")
+    assert done.code == 2
+    assert f"{path}:8:5: scenarios.load.operatons: unknown key 'operatons'; did you mean " \
+           "'operations'?" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (done.output / "result.json").exists()
+
+
+def test_exit_3_when_the_driver_crashes_and_reports_are_still_written(perfgate):
+    done, doc = run_ok(perfgate, targets(crash=True))
+    assert done.code == 3
+    assert doc["run"]["status"] == "broken"
+    assert {c["verdict"] for c in doc["checks"]} == {"error"}
+    assert "synthetic driver crashed on purpose" in doc["checks"][0]["message"]
+    assert doc["scenarios"][0]["status"] == "failed"
+
+
+def test_a_broken_collector_errors_only_its_own_checks(perfgate, monkeypatch):
+    perfgate.env["PG_PASSWORD"] = "s3cr3t-pw-42"
+    text = targets(
+        collectors="collectors:\n  crashy: {fail_on: start, "
+                   "dsn: 'postgresql://app:${env:PG_PASSWORD}@127.0.0.1/app'}",
+        extra_targets="  backend: {metric: crashy.value, critical: value > 0}")
+    done, doc = run_ok(perfgate, text)
+    assert done.code == 3
+    verdicts = {c["name"]: c["verdict"] for c in doc["checks"]}
+    assert verdicts == {"latency": "pass", "errors": "pass", "throughput": "pass",
+                        "backend": "error"}
+    backend = next(c for c in doc["checks"] if c["name"] == "backend")
+    assert "cannot reach postgresql://app:***@127.0.0.1/app" in backend["message"]
+    everything = (done.output / "result.json").read_text() + done.stdout + done.stderr
+    assert "s3cr3t-pw-42" not in everything
+
+
+def test_plugin_that_fails_to_import_only_matters_when_used(perfgate):
+    perfgate.env["PERFGATE_PLUGINS"] = "gateplugin,no_such_plugin_module"
+    done, _ = run_ok(perfgate, targets())
+    assert done.code == 0
+    listing = perfgate.run("plugins")
+    assert "no_such_plugin_module" in listing.stdout
+    assert "ModuleNotFoundError" in listing.stdout
+
+
+def test_only_runs_one_scenario_and_skips_the_others_checks(perfgate):
+    text = targets().replace("scenarios:\n", """scenarios:
+  other:
+    driver: synthetic
+    latency_ms: 900
+    targets:
+      other-latency: {metric: synthetic.latency, critical: p(95) < 1ms}
+""", 1)
+    done, doc = run_ok(perfgate, text, "--only", "load")
+    assert done.code == 0, done.stdout
+    other = next(c for c in doc["checks"] if c["name"] == "other-latency")
+    assert other["verdict"] == "skip"
+    assert other["metric"] == "synthetic.latency"
+    assert [s["status"] for s in doc["scenarios"]] == ["skipped", "completed"]
+
+
+@pytest.mark.parametrize("outcome", ["success", "failure"])
+def test_started_service_is_gone_after_the_run(perfgate, tmp_path, outcome):
+    block, pidfile = service_block(tmp_path)
+    done, doc = run_ok(perfgate, targets(service=block,
+                                         failures=0 if outcome == "success" else 100))
+    assert done.code == (0 if outcome == "success" else 1), done.stderr
+    pids = service_pids(pidfile)
+    assert len(pids) == 2  # the service and its own child, one process group
+    assert not any(pid_alive(p) for p in pids)
+
+
+def test_service_never_healthy_is_a_broken_run(perfgate, tmp_path):
+    block, pidfile = service_block(tmp_path, status=503, timeout="1.5s")
+    done, doc = run_ok(perfgate, targets(service=block))
+    assert done.code == 3
+    assert doc["run"]["status"] == "broken"
+    assert "was not healthy within 1.5s" in doc["errors"][0]["message"]
+    assert "HTTP 503" in doc["errors"][0]["message"]
+    assert {c["verdict"] for c in doc["checks"]} == {"error"}
+    assert not any(pid_alive(p) for p in service_pids(pidfile))
+
+
+def test_service_that_exits_at_start_is_reported_with_its_output(perfgate, tmp_path):
+    block, _ = service_block(tmp_path, exit_now=True)
+    done, doc = run_ok(perfgate, targets(service=block))
+    assert done.code == 3
+    message = doc["errors"][0]["message"]
+    assert "exited with code 7" in message
+    assert "refusing to start (on purpose)" in message
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_stops_load_and_services_and_still_reports(perfgate, tmp_path, sig, code):
+    block, pidfile = service_block(tmp_path)
+    path = perfgate.write(targets(service=block, duration="60s"))
+    proc = perfgate.start("run", str(path), "--output", "out", "--no-progress")
+    try:
+        assert wait_for(lambda: pidfile.exists() and pidfile.read_text().count("\n") == 2)
+        # The scenario starts once the service is healthy; give it a moment to be running.
+        assert wait_for(lambda: (tmp_path / "out" / "services" / "api.log").exists())
+        proc.send_signal(sig)
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == code, stderr
+    doc = (tmp_path / "out" / "result.json")
+    assert doc.exists()
+    import json
+
+    result = json.loads(doc.read_text())
+    validate_result(result)
+    assert result["run"]["status"] == "interrupted"
+    assert result["exit_code"] == code
+    assert not any(pid_alive(p) for p in service_pids(pidfile))
+
+
+def test_time_scale_shortens_load(perfgate):
+    done, doc = run_ok(perfgate, targets(duration="20s"), "--time-scale", "0.02")
+    assert done.code == 0
+    assert doc["run"]["time_scale"] == 0.02
+    assert doc["run"]["duration"] < 5
+
+
+def test_check_validates_without_running(perfgate, tmp_path):
+    block, pidfile = service_block(tmp_path)
+    path = perfgate.write(targets(service=block))
+    done = perfgate.run("check", str(path))
+    assert done.code == 0, done.stderr
+    assert "OK" in done.stdout
+    assert not pidfile.exists()
+
+
+def test_version():
+    out = subprocess.run([sys.executable, "-m", "perfgate.cli", "--version"],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.startswith("perfgate ")
