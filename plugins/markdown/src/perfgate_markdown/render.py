@@ -1,0 +1,310 @@
+"""The Markdown report, section by section, from a result document.
+
+Order follows what a reviewer asks first: did the gate pass, which checks missed, what each
+scenario did, what the machines did, what the database spent its time on, whether the
+numbers can be trusted, and where they were measured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from perfgate.metrics import format_selector
+from perfgate.result import Check, ResultDocument, ThresholdOutcome
+from perfgate.units import format_duration, format_value
+
+from perfgate_markdown._baseline import Baseline, format_delta
+from perfgate_markdown._requests import (
+    RequestRow,
+    metric_set,
+    request_rows,
+    scenarios_with_requests,
+)
+from perfgate_markdown._text import code, escape, escape_line, plain, table, truncate
+
+#: How each verdict shows, in tables and in the headline.
+VERDICT_MARKS = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "💥", "skip": "⏭️"}
+SCENARIO_MARKS = {"completed": "✅", "failed": "❌", "interrupted": "⏹️", "skipped": "⏭️"}
+_RUN_STATUS = {
+    "interrupted": "The run was interrupted: this report covers what was measured until then.",
+    "broken": "The run broke: this report covers what was measured before it did.",
+}
+#: Longest SQL statement text shown in the slow statements table.
+STATEMENT_CHARS = 160
+
+
+def render(result: ResultDocument, baseline: Baseline | None = None, *,
+           title: str = "perfgate", top_statements: int = 10,
+           baseline_problem: str | None = None) -> str:
+    """The whole report as Markdown text, ending with a newline.
+
+    :param baseline: an earlier result to compare with (adds delta columns).
+    :param title: the headline's first words.
+    :param top_statements: how many slow database statements to list per database.
+    :param baseline_problem: why a requested baseline could not be used, shown as a note.
+    """
+    sections = [
+        _headline(result, title),
+        _baseline_line(baseline, baseline_problem),
+        _checks(result.checks, baseline),
+        _scenarios(result, baseline),
+        _resources(result, baseline),
+        _statements(result.details, top_statements),
+        _notes(result),
+        _environment(result),
+    ]
+    return "\n\n".join(s for s in sections if s) + "\n"
+
+
+def mark(verdict: str) -> str:
+    """``✅ pass``: a verdict with its symbol."""
+    return f"{VERDICT_MARKS.get(verdict, '❔')} {escape(verdict)}"
+
+
+def _seconds(value: float | None) -> str:
+    """A duration as people read it, to a tenth of a second: ``12.5s``, ``1m30s``."""
+    if value is None:
+        return "n/a"
+    if value < 0.05:
+        return "<0.1s"
+    return format_duration(round(value, 1))
+
+
+def _timestamp(epoch: float | None) -> str:
+    if epoch is None:
+        return "n/a"
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _headline(result: ResultDocument, title: str) -> str:
+    verdict = str(result.verdict)
+    lines = [f"## {VERDICT_MARKS.get(verdict, '❔')} {escape(title)}: {escape(verdict.upper())}"]
+    summary = result.summary or {}
+    counts = " · ".join(f"{VERDICT_MARKS[v]} {summary.get(v, 0)} {v}" for v in VERDICT_MARKS)
+    lines.append(f"**{summary.get('checks', len(result.checks))} checks**: {counts} — "
+                 f"exit code {result.exit_code}")
+    status = str(result.run.get("status", "completed"))
+    if status in _RUN_STATUS:
+        lines.append(f"> ⚠️ {_RUN_STATUS[status]}")
+    if result.run.get("fail_on") == "warn":
+        lines.append("Warnings fail this gate (`--fail-on warn`).")
+    return "\n\n".join(lines)
+
+
+def _baseline_line(baseline: Baseline | None, problem: str | None) -> str:
+    if problem:
+        return f"> ⚠️ No baseline comparison: {escape(problem)}"
+    if baseline is None:
+        return ""
+    run = baseline.result.run
+    return (f"Compared with the baseline {code(baseline.path.name, in_table=False)} "
+            f"(run {code(run.get('id', '?'), in_table=False)} of "
+            f"{_timestamp(run.get('started'))}, verdict {mark(baseline.result.verdict)}).")
+
+
+# -- checks ------------------------------------------------------------------------------------
+
+def _threshold(outcome: ThresholdOutcome | None) -> str:
+    if outcome is None:
+        return "—"
+    cell = code(outcome.expression)
+    if outcome.passed is True:
+        cell += " ✅"
+    elif outcome.passed is False:
+        cell += " ❌"
+    return cell
+
+
+def _measured(check: Check) -> str:
+    value = format_value(check.measured, check.unit)
+    if check.aggregation and check.measured is not None:
+        return f"{escape(check.aggregation)} {value}"
+    return value
+
+
+def _checks(checks: list[Check], baseline: Baseline | None) -> str:
+    if not checks:
+        return "### Checks\n\nNo targets were checked."
+    header = ["Check", "Metric", "Measured", "Target", "Critical", "Verdict"]
+    align = ["l", "l", "r", "l", "l", "l"]
+    if baseline is not None:
+        header += ["Baseline", "Δ"]
+        align += ["r", "r"]
+    rows = []
+    for check in checks:
+        row = [escape(check.name), code(check.metric), _measured(check),
+               _threshold(check.target), _threshold(check.critical), mark(check.verdict.value)]
+        if baseline is not None:
+            before = baseline.check(check)
+            base_value = before.measured if before else None
+            row += [format_value(base_value, check.unit) if before else "new",
+                    format_delta(check.measured, base_value, check.unit) if before else "—"]
+        rows.append(row)
+    parts = ["### Checks", table(header, rows, align)]
+    remarks = [f"- {VERDICT_MARKS.get(c.verdict.value, '❔')} **{escape(c.name)}**: "
+               f"{escape(c.message)}" for c in checks if c.verdict.value != "pass" and c.message]
+    if remarks:
+        parts.append("\n".join(remarks))
+    return "\n\n".join(parts)
+
+
+# -- scenarios and their requests --------------------------------------------------------------
+
+def _scenario(result: ResultDocument, name: str) -> Mapping[str, Any]:
+    return next((s for s in result.scenarios if s.get("name") == name), {})
+
+
+def _length(scenario: Mapping[str, Any]) -> float | None:
+    """A scenario's duration in seconds, if it ran."""
+    start, end = scenario.get("started"), scenario.get("finished")
+    if start is None or end is None:
+        return None
+    return max(end - start, 0.0)
+
+
+def _scenarios(result: ResultDocument, baseline: Baseline | None) -> str:
+    metrics = metric_set(result.metrics)
+    listed = [str(s.get("name")) for s in result.scenarios]
+    names = listed + [n for n in scenarios_with_requests(metrics) if n not in listed]
+    if not names:
+        return ""
+    rows = []
+    for name in names:
+        info = _scenario(result, name)
+        length = _length(info)
+        status = str(info.get("status", "completed"))
+        rows.append([escape(name), escape(info.get("driver", "")),
+                     f"{SCENARIO_MARKS.get(status, '❔')} {escape(status)}",
+                     _seconds(length),
+                     escape(info.get("error") or "")])
+    parts = ["### Scenarios", table(["Scenario", "Driver", "Status", "Duration", "Error"],
+                                    rows, ["l", "l", "l", "r", "l"])]
+    base_metrics = metric_set(baseline.result.metrics) if baseline else None
+    for name in names:
+        current = request_rows(metrics, name, _length(_scenario(result, name)))
+        if not current:
+            continue
+        before = None
+        if baseline is not None and base_metrics is not None:
+            base_length = _length(_scenario(baseline.result, name))
+            before = {(r.label, r.total): r
+                      for r in request_rows(base_metrics, name, base_length)}
+        parts.append(f"#### Requests: {escape(name)}\n\n{_request_table(current, before)}")
+    return "\n\n".join(parts)
+
+
+def _request_table(rows: list[RequestRow],
+                   before: Mapping[tuple[str, bool], RequestRow] | None) -> str:
+    header = ["Endpoint", "Requests", "Rate", "p50", "p95", "p99", "Errors"]
+    if before is not None:
+        header += ["Δ p95", "Δ rate", "Δ errors"]
+    out = []
+    for row in rows:
+        errors = "n/a" if row.errors is None else \
+            f"{row.errors:.0f} ({format_value(row.error_rate, 'ratio')})"
+        cells = ["**Total**" if row.total else escape(row.label),
+                 format_value(row.count, ""), format_value(row.rate, "/s"),
+                 format_value(row.p50, row.unit), format_value(row.p95, row.unit),
+                 format_value(row.p99, row.unit), errors]
+        if before is not None:
+            old = before.get((row.label, row.total))
+            if old is None:
+                cells += ["new", "new", "new"]
+            else:
+                cells += [format_delta(row.p95, old.p95, row.unit),
+                          format_delta(row.rate, old.rate, "/s"),
+                          format_delta(row.error_rate, old.error_rate, "ratio")]
+        out.append(cells)
+    return table(header, out, ["l"] + ["r"] * (len(header) - 1))
+
+
+# -- resources and the database ----------------------------------------------------------------
+
+def _gauges(docs: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    """Gauges that collectors measured (a driver's gauges, such as ``vus``, carry a scenario)."""
+    return {format_selector(d["name"], d.get("tags")): d for d in docs
+            if d.get("kind") == "gauge" and "scenario" not in (d.get("tags") or {})}
+
+
+def _resources(result: ResultDocument, baseline: Baseline | None) -> str:
+    gauges = _gauges(result.metrics)
+    if not gauges:
+        return ""
+    before = _gauges(baseline.result.metrics) if baseline else None
+    header = ["Metric", "Avg", "Max", "Last"]
+    if before is not None:
+        header += ["Δ avg", "Δ max"]
+    rows = []
+    for selector in sorted(gauges, key=lambda s: (not s.startswith("system."), s)):
+        doc = gauges[selector]
+        values, unit = doc.get("values") or {}, doc.get("unit", "")
+        row = [code(selector)] + [format_value(values.get(k), unit)
+                                  for k in ("avg", "max", "value")]
+        if before is not None:
+            old = (before.get(selector) or {}).get("values")
+            row += ["new", "new"] if old is None else [
+                format_delta(values.get(k), old.get(k), unit) for k in ("avg", "max")]
+        rows.append(row)
+    return "### Resource usage\n\n" + table(header, rows, ["l"] + ["r"] * (len(header) - 1))
+
+
+def _statements(details: Mapping[str, Any], limit: int) -> str:
+    parts = []
+    for instance, data in sorted(details.items()):
+        statements = data.get("top_statements") if isinstance(data, Mapping) else None
+        if not statements or limit <= 0:
+            continue
+        rows = []
+        for rank, st in enumerate(statements[:limit], 1):
+            rows.append([str(rank), code(truncate(plain(st.get("query", "")), STATEMENT_CHARS)),
+                         format_value(st.get("calls"), ""), format_value(st.get("total_ms"), "ms"),
+                         format_value(st.get("mean_ms"), "ms"),
+                         format_value(st.get("max_ms"), "ms")])
+        parts.append(f"### Slowest statements: {escape(instance)}\n\n" + table(
+            ["#", "Statement", "Calls", "Total", "Mean", "Max"], rows,
+            ["r", "l", "r", "r", "r", "r"]))
+    return "\n\n".join(parts)
+
+
+# -- validity and environment ------------------------------------------------------------------
+
+def _notes(result: ResultDocument) -> str:
+    parts = []
+    if result.notes:
+        parts.append("### Notes on measurement\n\n" +
+                     "\n".join(f"- {escape_line(note)}" for note in result.notes))
+    if result.errors:
+        rows = [[escape(e.get("component", "")), escape(e.get("role", "")),
+                 escape(e.get("phase", "")), escape(e.get("message", ""))]
+                for e in result.errors]
+        parts.append("### Problems during the run\n\n" +
+                     table(["Component", "Role", "Phase", "Message"], rows))
+    return "\n\n".join(parts)
+
+
+def _environment(result: ResultDocument) -> str:
+    run, env = result.run, result.environment
+    facts: list[tuple[str, str]] = [
+        ("Run", code(run.get("id", "n/a"))),
+        ("Started", _timestamp(run.get("started"))),
+        ("Duration", _seconds(run.get("duration"))),
+        ("Status", escape(run.get("status", "n/a"))),
+        ("Targets file", code(run.get("targets_file", "n/a"))),
+        ("Targets SHA-256", code(run.get("targets_sha256", "n/a"))),
+        ("Host", escape(env.get("host", "n/a"))),
+        ("Platform", escape(env.get("platform", "n/a"))),
+        ("Python", escape(env.get("python", "n/a"))),
+        ("perfgate", escape(env.get("perfgate", "n/a"))),
+    ]
+    if run.get("time_scale") not in (None, 1, 1.0):
+        facts.append(("Time scale", f"{float(run['time_scale']):g} (load durations scaled)"))
+    parts = ["### Environment", table(["Property", "Value"], [[f"**{k}**", v] for k, v in facts])]
+    plugins = env.get("plugins") or []
+    if plugins:
+        parts.append(table(["Plugin", "Distribution", "Version"], [
+            [escape(p.get("name", "")), escape(p.get("distribution") or "—"),
+             "⚠️ failed to load" if p.get("error") else escape(p.get("version") or "—")]
+            for p in plugins]))
+    return "\n\n".join(parts)

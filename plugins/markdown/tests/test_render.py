@@ -1,0 +1,136 @@
+"""The Markdown report renders to the expected HTML tables (CommonMark with GFM tables)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from perfgate_markdown import render
+from perfgate_markdown._baseline import Baseline
+
+
+def number(cell: str) -> float:
+    return float(re.match(r"[-+]?[\d.]+", cell).group(0))
+
+
+def test_verdict_and_summary_come_first(result):
+    text = render(result)
+    first, summary = text.splitlines()[0], text.splitlines()[2]
+    assert first == "## 💥 perfgate: ERROR"
+    assert summary == ("**5 checks**: ✅ 1 pass · ⚠️ 1 warn · ❌ 1 fail · 💥 1 error · ⏭️ 1 skip"
+                       " — exit code 1")
+    assert text.index("### Checks") < text.index("### Scenarios") < text.index("### Environment")
+
+
+def test_checks_table_shows_every_verdict(result, tables, find_table, html):
+    rows = find_table(tables(render(result)), "Check")
+    assert rows == [
+        ["Check", "Metric", "Measured", "Target", "Critical", "Verdict"],
+        ["api-latency", "http.req_duration{scenario:load}", "p(95) 182.40ms",
+         "p(95) < 200ms ✅", "p(95) < 1000ms ✅", "✅ pass"],
+        ["error-rate", "http.req_failed{scenario:load}", "rate 3.33%", "rate < 1% ❌",
+         "rate < 20% ✅", "⚠️ warn"],
+        ["throughput", "http.reqs{scenario:load}", "rate 15/s", "rate > 500 ❌",
+         "rate > 100 ❌", "❌ fail"],
+        ["db-latency", "postgres.query_duration", "n/a", "p(95) < 100ms", "—", "💥 error"],
+        ["frontend-load", "browser.load_time{scenario:frontend}", "n/a", "p(95) < 3s",
+         "p(95) < 5s", "⏭️ skip"],
+    ]
+    page = html(render(result))
+    # Messages of checks that did not pass are listed under the table; a pass needs none.
+    assert "<strong>db-latency</strong>: postgres.query_duration was not measured because " \
+           "postgres: connection refused" in page
+    assert "<strong>api-latency</strong>" not in page
+
+
+def test_request_table_matches_the_ground_truth(result, tables, find_table):
+    rows = find_table(tables(render(result)), "Endpoint")
+    assert rows[0] == ["Endpoint", "Requests", "Rate", "p50", "p95", "p99", "Errors"]
+    by_label = {row[0]: row for row in rows[1:]}
+    assert list(by_label) == ["GET health", "POST users", "Total"]
+    # health: 1..100 ms; users: 20, 40 .. 1000 ms with 5 of 50 failed; 10 s window.
+    truth = {"GET health": ("100", "10/s", 50, 95, 99, "0 (0.00%)"),
+             "POST users": ("50", "5/s", 500, 960, 1000, "5 (10.00%)"),
+             "Total": ("150", "15/s", 72, 860, 980, "5 (3.33%)")}
+    for label, (count, rate, p50, p95, p99, errors) in truth.items():
+        row = by_label[label]
+        assert row[1:3] == [count, rate]
+        assert row[6] == errors
+        for cell, expected in zip(row[3:6], (p50, p95, p99), strict=True):
+            assert cell.endswith("ms")
+            # HDR histograms keep three significant digits.
+            assert number(cell) == pytest.approx(expected, rel=1e-3)
+
+
+def test_scenarios_resources_statements_notes_environment(result, tables, find_table, html):
+    found = tables(render(result))
+    assert find_table(found, "Scenario")[1:] == [
+        ["load", "http", "✅ completed", "10s", ""],
+        ["frontend", "lighthouse", "⏭️ skipped", "n/a", ""]]
+    # vus is a driver's gauge (it carries a scenario), not a resource.
+    assert find_table(found, "Metric") == [["Metric", "Avg", "Max", "Last"],
+                                           ["system.cpu", "20.0%", "30.0%", "30.0%"]]
+    assert find_table(found, "#")[1:] == [
+        ["1", "SELECT * FROM users WHERE id = $1", "120", "960.00ms", "8.00ms", "42.50ms"],
+        ["2", "UPDATE orders SET state = 'paid' WHERE id = $1", "30", "300.00ms", "10.00ms",
+         "12.00ms"]]
+    assert find_table(found, "Component")[1] == ["postgres", "collector", "start",
+                                                 "connection refused"]
+    env = dict(row for row in find_table(found, "Property")[1:])
+    assert env["Host"] == "ci-runner-7"
+    assert env["Python"] == "3.11.9"
+    assert env["Targets SHA-256"] == "ab" * 32
+    assert env["Started"] == "2023-11-14 22:13:20 UTC"
+    assert find_table(found, "Plugin")[1] == ["markdown", "perfgate-markdown", "0.1.0"]
+    assert "<li>CPU was above 90% on the load generator: latencies may be overstated</li>" \
+        in html(render(result))
+
+
+def test_statements_are_limited(result, tables, find_table):
+    rows = find_table(tables(render(result, top_statements=1)), "#")
+    assert len(rows) == 2
+    assert "Slowest statements" not in render(result, top_statements=0)
+
+
+def test_interrupted_run_says_so(result, html):
+    result.run["status"] = "interrupted"
+    result.run["fail_on"] = "warn"
+    page = html(render(result))
+    assert "<blockquote>\n<p>⚠️ The run was interrupted" in page
+    assert "Warnings fail this gate" in page
+
+
+def test_baseline_adds_delta_columns(result, make_result, tables, find_table, html):
+    before = make_result(p95=160.0, cpu=(5.0, 10.0, 15.0),
+                         users_ms=[float(v) for v in range(10, 501, 10)])
+    before.checks = [c for c in before.checks if c.name != "throughput"]
+    text = render(result, Baseline(Path("base.json"), before))
+    found = tables(text)
+    checks = {row[0]: row for row in find_table(found, "Check")}
+    assert checks["Check"][-2:] == ["Baseline", "Δ"]
+    assert checks["api-latency"][-2:] == ["160.00ms", "+22.40ms (+14.0%)"]
+    assert checks["error-rate"][-2:] == ["3.33%", "±0"]
+    assert checks["throughput"][-2:] == ["new", "—"]
+    requests = {row[0]: row for row in find_table(found, "Endpoint")}
+    assert requests["Endpoint"][-3:] == ["Δ p95", "Δ rate", "Δ errors"]
+    assert requests["GET health"][-3:] == ["±0", "±0", "±0"]
+    # users took twice as long as in the baseline: 960 ms against 480 ms at p95.
+    delta = requests["POST users"][-3]
+    assert delta.startswith("+") and delta.endswith("(+100.0%)")
+    assert number(delta[1:]) == pytest.approx(480, rel=2e-3)
+    resources = find_table(found, "Metric")
+    assert resources[1] == ["system.cpu", "20.0%", "30.0%", "30.0%", "+10.0%", "+15.0%"]
+    assert "Compared with the baseline <code>base.json</code> (run <code>run-42</code>" \
+        in html(text)
+
+
+def test_without_checks_or_metrics():
+    from perfgate import ResultDocument
+
+    doc = ResultDocument(run={"status": "broken"}, verdict="error", exit_code=3)
+    doc.summarise()
+    text = render(doc)
+    assert "No targets were checked." in text
+    assert "The run broke" in text
+    assert "### Scenarios" not in text and "### Resource usage" not in text
