@@ -86,7 +86,7 @@ class ComponentRegistry:
         self.owner: dict[tuple[str, str], PluginInfo | None] = {}
 
     def add(self, component: type[Component], plugin: PluginInfo | None) -> None:
-        role = component.role
+        role = getattr(component, "role", None)
         if role not in ROLES or not isinstance(component, type) or not issubclass(
                 component, ROLES[role]):
             raise PluginError(f"{component!r} is not a Collector, LoadDriver, Validator or "
