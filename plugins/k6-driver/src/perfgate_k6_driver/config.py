@@ -1,0 +1,73 @@
+"""The options of a ``driver: k6`` scenario.
+
+::
+
+    scenarios:
+      load:
+        driver: k6
+        service: api                    # BASE_URL for the script
+        script: ../../k6/enhanced-load-tests.js   # relative to the targets file's folder
+        vus: 20
+        duration: 30s                   # or stages: [{duration: 10s, target: 20}, ...]
+        env: {K6_SCENARIO: load}
+        tags: {team: payments}
+        k6_args: [--summary-trend-stats, "avg,min,med,max,p(90),p(95),p(99)"]
+
+``vus``, ``duration``, ``iterations`` and ``stages`` become k6's command-line options, which
+override the script's own ``options`` (k6's rule); ``--time-scale`` shortens ``duration`` and
+``stages``. Without them the script's own options apply, and the script can read
+``PERFGATE_TIME_SCALE`` to scale itself.
+"""
+
+from __future__ import annotations
+
+from perfgate import ComponentConfig, DriverScenario, Duration
+from pydantic import Field, model_validator
+
+from perfgate_k6_driver.names import DROPPED_TAGS
+
+#: k6 flags the driver sets itself: a scenario cannot pass them in ``k6_args``.
+RESERVED_FLAGS = ("--summary-export", "--no-summary", "--log-format", "--address", "-a",
+                  "--log-output", "--quiet", "-q", "--no-color")
+
+
+class Stage(ComponentConfig):
+    """Ramp to ``target`` VUs over ``duration`` (k6's ``--stage duration:target``)."""
+
+    duration: Duration
+    target: int = Field(ge=0)
+
+
+class K6Scenario(DriverScenario):
+    """A scenario run by k6 from a script."""
+
+    #: The k6 script (JavaScript or TypeScript), relative to the targets file's folder.
+    script: str = Field(min_length=1)
+    vus: int | None = Field(default=None, ge=0)
+    duration: Duration | None = None
+    iterations: int | None = Field(default=None, ge=1)
+    stages: list[Stage] | None = Field(default=None, min_length=1)
+    #: Environment variables for the script (``__ENV``); ``BASE_URL`` comes from ``service``.
+    env: dict[str, str] = Field(default_factory=dict)
+    #: More ``k6 run`` arguments, passed as they are (before the script).
+    k6_args: list[str] = Field(default_factory=list)
+    #: A k6 executable to use instead of the one from the ``k6`` package.
+    k6_path: str | None = None
+    #: After Ctrl-C, how long k6 may take to stop and write its summary before SIGKILL.
+    stop_timeout: Duration = 30.0
+    #: k6 sample tags left out of perfgate's series.
+    drop_tags: list[str] = Field(default_factory=lambda: list(DROPPED_TAGS))
+    #: Block every address except loopback and ``allow_hosts`` inside k6 too.
+    restrict_hosts: bool = True
+
+    @model_validator(mode="after")
+    def _consistent(self) -> K6Scenario:
+        if self.stages is not None and (self.duration is not None or self.iterations is not None):
+            raise ValueError("stages ramp VUs over time: use either stages or duration/"
+                             "iterations, not both")
+        for arg in self.k6_args:
+            flag = arg.split("=", 1)[0]
+            if flag in RESERVED_FLAGS:
+                raise ValueError(f"k6_args cannot contain {flag}: the k6 driver sets it "
+                                 "itself to read k6's results")
+        return self
