@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from harness import Perfgate  # noqa: E402
+from harness import Perfgate
 
 
 @pytest.fixture

@@ -29,6 +29,8 @@ class SyntheticScenario(DriverScenario):
     #: The scenario lasts this long (scaled by --time-scale), or until interrupted.
     duration: Duration = 0.0
     crash: bool = False
+    #: Spend the duration busy on the CPU instead of sleeping (a saturated load generator).
+    burn: bool = False
 
 
 class SyntheticDriver(LoadDriver):
@@ -49,7 +51,10 @@ class SyntheticDriver(LoadDriver):
         start = time.time()
         deadline = time.monotonic() + self.context.scale(scenario.duration)
         while time.monotonic() < deadline and not self.context.stopping.is_set():
-            time.sleep(0.02)
+            if scenario.burn:
+                sum(range(10_000))
+            else:
+                time.sleep(0.02)
         if scenario.crash:
             raise RuntimeError("synthetic driver crashed on purpose")
         latency = metrics.trend("synthetic.latency")

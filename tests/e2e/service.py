@@ -31,7 +31,7 @@ def main() -> None:
     status = args.health_status
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:
             code = status if self.path == "/health" else 200
             body = b'{"ok": true}'
             self.send_response(code)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -9,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from harness import HERE, Perfgate, free_port, pid_alive, wait_for
-
 from perfgate.result import validate_result
 
 SERVICE = HERE / "service.py"
@@ -32,7 +32,10 @@ scenarios:
     crash: {str(crash).lower()}
 {collectors}
 targets:
-  latency: {{metric: "synthetic.latency{{scenario:load}}", target: p(95) < 100ms, critical: p(95) < 500ms}}
+  latency:
+    metric: "synthetic.latency{{scenario:load}}"
+    target: p(95) < 100ms
+    critical: p(95) < 500ms
   errors: {{metric: synthetic.failed, target: rate < 5%, critical: rate < 20%}}
   throughput: {{metric: synthetic.ops, critical: count >= 200}}
 {extra_targets}
@@ -46,17 +49,19 @@ def service_block(tmp: Path, *, status: int = 200, exit_now: bool = False,
                   timeout: str = "20s") -> tuple[str, Path]:
     port = free_port()
     pidfile = tmp / "service.pids"
-    flags = " --exit-now" if exit_now else ""
+    command = [sys.executable, str(SERVICE), "--port", str(port), "--pidfile", str(pidfile),
+               "--health-status", str(status), "--child"]
+    if exit_now:
+        command.append("--exit-now")
     block = f"""\
 services:
   api:
     url: http://127.0.0.1:{port}
     health: /health
-    start: [{sys.executable!r}, {str(SERVICE)!r}, --port, "{port}", --pidfile, {str(pidfile)!r}, --health-status, "{status}", --child{", --exit-now" if exit_now else ""}]
+    start: {json.dumps(command)}
     start_timeout: {timeout}
     stop_timeout: 5s
 """
-    del flags
     return block, pidfile
 
 
@@ -166,8 +171,8 @@ def test_only_runs_one_scenario_and_skips_the_others_checks(perfgate):
 @pytest.mark.parametrize("outcome", ["success", "failure"])
 def test_started_service_is_gone_after_the_run(perfgate, tmp_path, outcome):
     block, pidfile = service_block(tmp_path)
-    done, doc = run_ok(perfgate, targets(service=block,
-                                         failures=0 if outcome == "success" else 100))
+    done, _ = run_ok(perfgate, targets(service=block,
+                                       failures=0 if outcome == "success" else 100))
     assert done.code == (0 if outcome == "success" else 1), done.stderr
     pids = service_pids(pidfile)
     assert len(pids) == 2  # the service and its own child, one process group
@@ -204,7 +209,7 @@ def test_signal_stops_load_and_services_and_still_reports(perfgate, tmp_path, si
         # The scenario starts once the service is healthy; give it a moment to be running.
         assert wait_for(lambda: (tmp_path / "out" / "services" / "api.log").exists())
         proc.send_signal(sig)
-        stdout, stderr = proc.communicate(timeout=30)
+        _, stderr = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -212,8 +217,6 @@ def test_signal_stops_load_and_services_and_still_reports(perfgate, tmp_path, si
     assert proc.returncode == code, stderr
     doc = (tmp_path / "out" / "result.json")
     assert doc.exists()
-    import json
-
     result = json.loads(doc.read_text())
     validate_result(result)
     assert result["run"]["status"] == "interrupted"
