@@ -244,3 +244,17 @@ def test_version():
     out = subprocess.run([sys.executable, "-m", "perfgate.cli", "--version"],
                          capture_output=True, text=True, check=True)
     assert out.stdout.startswith("perfgate ")
+
+
+def test_a_port_already_taken_is_refused_before_starting_the_service(perfgate, tmp_path):
+    import socket
+
+    block, pidfile = service_block(tmp_path)
+    port = int(block.split("127.0.0.1:")[1].split()[0])
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", port))
+        squatter.listen()
+        done, doc = run_ok(perfgate, targets(service=block))
+    assert done.code == 3
+    assert "already answers before perfgate started it" in doc["errors"][0]["message"]
+    assert not pidfile.exists()

@@ -10,6 +10,7 @@ import contextlib
 import os
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from perfgate.config import ServiceConfig
 from perfgate.errors import ServiceError
@@ -60,6 +62,17 @@ def probe(url: str, statuses: list[int] | None, timeout: float = 2.0) -> str | N
     return None if ok else f"HTTP {code}"
 
 
+def port_in_use(url: str) -> bool:
+    """True if something already accepts connections at the URL's host and port."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
 def _tail(path: Path, lines: int = 15) -> str:
     try:
         text = path.read_text(errors="replace").splitlines()[-lines:]
@@ -86,6 +99,11 @@ class ServiceManager:
             self._wait_healthy(name, config, stopping)
 
     def _start(self, name: str, config: ServiceConfig) -> None:
+        if port_in_use(config.url):
+            raise ServiceError(
+                f"service {name!r}: {config.url} already answers before perfgate started it; "
+                "another process holds the port, and perfgate would measure that one instead. "
+                "Stop it, or use another port")
         args = config.start if isinstance(config.start, list) else shlex.split(config.start or "")
         cwd = self.folder / config.cwd if config.cwd else self.folder
         env = dict(os.environ)
