@@ -1,0 +1,245 @@
+"""A database that is down, a wrong password, a server that goes away mid-run.
+
+Each gives a clear message that never contains a password; in a run, checks on the postgres
+metrics become errors quoting it while the rest of the run completes.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+from perfgate import (
+    DriverScenario,
+    Kind,
+    LoadDriver,
+    MetricInfo,
+    MetricSet,
+    RunError,
+    hookimpl,
+)
+from perfgate.testing import run_targets
+from perfgate_postgres import PostgresCollector, PostgresConfig
+from perfgate_postgres.testing import free_port
+
+from .conftest import BOB_PASSWORD, MALLORY_PASSWORD, make_context
+
+
+def assert_secret_free(texts: Any, *secrets: str) -> None:
+    dumped = json.dumps(texts, default=str)
+    for secret in secrets:
+        assert secret not in dumped
+
+
+def start_error(dsn: str, **options: Any) -> str:
+    collector = PostgresCollector(PostgresConfig(dsn=dsn, **options), make_context())
+    with pytest.raises(RunError) as info:
+        collector.start()
+    # No chained driver exception (whose text could carry connection details) is shown.
+    error = info.value
+    assert error.__cause__ is None and (error.__context__ is None or error.__suppress_context__)
+    return str(info.value)
+
+
+def test_database_down_closed_port() -> None:
+    port = free_port()
+    secret = "Hunter2-Closed-Port"
+    message = start_error(f"host=127.0.0.1 port={port} dbname=test user=postgres "
+                          f"password={secret}")
+    assert message.startswith(f"postgres: connection refused: is the server running and "
+                              f"listening there? (127.0.0.1:{port}/test as postgres)")
+    assert_secret_free(message, secret)
+
+
+def test_wrong_password_scram(stats_cluster) -> None:
+    wrong = "Wrong-Horse-Battery"
+    message = start_error(stats_cluster.dsn("app", user="bob", password=wrong))
+    assert "authentication failed: check the user and password in the dsn" in message
+    assert 'password authentication failed for user "bob"' in message
+    assert_secret_free(message, wrong, BOB_PASSWORD)
+
+
+def test_wrong_password_md5_in_a_url(stats_cluster) -> None:
+    wrong = "Not/The:Password@All"
+    from urllib.parse import quote
+
+    dsn = (f"postgresql://mallory:{quote(wrong, safe='')}@127.0.0.1:{stats_cluster.port}/app")
+    message = start_error(dsn)
+    assert 'password authentication failed for user "mallory"' in message
+    assert_secret_free(message, wrong, quote(wrong, safe=""), MALLORY_PASSWORD)
+
+
+def test_right_password_works(stats_cluster) -> None:
+    cfg = PostgresConfig(dsn=stats_cluster.dsn("app", user="bob", password=BOB_PASSWORD),
+                         interval="100ms")
+    collector = PostgresCollector(cfg, make_context())
+    collector.start()
+    metrics = collector.stop()
+    assert collector.errors == []
+    assert metrics.combined("postgres.connections").aggregate("max") >= 1
+    assert_secret_free([collector.details(), metrics.to_list()], BOB_PASSWORD)
+
+
+def test_missing_password(stats_cluster, monkeypatch) -> None:
+    monkeypatch.setenv("PGPASSFILE", "/nonexistent")
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    message = start_error(stats_cluster.dsn("app", user="bob"))
+    assert "the server wants a password and the dsn has none" in message
+
+
+def test_unknown_database_in_the_filter(stats_cluster) -> None:
+    message = start_error(stats_cluster.dsn(), databases=["app", "nope"])
+    assert message == (f"postgres: no database named 'nope' on 127.0.0.1:{stats_cluster.port}"
+                       "/postgres as postgres (listed under databases:)")
+
+
+def test_malformed_dsn() -> None:
+    message = start_error("host=127.0.0.1 password='Unterminated-Secret")
+    assert message.startswith("postgres: the dsn is not a valid connection string")
+    assert_secret_free(message, "Unterminated-Secret")
+
+
+def test_server_goes_away_mid_run(plain_cluster) -> None:
+    secret = "Trust-Ignores-This-Password"
+    context = make_context()
+    cfg = PostgresConfig(dsn=plain_cluster.dsn(password=secret), interval="100ms",
+                         connect_timeout="2s")
+    collector = PostgresCollector(cfg, context)
+    collector.start()
+    time.sleep(0.5)
+    assert collector.samples_ok >= 3
+    plain_cluster.stop_server()
+    time.sleep(0.5)
+    metrics = collector.stop()
+    assert len(collector.errors) == 2, collector.errors
+    lost, summary = collector.errors
+    assert lost.startswith(f"postgres: lost 127.0.0.1:{plain_cluster.port}/postgres as "
+                           "postgres at ")
+    assert "did not answer from" in summary and "are left out" in summary
+    assert len(metrics) == 0  # partial numbers are not judged as if they covered the run
+    assert collector.samples_failed >= 3
+    # Without pg_stat_statements loaded the note says how to load it.
+    assert any("add shared_preload_libraries = 'pg_stat_statements'" in n
+               for n in context.notes())
+    assert_secret_free([collector.errors, context.notes(), collector.details()], secret)
+
+
+def test_server_that_comes_back_is_measured_again(plain_cluster) -> None:
+    context = make_context()
+    collector = PostgresCollector(
+        PostgresConfig(dsn=plain_cluster.dsn(), interval="100ms"), context)
+    collector.start()
+    time.sleep(0.3)
+    plain_cluster.stop_server()
+    time.sleep(0.3)
+    plain_cluster.start_server()
+    time.sleep(0.5)
+    metrics = collector.stop()
+    assert len(collector.errors) == 1 and "lost" in collector.errors[0]
+    assert any("answered again" in n for n in context.notes())
+    assert metrics.combined("postgres.transactions").aggregate("count") > 0
+
+
+# -- in a whole run ---------------------------------------------------------------------------
+
+class PauseScenario(DriverScenario):
+    seconds: float = 1.0
+
+
+class PauseDriver(LoadDriver):
+    """A load driver that only waits, and calls ``midway`` halfway through."""
+
+    name = "pause"
+    ScenarioConfig = PauseScenario
+    midway: ClassVar[Any] = None
+
+    @classmethod
+    def produces(cls, config: Any) -> list[MetricInfo]:
+        return [MetricInfo("pause.iterations", Kind.COUNTER)]
+
+    def run(self, scenario: PauseScenario) -> MetricSet:
+        time.sleep(scenario.seconds / 2)
+        if PauseDriver.midway is not None:
+            PauseDriver.midway()
+        time.sleep(scenario.seconds / 2)
+        metrics = MetricSet()
+        metrics.counter("pause.iterations").add(1)
+        return metrics
+
+
+class PausePlugin:
+    @staticmethod
+    @hookimpl
+    def perfgate_register_components(register: Any) -> None:
+        register(PauseDriver)
+
+
+TARGETS = """
+version: 1
+scenarios:
+  wait: {driver: pause, seconds: 1.2}
+collectors:
+  db: {type: postgres, dsn: "${env:PERFGATE_PG_DSN}", interval: 100ms}
+targets:
+  db-connections: {metric: postgres.connections_used, target: max < 80%}
+  db-transactions: {metric: postgres.transactions, target: count >= 0}
+  iterations: {metric: pause.iterations, target: count == 1}
+reporters:
+  json: {path: result.json}
+"""
+
+
+def run_with_postgres(dsn: str, tmp_path: Path, perfgate_plugin: Any) -> tuple[Any, dict]:
+    import perfgate_postgres
+
+    perfgate_plugin(perfgate_postgres)
+    perfgate_plugin(PausePlugin)
+    outcome = run_targets(TARGETS, output_dir=tmp_path, environ={"PERFGATE_PG_DSN": dsn})
+    checks = {c.name: c for c in outcome.result.checks}
+    return outcome, checks
+
+
+def test_run_with_the_database_down(tmp_path, perfgate_plugin) -> None:
+    secret = "Down-Db-Secret"
+    port = free_port()
+    outcome, checks = run_with_postgres(
+        f"host=127.0.0.1 port={port} dbname=test user=postgres password={secret}",
+        tmp_path, perfgate_plugin)
+    assert checks["iterations"].verdict.value == "pass"
+    for name in ("db-connections", "db-transactions", "db.connection-headroom"):
+        assert checks[name].verdict.value == "error", name
+        assert "connection refused" in checks[name].message
+    assert outcome.exit_code == 3
+    assert_secret_free((tmp_path / "result.json").read_text(), secret)
+
+
+def test_run_where_the_database_goes_away(plain_cluster, tmp_path, perfgate_plugin) -> None:
+    secret = "Going-Away-Secret"
+    PauseDriver.midway = plain_cluster.stop_server
+    try:
+        outcome, checks = run_with_postgres(plain_cluster.dsn(password=secret), tmp_path,
+                                            perfgate_plugin)
+    finally:
+        PauseDriver.midway = None
+    assert checks["iterations"].verdict.value == "pass"
+    for name in ("db-connections", "db-transactions"):
+        assert checks[name].verdict.value == "error", name
+        assert "did not answer from" in checks[name].message
+    assert outcome.result.scenarios[0]["status"] == "completed"
+    assert_secret_free((tmp_path / "result.json").read_text(), secret)
+
+
+def test_run_with_the_database_up(plain_cluster, tmp_path, perfgate_plugin) -> None:
+    outcome, checks = run_with_postgres(plain_cluster.dsn(), tmp_path, perfgate_plugin)
+    assert {name: c.verdict.value for name, c in checks.items()
+            if name != "db.cache-hit-ratio"} == {
+        "db-connections": "pass", "db-transactions": "pass", "iterations": "pass",
+        "db.connection-headroom": "pass", "db.query-p95": "skip"}
+    # The cache hit ratio of a brand-new cluster is low; its built-in check only warns.
+    assert checks["db.cache-hit-ratio"].verdict.value in ("pass", "warn")
+    assert outcome.exit_code == 0, [c.message for c in outcome.result.checks]
+    details = json.loads((tmp_path / "result.json").read_text())["details"]["db"]
+    assert details["pg_stat_statements"] is False
