@@ -1,0 +1,180 @@
+"""A lean HTTP/1.1 client connection: one asyncio protocol, httptools parsing, no copies.
+
+A connection carries one request at a time (no pipelining) and stays open between requests
+(keep-alive). :meth:`Connection.send` writes pre-built request bytes and returns a future
+whose result is the status code, or a string naming the error (see :data:`ERROR_KINDS`);
+errors never raise into the caller, so a virtual user never dies of one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import ssl
+from time import perf_counter_ns
+from typing import Any
+
+import httptools
+
+#: Error kinds, the ``error`` tag of a failed request.
+ERROR_KINDS = ("connect_refused", "timeout", "reset", "tls", "dns", "protocol", "connect",
+               "capture", "not_allowed", "http_4xx", "http_5xx")
+
+
+def classify(exc: BaseException | None) -> str:
+    """The error kind of an exception met while connecting or waiting for a response."""
+    if exc is None:
+        return "reset"  # the server closed the connection before answering
+    if isinstance(exc, ConnectionRefusedError):
+        return "connect_refused"
+    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
+        return "timeout"
+    if isinstance(exc, ssl.SSLError | ssl.CertificateError):
+        return "tls"
+    if isinstance(exc, socket.gaierror):
+        return "dns"
+    if isinstance(exc, ConnectionResetError | BrokenPipeError | ConnectionAbortedError
+                  | EOFError):
+        return "reset"
+    if isinstance(exc, httptools.HttpParserError):
+        return "protocol"
+    return "connect"
+
+
+class Traffic:
+    """Bytes sent and received by every connection of one engine."""
+
+    __slots__ = ("received", "sent")
+
+    def __init__(self) -> None:
+        self.received = 0
+        self.sent = 0
+
+
+class _HeadDone(Exception):
+    """Raised inside the parser to end a HEAD response at its headers."""
+
+
+class Connection(asyncio.Protocol):
+    """One keep-alive connection. Not thread-safe; one request in flight at a time."""
+
+    def __init__(self, traffic: Traffic) -> None:
+        self.traffic = traffic
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpResponseParser(self)
+        self.waiter: asyncio.Future[Any] | None = None
+        self.closed = False
+        #: Responses completed on this connection (a reused connection has > 0).
+        self.responses = 0
+        self.sent_ns = 0
+        self.first_byte_ns = 0
+        self.keep_body = False
+        self.head = False
+        self.body: list[bytes] = []
+
+    # -- asyncio.Protocol -----------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        if not self.first_byte_ns:
+            self.first_byte_ns = perf_counter_ns()
+        self.traffic.received += len(data)
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserCallbackError as exc:
+            if isinstance(exc.__context__, _HeadDone) or isinstance(exc.__cause__, _HeadDone):
+                self.parser = httptools.HttpResponseParser(self)
+                return
+            self.fail("protocol")
+        except httptools.HttpParserError:
+            self.fail("protocol")
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        waiter = self.waiter
+        if waiter is not None:
+            self.waiter = None
+            if not waiter.done():
+                waiter.set_result(classify(exc))
+
+    # -- httptools callbacks ---------------------------------------------------------------
+    def on_headers_complete(self) -> None:
+        if self.head:
+            self.on_message_complete()
+            raise _HeadDone
+
+    def on_body(self, body: bytes) -> None:
+        if self.keep_body:
+            self.body.append(body)
+
+    def on_message_complete(self) -> None:
+        self.responses += 1
+        waiter = self.waiter
+        self.waiter = None
+        if not self.parser.should_keep_alive():
+            self.closed = True
+            if self.transport is not None:
+                self.transport.close()
+        if waiter is not None and not waiter.done():
+            waiter.set_result(self.parser.get_status_code())
+
+    # -- use ----------------------------------------------------------------------------
+    def send(self, data: bytes, loop: asyncio.AbstractEventLoop, keep_body: bool = False,
+             head: bool = False) -> asyncio.Future[Any]:
+        """Write one request; the future gives the status code or an error kind (a str)."""
+        waiter = loop.create_future()
+        self.waiter = waiter
+        self.first_byte_ns = 0
+        self.keep_body = keep_body
+        self.head = head
+        if keep_body:
+            self.body = []
+        self.traffic.sent += len(data)
+        self.sent_ns = perf_counter_ns()
+        self.transport.write(data)  # type: ignore[union-attr]
+        return waiter
+
+    def fail(self, kind: str) -> None:
+        """End the request in flight with error ``kind`` and drop the connection."""
+        self.closed = True
+        waiter = self.waiter
+        self.waiter = None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(kind)
+        if self.transport is not None:
+            self.transport.abort()
+
+    def close(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.abort()
+
+    def body_bytes(self) -> bytes:
+        return b"".join(self.body)
+
+
+async def connect(loop: asyncio.AbstractEventLoop, traffic: Traffic, host: str, port: int,
+                  tls: ssl.SSLContext | None, timeout: float) -> Connection | str:
+    """Open a connection; on failure return the error kind instead of raising."""
+    try:
+        async with asyncio.timeout(timeout):
+            _, conn = await loop.create_connection(
+                lambda: Connection(traffic), host, port, ssl=tls,
+                server_hostname=host if tls is not None else None)
+    except (OSError, TimeoutError, ssl.SSLError) as exc:
+        return classify(exc)
+    sock = conn.transport.get_extra_info("socket") if conn.transport else None
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return conn
+
+
+def tls_context(insecure: bool) -> ssl.SSLContext:
+    ctx = ssl.create_default_context()
+    if insecure:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx

@@ -1,0 +1,528 @@
+"""One process's load: virtual users on one event loop, an executor, and a controller tick.
+
+Closed model (``constant-vus``, ``ramping-vus``, ``per-vu-iterations``, ``shared-iterations``):
+each VU runs iterations back to back on its own keep-alive connection; a request's duration
+runs from writing the request to the end of the response, like k6.
+
+Open model (``constant-arrival-rate``, ``ramping-arrival-rate``): iterations are started on a
+schedule by a free VU; when every VU is busy and ``max_vus`` are allocated the start is
+dropped (``dropped_iterations``). The first request's duration runs from the *scheduled*
+start, so time spent waiting for the loop or for a connection counts (no coordinated omission).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from time import perf_counter_ns
+from typing import Any
+
+from perfgate import MetricSet
+
+from perfgate_aiohttp_api.checks import MISSING, capture, decode_json
+from perfgate_aiohttp_api.client import Connection, Traffic, connect, tls_context
+from perfgate_aiohttp_api.plan import Origin, Plan, Prepared, all_prepared
+from perfgate_aiohttp_api.recorder import Recorder
+from perfgate_aiohttp_api.schedule import share
+
+TICK = 0.1  # seconds between controller ticks (health, stop checks, ramps, timeouts)
+FLUSH = 1.0  # seconds between folds of raw results into metrics
+EARLY_NS = 1_000_000  # open model: starts due within this many ns are started together
+
+
+@dataclass
+class Live:
+    """Counters the engine publishes for progress (read from another thread or process)."""
+
+    requests: int = 0
+    errors: int = 0
+    vus: int = 0
+    vus_max: int = 0
+
+
+class VU:
+    """A virtual user: its connections by origin and, in the open model, its next start."""
+
+    __slots__ = ("assign", "conns", "index")
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+        self.conns: dict[Origin, Connection] = {}
+        self.assign: asyncio.Future[int | None] | None = None
+
+
+class Engine:
+    """Runs this process's share (``worker`` of ``workers``) of a plan's load."""
+
+    def __init__(self, plan: Plan, worker: int = 0, workers: int = 1,
+                 should_stop: Callable[[], bool] = lambda: False,
+                 publish: Callable[[Live], None] | None = None,
+                 record_vus: bool = True) -> None:
+        self.plan = plan
+        self.worker = worker
+        self.workers = workers
+        self.should_stop = should_stop
+        self.publish = publish
+        self.record_vus = record_vus
+        self.recorder = Recorder(plan.scenario_name, plan.expected)
+        self.traffic = Traffic()
+        self.tls = tls_context(plan.insecure) if any(o[0] == "https" for o in plan.origins) \
+            else None
+        self.loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]
+        self.pick = plan.picker(offset=worker)
+        self.conns: set[Connection] = set()
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.vus: list[VU] = []
+        self.active = 0  # VUs running an iteration or ready to (closed model: not parked)
+        self.stop_new = False  # no new iterations
+        self.timeout_ns = int(plan.timeout * 1e9)
+        self.timeout = plan.timeout
+        self.live = Live()
+        # closed model
+        self.target = 0
+        self._wake: asyncio.Future[None] | None = None
+        self.remaining = 0
+        self._running_vus = 0
+        self._all_done: asyncio.Future[None] | None = None
+        # open model
+        self.idle: list[VU] = []
+        self.max_vus = 0
+        self._starts: Any = None
+        self._next_ns: int | None = None
+        self._schedule_done: asyncio.Future[None] | None = None
+        self.t0_ns = 0
+        self.interrupted = False
+        self._prepare_cells()
+
+    def _prepare_cells(self) -> None:
+        rec = self.recorder
+        for req in all_prepared(self.plan.items):
+            if req.checks is not None:
+                req.check_counts = [rec.check_counts(req.label, name)
+                                    for name in req.checks.names]
+            req.cells = {}
+
+    # -- one request ----------------------------------------------------------------------
+    async def _connection(self, vu: VU, origin: Origin) -> Connection | str:
+        conn = vu.conns.get(origin)
+        if conn is not None and not conn.closed:
+            return conn
+        scheme, host, port = origin
+        if not self.plan.allowed(host):
+            return "not_allowed"
+        started = perf_counter_ns()
+        conn = await connect(self.loop, self.traffic, host, port,
+                             self.tls if scheme == "https" else None, self.timeout)
+        if isinstance(conn, str):
+            return conn
+        self.recorder.connecting.append((perf_counter_ns() - started) // 1000)
+        vu.conns[origin] = conn
+        self.conns.add(conn)
+        return conn
+
+    async def _send(self, vu: VU, req: Prepared, start_ns: int,
+                    values: dict[str, str] | None) -> bool:
+        """Send ``req`` once and record it; False if a flow must stop (a capture failed)."""
+        if req.templated:
+            try:
+                origin, data = req.render(values or {})
+            except (KeyError, ValueError):
+                self._record(req, "capture", start_ns or perf_counter_ns(), perf_counter_ns(),
+                             None)
+                return False
+        else:
+            origin, data = req.origin, req.data  # type: ignore[assignment]
+        conn = vu.conns.get(origin)
+        if conn is None or conn.closed:
+            attempt = perf_counter_ns()
+            conn = await self._connection(vu, origin)
+            if isinstance(conn, str):
+                self._record(req, conn, start_ns or attempt, perf_counter_ns(), None)
+                return not req.captures
+        if not start_ns:
+            start_ns = perf_counter_ns()
+        reused = conn.responses
+        result = await conn.send(data, self.loop, req.keep_body, req.head)
+        if result == "reset" and reused and not conn.first_byte_ns and req.idempotent:
+            # A keep-alive connection the server had closed: retry once on a fresh one.
+            self.conns.discard(conn)
+            conn = await self._connection(vu, origin)
+            if isinstance(conn, str):
+                self._record(req, conn, start_ns, perf_counter_ns(), None)
+                return not req.captures
+            result = await conn.send(data, self.loop, req.keep_body, req.head)
+        end = perf_counter_ns()
+        if conn.closed:
+            self.conns.discard(conn)
+        cell = req.cells.get(result)
+        if cell is None:
+            cell = req.cells[result] = self.recorder.cell(req.label, req.method, result)
+        cell.durations.append((end - start_ns) // 1000)
+        first = conn.first_byte_ns
+        if first:
+            cell.waiting.append((first - conn.sent_ns) // 1000)
+            cell.receiving.append((end - first) // 1000)
+        if req.keep_body:
+            return self._inspect(req, result, conn.body_bytes(), (end - start_ns) // 1000,
+                                 values)
+        if req.checks is not None:
+            self._check(req, result, b"", MISSING, (end - start_ns) // 1000)
+        return True
+
+    def _record(self, req: Prepared, result: int | str, start_ns: int, end_ns: int,
+                body: bytes | None) -> None:
+        cell = req.cells.get(result)
+        if cell is None:
+            cell = req.cells[result] = self.recorder.cell(req.label, req.method, result)
+        cell.durations.append((end_ns - start_ns) // 1000)
+        if req.checks is not None:
+            self._check(req, result, b"", MISSING, (end_ns - start_ns) // 1000)
+
+    def _check(self, req: Prepared, result: int | str, body: bytes, doc: Any,
+               duration_us: int) -> None:
+        for counts, ok in zip(req.check_counts, req.checks.evaluate(  # type: ignore[union-attr]
+                result, body, doc, duration_us), strict=True):
+            counts[0] += ok
+            counts[1] += 1
+
+    def _inspect(self, req: Prepared, result: int | str, body: bytes, duration_us: int,
+                 values: dict[str, str] | None) -> bool:
+        doc = decode_json(body) if (req.captures or (req.checks and req.checks.json_equals)) \
+            else MISSING
+        if req.checks is not None:
+            self._check(req, result, body, doc, duration_us)
+        if req.captures and values is not None:
+            got = capture(doc, req.captures)
+            missing = [k for k, v in got.items() if v is None]
+            values.update({k: v for k, v in got.items() if v is not None})
+            return not missing
+        return True
+
+    # -- one iteration --------------------------------------------------------------------
+    async def _iteration(self, vu: VU, scheduled_ns: int) -> None:
+        item = self.pick()
+        now = perf_counter_ns()
+        if scheduled_ns:
+            if scheduled_ns > now:  # started early: measure from the real start
+                scheduled_ns = now
+            self.recorder.schedule_lag.append((now - scheduled_ns) // 1000)
+        started = scheduled_ns or now
+        if item.__class__ is Prepared:
+            await self._send(vu, item, scheduled_ns, None)  # type: ignore[arg-type]
+            if item.think:  # type: ignore[union-attr]
+                await asyncio.sleep(item.think)  # type: ignore[union-attr]
+        else:
+            values: dict[str, str] = {}
+            first = scheduled_ns
+            for step in item.steps:  # type: ignore[union-attr]
+                ok = await self._send(vu, step, first, values)
+                first = 0
+                if not ok:
+                    break
+                if step.think:
+                    await asyncio.sleep(step.think)
+        self.recorder.iteration_durations.append((perf_counter_ns() - started) // 1000)
+
+    # -- closed model ---------------------------------------------------------------------
+    def _new_vu(self) -> VU:
+        vu = VU(len(self.vus))
+        self.vus.append(vu)
+        return vu
+
+    def _spawn(self, coro: Any) -> None:
+        task = self.loop.create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _vu_loop(self, vu: VU) -> None:
+        self.active += 1
+        try:
+            while not self.stop_new:
+                await self._iteration(vu, 0)
+        finally:
+            self.active -= 1
+
+    async def _vu_ramping(self, vu: VU) -> None:
+        self.active += 1
+        try:
+            while not self.stop_new:
+                if vu.index >= self.target:
+                    self.active -= 1
+                    try:
+                        await self._wait_wake()
+                    finally:
+                        self.active += 1
+                    continue
+                await self._iteration(vu, 0)
+        finally:
+            self.active -= 1
+
+    def _wait_wake(self) -> asyncio.Future[None]:
+        if self._wake is None or self._wake.done():
+            self._wake = self.loop.create_future()
+        return self._wake
+
+    def _set_target(self, target: int) -> None:
+        if target == self.target:
+            return
+        grew = target > self.target
+        self.target = target
+        while len(self.vus) < target:
+            self._spawn(self._vu_ramping(self._new_vu()))
+        if grew and self._wake is not None and not self._wake.done():
+            self._wake.set_result(None)
+
+    async def _vu_iterations(self, vu: VU, count: int | None) -> None:
+        self.active += 1
+        try:
+            if count is None:  # shared-iterations
+                while not self.stop_new and self.remaining > 0:
+                    self.remaining -= 1
+                    await self._iteration(vu, 0)
+            else:
+                for _ in range(count):
+                    if self.stop_new:
+                        break
+                    await self._iteration(vu, 0)
+        finally:
+            self.active -= 1
+            self._running_vus -= 1
+            if self._running_vus == 0 and self._all_done and not self._all_done.done():
+                self._all_done.set_result(None)
+
+    # -- open model -----------------------------------------------------------------------
+    async def _vu_open(self, vu: VU, first_ns: int) -> None:
+        scheduled: int | None = first_ns
+        while scheduled is not None:
+            self.active += 1
+            try:
+                await self._iteration(vu, scheduled)
+            finally:
+                self.active -= 1
+            if self.stop_new:
+                return
+            vu.assign = self.loop.create_future()
+            self.idle.append(vu)
+            scheduled = await vu.assign
+
+    def _dispatch(self) -> None:
+        """Start every iteration due within :data:`EARLY_NS`; then sleep until the next one.
+
+        The loop's timers have millisecond resolution, so starts due in the coming
+        millisecond go now instead of spinning; their duration is then measured from the
+        actual start (never from a scheduled time still in the future).
+        """
+        now = perf_counter_ns()
+        horizon = now + EARLY_NS
+        nxt = self._next_ns
+        idle = self.idle
+        while nxt is not None and nxt <= horizon and not self.stop_new:
+            if idle:
+                vu = idle.pop()
+                vu.assign.set_result(nxt)  # type: ignore[union-attr]
+            elif len(self.vus) < self.max_vus:
+                self._spawn(self._vu_open(self._new_vu(), nxt))
+            else:
+                self.recorder.dropped += 1
+            start = next(self._starts, None)
+            nxt = None if start is None else self.t0_ns + int(start * 1e9)
+        self._next_ns = nxt
+        if nxt is None or self.stop_new:
+            if self._schedule_done is not None and not self._schedule_done.done():
+                self._schedule_done.set_result(None)
+            return
+        delay = (nxt - perf_counter_ns()) / 1e9 - EARLY_NS / 2e9
+        self.loop.call_later(max(delay, 0.001), self._dispatch)
+
+    # -- the run ----------------------------------------------------------------------------
+    async def run(self, start_ns: int, start_epoch: float) -> MetricSet:
+        """Start at ``start_ns`` (``perf_counter_ns``, shared by workers); return metrics."""
+        self.loop = asyncio.get_running_loop()
+        plan, opts = self.plan, self.plan.options
+        delay = (start_ns - perf_counter_ns()) / 1e9
+        if delay > 0:
+            await asyncio.sleep(delay)
+        self.t0_ns = start_ns
+        ex = plan.executor
+        deadline: float | None = None  # seconds from start when new iterations stop
+        ramp = None
+        end_future: asyncio.Future[None] | None = None
+        if ex == "constant-vus":
+            deadline = float(opts["duration"]) * plan.scale
+            for _ in range(share(int(opts.get("vus") or 1), self.worker, self.workers)):
+                self._spawn(self._vu_loop(self._new_vu()))
+        elif ex == "ramping-vus":
+            ramp = plan.ramp()
+            deadline = ramp.duration
+            self._set_target(share(ramp.vus(0.0), self.worker, self.workers))
+        elif ex in ("per-vu-iterations", "shared-iterations"):
+            deadline = plan.max_duration
+            vus = share(int(opts.get("vus") or 1), self.worker, self.workers)
+            iterations = int(opts["iterations"])
+            self._running_vus = vus
+            self._all_done = end_future = self.loop.create_future()
+            if ex == "shared-iterations":
+                self.remaining = share(iterations, self.worker, self.workers)
+            for _ in range(vus):
+                self._spawn(self._vu_iterations(
+                    self._new_vu(), None if ex == "shared-iterations" else iterations))
+            if vus == 0:
+                end_future.set_result(None)
+        else:
+            time_unit = float(opts.get("time_unit") or 1.0)
+            pre = opts.get("pre_allocated_vus")
+            max_vus = opts.get("max_vus")
+            pre = pre if pre is not None else min(max_vus or 10, 10)
+            max_vus = max(max_vus if max_vus is not None else max(pre, 1000), pre)
+            self.max_vus = max(share(max_vus, self.worker, self.workers), 1)
+            for _ in range(share(pre, self.worker, self.workers)):
+                vu = self._new_vu()
+                vu.assign = self.loop.create_future()
+                self.idle.append(vu)
+                self._spawn(self._vu_open_idle(vu))
+            self._starts = iter(plan.starts(self.worker, self.workers, time_unit))
+            first = next(self._starts, None)
+            self._next_ns = None if first is None else start_ns + int(first * 1e9)
+            self._schedule_done = end_future = self.loop.create_future()
+            self._dispatch()
+        await self._control(start_ns, start_epoch, deadline, ramp, end_future)
+        end_epoch = start_epoch + (perf_counter_ns() - start_ns) / 1e9
+        self._flush(start_ns, start_epoch)
+        self._publish()
+        return self.recorder.finish(start_epoch, end_epoch)
+
+    async def _vu_open_idle(self, vu: VU) -> None:
+        scheduled = await vu.assign  # type: ignore[misc]
+        if scheduled is not None:
+            await self._vu_open(vu, scheduled)
+
+    async def _control(self, start_ns: int, start_epoch: float, deadline: float | None,
+                       ramp: Any, end_future: asyncio.Future[None] | None) -> None:
+        """Tick until the load is over, then wind down within ``graceful_stop``."""
+        last_flush = last_health = perf_counter_ns()
+        cpu_then = time.process_time()
+        lag_seen = 0
+        loop_lag_ns = 0
+        while True:
+            now = perf_counter_ns()
+            elapsed = (now - start_ns) / 1e9
+            if self.should_stop():
+                self.interrupted = True
+                break
+            if deadline is not None and elapsed >= deadline:
+                break
+            if end_future is not None and end_future.done():
+                break
+            if ramp is not None:
+                self._set_target(share(ramp.vus(elapsed), self.worker, self.workers))
+            wait = TICK if deadline is None else min(TICK, max(deadline - elapsed, 0.0))
+            before = perf_counter_ns()
+            if end_future is not None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(end_future), wait)
+            else:
+                await asyncio.sleep(wait)
+            now = perf_counter_ns()
+            if end_future is None or not end_future.done():
+                # how much later than asked the loop woke us: the event loop's lag
+                loop_lag_ns = max(loop_lag_ns, now - before - int(wait * 1e9))
+            if now - last_health >= TICK * 0.9e9:
+                lag_ms = loop_lag_ns / 1e6
+                lags = self.recorder.schedule_lag
+                if self.plan.open_model:
+                    if len(lags) > lag_seen:
+                        lag_ms = max(lag_ms, max(lags[lag_seen:]) / 1000)
+                else:
+                    lags.append(max(loop_lag_ns, 0) // 1000)
+                lag_seen = len(lags)
+                cpu_now = time.process_time()
+                cpu = 100.0 * (cpu_now - cpu_then) / max((now - last_health) / 1e9, 1e-6)
+                cpu_then, last_health, loop_lag_ns = cpu_now, now, 0
+                t = start_epoch + (now - start_ns) / 1e9
+                vus = (self.active, len(self.vus)) if self.record_vus else None
+                self.recorder.health(t, min(cpu, 100.0), max(lag_ms, 0.0), vus)
+                self._sweep(now)
+                self._publish()
+            if now - last_flush >= FLUSH * 1e9:
+                self._flush(start_ns, start_epoch, last_flush)
+                last_flush = perf_counter_ns()
+                lag_seen = 0
+        self.stop_new = True
+        if self._schedule_done is not None and not self._schedule_done.done():
+            self._schedule_done.set_result(None)
+        await self._wind_down()
+
+    async def _wind_down(self) -> None:
+        """Let iterations in flight finish (up to ``graceful_stop``), then cancel the rest."""
+        for vu in self.idle:
+            if vu.assign is not None and not vu.assign.done():
+                vu.assign.set_result(None)
+        self.idle.clear()
+        if self._wake is not None and not self._wake.done():
+            self._wake.set_result(None)
+        grace_end = perf_counter_ns() + int(self.plan.graceful_stop * 1e9)
+        while self.tasks and not self.interrupted:
+            if self.should_stop():
+                self.interrupted = True
+                break
+            left = (grace_end - perf_counter_ns()) / 1e9
+            if left <= 0:
+                break
+            await asyncio.wait(set(self.tasks), timeout=min(TICK, left))
+            self._sweep(perf_counter_ns())
+        for task in list(self.tasks):
+            task.cancel()
+        if self.tasks:
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+        for conn in list(self.conns):
+            conn.close()
+        self.conns.clear()
+
+    def _sweep(self, now: int) -> None:
+        """End requests that have waited longer than ``timeout``."""
+        limit = now - self.timeout_ns
+        for conn in list(self.conns):
+            if conn.waiter is not None and conn.sent_ns < limit:
+                conn.fail("timeout")
+                self.conns.discard(conn)
+            elif conn.closed and conn.waiter is None:
+                self.conns.discard(conn)
+
+    def _flush(self, start_ns: int, start_epoch: float, since_ns: int | None = None) -> None:
+        now = perf_counter_ns()
+        mid = now if since_ns is None else (since_ns + now) // 2
+        t = start_epoch + (mid - start_ns) / 1e9
+        traffic = self.traffic
+        self.recorder.flush(t, traffic.received, traffic.sent)
+        traffic.received = traffic.sent = 0
+
+    def _publish(self) -> None:
+        requests, errors, _ = self.recorder.pending()
+        live = self.live
+        live.requests, live.errors = requests, errors
+        live.vus, live.vus_max = self.active, len(self.vus)
+        if self.publish is not None:
+            self.publish(live)
+
+
+def run_engine(plan: Plan, worker: int = 0, workers: int = 1, start_ns: int | None = None,
+               start_epoch: float | None = None, **kwargs: Any) -> tuple[MetricSet, bool]:
+    """Run an engine on a fresh uvloop event loop; returns (metrics, interrupted)."""
+    if start_ns is None:
+        start_ns = perf_counter_ns()
+        start_epoch = time.time()
+    engine = Engine(plan, worker, workers, **kwargs)
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        metrics = runner.run(engine.run(start_ns, start_epoch))  # type: ignore[arg-type]
+    return metrics, engine.interrupted
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency except on Windows
+        return asyncio.new_event_loop
+    return uvloop.new_event_loop

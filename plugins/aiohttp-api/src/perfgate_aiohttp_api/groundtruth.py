@@ -1,0 +1,274 @@
+"""A local HTTP server whose behaviour is known exactly, to test load drivers against.
+
+Run it in its own process::
+
+    python -m perfgate_aiohttp_api.groundtruth --port 0    # prints "listening http://127.0.0.1:PORT"
+
+or from a test::
+
+    from perfgate_aiohttp_api.groundtruth import running_server
+
+    with running_server() as server:          # a free port; stopped by PID afterwards
+        ...load server.url + "/delay/50"...
+        assert server.counters()["paths"]["/delay/50"] == expected
+
+Endpoints (``/control/*`` are not counted and never stalled):
+
+====================================  ==========================================================
+``GET /health``, ``GET /``            ``ok``
+``ANY /delay/{ms}``                   answers after exactly ``ms`` milliseconds (JSON)
+``ANY /errors/{k}/{n}``               the first ``k`` of every ``n`` requests to this path fail
+                                      (status ``?status=``, default 500); the rest are 200
+``ANY /status/{code}``                answers with that status
+``GET /bytes/{n}``                    ``n`` bytes of body
+``ANY /echo``                         the request as JSON: method, path, query, headers, body
+``POST /login``                       ``{"token": ..., "user": ...}`` (JSON body ``{"user"}``)
+``GET /me``                           200 with ``Authorization: Bearer <token>`` from /login,
+                                      else 401
+``POST /items``, ``GET /items/{id}``  create an item (``{"id": n, ...}``, 201) and read it back
+``POST /control/stall?seconds=S``     every response waits until S seconds from now
+``GET /control/counters``             ``{"total", "failed", "paths": {path: count}}``
+``POST /control/reset``               zero the counters
+====================================  ==========================================================
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import select
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+
+class GroundTruth:
+    """The server's state: counters, stall, sessions and items."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.failed = 0
+        self.paths: dict[str, int] = {}
+        self.stall_until = 0.0
+        self.tokens: dict[str, str] = {}
+        self.items: dict[int, Any] = {}
+
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[self._middleware])
+        r = app.router
+        r.add_get("/", self.ok)
+        r.add_get("/health", self.ok)
+        r.add_route("*", "/delay/{ms}", self.delay)
+        r.add_route("*", "/errors/{k}/{n}", self.errors)
+        r.add_route("*", "/status/{code}", self.status)
+        r.add_get("/bytes/{n}", self.bytes)
+        r.add_route("*", "/echo", self.echo)
+        r.add_post("/login", self.login)
+        r.add_get("/me", self.me)
+        r.add_post("/items", self.create_item)
+        r.add_get("/items/{id}", self.get_item)
+        r.add_post("/control/stall", self.stall)
+        r.add_get("/control/counters", self.counters)
+        r.add_post("/control/reset", self.reset)
+        return app
+
+    @web.middleware
+    async def _middleware(self, request: web.Request,
+                          handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                          ) -> web.StreamResponse:
+        if request.path.startswith("/control/"):
+            return await handler(request)
+        self.total += 1
+        self.paths[request.path] = self.paths.get(request.path, 0) + 1
+        response = await handler(request)
+        wait = self.stall_until - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        if response.status >= 400:
+            self.failed += 1
+        return response
+
+    async def ok(self, request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    async def delay(self, request: web.Request) -> web.Response:
+        ms = float(request.match_info["ms"])
+        await asyncio.sleep(ms / 1000)
+        return web.json_response({"delay_ms": ms})
+
+    async def errors(self, request: web.Request) -> web.Response:
+        k, n = int(request.match_info["k"]), int(request.match_info["n"])
+        seen = self.paths[request.path] - 1  # this request's 0-based position on the path
+        if seen % n < k:
+            return web.json_response({"error": True},
+                                     status=int(request.query.get("status", 500)))
+        return web.json_response({"error": False})
+
+    async def status(self, request: web.Request) -> web.Response:
+        return web.Response(status=int(request.match_info["code"]), text="status")
+
+    async def bytes(self, request: web.Request) -> web.Response:
+        return web.Response(body=b"x" * int(request.match_info["n"]))
+
+    async def echo(self, request: web.Request) -> web.Response:
+        body = await request.text()
+        return web.json_response({"method": request.method, "path": request.path,
+                                  "query": dict(request.query),
+                                  "headers": dict(request.headers), "body": body})
+
+    async def login(self, request: web.Request) -> web.Response:
+        data = await request.json()
+        token = secrets.token_hex(8)
+        self.tokens[token] = str(data.get("user", "anonymous"))
+        return web.json_response({"token": token, "user": self.tokens[token]})
+
+    async def me(self, request: web.Request) -> web.Response:
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if token not in self.tokens:
+            return web.json_response({"error": "unauthorized"}, status=401)
+        return web.json_response({"user": self.tokens[token]})
+
+    async def create_item(self, request: web.Request) -> web.Response:
+        data = await request.json()
+        item_id = len(self.items) + 1
+        self.items[item_id] = {"id": item_id, **data}
+        return web.json_response(self.items[item_id], status=201)
+
+    async def get_item(self, request: web.Request) -> web.Response:
+        item = self.items.get(int(request.match_info["id"]))
+        if item is None:
+            return web.json_response({"error": "not found"}, status=404)
+        return web.json_response(item)
+
+    async def stall(self, request: web.Request) -> web.Response:
+        seconds = float(request.query.get("seconds", "1"))
+        self.stall_until = time.monotonic() + seconds
+        return web.json_response({"stalled_for": seconds})
+
+    async def counters(self, request: web.Request) -> web.Response:
+        return web.json_response({"total": self.total, "failed": self.failed,
+                                  "paths": self.paths})
+
+    async def reset(self, request: web.Request) -> web.Response:
+        self.total = self.failed = 0
+        self.paths = {}
+        return web.json_response({"reset": True})
+
+
+async def serve(host: str, port: int) -> None:
+    runner = web.AppRunner(GroundTruth().app(), access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, backlog=1024)
+    await site.start()
+    server = site._server  # the only way aiohttp exposes the bound port
+    bound = server.sockets[0].getsockname()[1] if server and server.sockets else port
+    print(f"listening http://{host}:{bound}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await runner.cleanup()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    args = parser.parse_args(argv)
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover
+        asyncio.run(serve(args.host, args.port))
+    else:
+        uvloop.run(serve(args.host, args.port))
+
+
+# -- use from tests ----------------------------------------------------------------------
+@dataclass
+class RunningServer:
+    """A ground-truth server in its own process group, with helpers to ask it things."""
+
+    url: str
+    pid: int
+
+    def _call(self, method: str, path: str) -> Any:
+        req = urllib.request.Request(self.url + path, method=method, data=b"" if
+                                     method == "POST" else None)
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.loads(resp.read())
+
+    def counters(self) -> dict[str, Any]:
+        """``{"total", "failed", "paths": {path: count}}`` since the start or the last reset."""
+        return self._call("GET", "/control/counters")
+
+    def reset(self) -> None:
+        self._call("POST", "/control/reset")
+
+    def stall(self, seconds: float) -> None:
+        """Make every response wait until ``seconds`` from now."""
+        self._call("POST", f"/control/stall?seconds={seconds}")
+
+
+@contextlib.contextmanager
+def running_server(timeout: float = 20.0) -> Iterator[RunningServer]:
+    """Start the server on a free loopback port; stop it (by PID) when the block ends."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "perfgate_aiohttp_api.groundtruth", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        url = _wait_listening(proc, timeout)
+        yield RunningServer(url, proc.pid)
+    finally:
+        _stop(proc)
+
+
+def _wait_listening(proc: subprocess.Popen[bytes], timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    buffer = b""
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if ready:
+            chunk = os.read(fd, 4096)
+            buffer += chunk
+            for line in buffer.decode(errors="replace").splitlines():
+                if line.startswith("listening "):
+                    return line.split(" ", 1)[1].strip()
+            if chunk:
+                continue
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+            raise RuntimeError(f"ground-truth server exited with {proc.returncode}: {err}")
+    raise RuntimeError("ground-truth server did not start in time")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()
+
+
+if __name__ == "__main__":
+    main()

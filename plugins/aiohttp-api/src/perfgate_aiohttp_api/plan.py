@@ -1,0 +1,268 @@
+"""A scenario compiled for the hot loop: request bytes built once, weights as a cycle.
+
+The plan is rebuilt in every worker process from plain data (:class:`PlanInput`), so only
+picklable things cross process boundaries.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from perfgate.context import is_loopback
+
+from perfgate_aiohttp_api.checks import CompiledChecks, has_template, parse_path
+from perfgate_aiohttp_api.scenario import OPEN_EXECUTORS, HttpScenario, RequestSpec
+from perfgate_aiohttp_api.schedule import Ramp, constant_starts, ramp_from_stages
+
+USER_AGENT = "perfgate-http/0.1"
+IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
+Origin = tuple[str, str, int]  # scheme, host, port
+
+
+@dataclass(frozen=True)
+class PlanInput:
+    """What a worker needs to rebuild the plan: all plain data."""
+
+    scenario: dict[str, Any]
+    scenario_name: str
+    base_url: str | None
+    time_scale: float
+    allow_hosts: tuple[str, ...]
+
+
+def origin_of(url: str) -> tuple[Origin, str, str]:
+    """``(origin, Host header, request target)`` of an absolute URL."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise ValueError(f"{url!r}: only http:// and https:// URLs can be loaded")
+    host = parts.hostname or ""
+    default = 443 if scheme == "https" else 80
+    port = parts.port or default
+    host_header = host if ":" not in host else f"[{host}]"
+    if port != default:
+        host_header += f":{port}"
+    target = parts.path or "/"
+    if parts.query:
+        target += "?" + parts.query
+    return (scheme, host, port), host_header, target
+
+
+def build_request(method: str, host_header: str, target: str, headers: dict[str, str],
+                  body: bytes | None) -> bytes:
+    """HTTP/1.1 request bytes; ``Content-Length`` whenever there is a body or a method with one."""
+    lines = [f"{method} {target} HTTP/1.1", f"Host: {host_header}"]
+    lower = {k.lower() for k in headers}
+    if "user-agent" not in lower:
+        lines.append(f"User-Agent: {USER_AGENT}")
+    if "accept" not in lower:
+        lines.append("Accept: */*")
+    lines.extend(f"{k}: {v}" for k, v in headers.items())
+    if body is not None or method in ("POST", "PUT", "PATCH"):
+        lines.append(f"Content-Length: {len(body or b'')}")
+    head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    return head + (body or b"")
+
+
+class Prepared:
+    """One request ready to send, with the cells its results are counted in."""
+
+    __slots__ = (
+        "captures",
+        "cells",
+        "check_counts",
+        "checks",
+        "data",
+        "head",
+        "idempotent",
+        "keep_body",
+        "label",
+        "method",
+        "origin",
+        "spec",
+        "templated",
+        "think",
+        "url",
+    )
+
+    def __init__(self, spec: RequestSpec, base_url: str | None, scale: float) -> None:
+        self.spec = spec
+        self.label = spec.label
+        self.method = spec.method
+        self.head = spec.method == "HEAD"
+        self.idempotent = spec.method in IDEMPOTENT
+        self.think = scale * spec.think_time
+        self.checks = CompiledChecks.build(spec.checks) if spec.checks else None
+        self.check_counts = [[0, 0] for _ in (self.checks.names if self.checks else ())]
+        self.captures = {name: parse_path(path) for name, path in spec.capture.items()}
+        self.keep_body = bool(self.captures) or bool(self.checks and self.checks.needs_body)
+        #: result (status code or error kind) -> Cell, filled by the recorder
+        self.cells: dict[Any, Any] = {}
+        self.url = self._url(base_url)
+        self.templated = (has_template(self.url) or any(
+            has_template(k) or has_template(v) for k, v in spec.headers.items())
+            or has_template(spec.body) or has_template(json.dumps(spec.json_body)))
+        self.origin: Origin | None = None
+        self.data: bytes | None = None
+        if not self.templated:
+            self.origin, self.data = self.render({})
+
+    def _url(self, base_url: str | None) -> str:
+        spec = self.spec
+        url = spec.url if spec.url is not None else (base_url or "") + "/" + \
+            (spec.path or "").lstrip("/")
+        if spec.query:
+            url += ("&" if "?" in url else "?") + urlencode(spec.query, doseq=True)
+        return url
+
+    def render(self, values: dict[str, str]) -> tuple[Origin, bytes]:
+        """The origin and bytes of this request with ``values`` put into its templates."""
+        from perfgate_aiohttp_api.checks import render, render_any
+
+        spec = self.spec
+        url = render(self.url, values) if values or self.templated else self.url
+        origin, host_header, target = origin_of(url)
+        headers = {render(k, values): render(v, values) for k, v in spec.headers.items()}
+        body: bytes | None = None
+        if spec.json_body is not None:
+            body = json.dumps(render_any(spec.json_body, values),
+                              separators=(",", ":")).encode()
+            if not any(k.lower() == "content-type" for k in headers):
+                headers["Content-Type"] = "application/json"
+        elif spec.body is not None:
+            body = render(spec.body, values).encode()
+        return origin, build_request(spec.method, host_header, target, headers, body)
+
+
+@dataclass
+class Flow:
+    """A user flow: its steps, run in order in one iteration."""
+
+    label: str
+    steps: list[Prepared]
+
+
+@dataclass
+class Plan:
+    """A compiled scenario: requests, the weighted order of iterations, the executor."""
+
+    scenario_name: str
+    executor: str
+    options: dict[str, Any]
+    items: list[Prepared | Flow]
+    order: list[int]
+    timeout: float
+    graceful_stop: float
+    max_duration: float
+    scale: float
+    allow_hosts: tuple[str, ...]
+    insecure: bool
+    expected: frozenset[int] | None
+    origins: list[Origin] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, inp: PlanInput) -> Plan:
+        scenario = HttpScenario.model_validate(inp.scenario)
+        scale = inp.time_scale
+        base = scenario.url or inp.base_url
+        items: list[Prepared | Flow] = [Prepared(r, base, scale) for r in scenario.requests]
+        items += [Flow(f.name, [Prepared(s, base, scale) for s in f.steps])
+                  for f in scenario.flows]
+        weights = [r.weight for r in scenario.requests] + [f.weight for f in scenario.flows]
+        origins = sorted({p.origin for p in all_prepared(items) if p.origin is not None})
+        return cls(
+            scenario_name=inp.scenario_name,
+            executor=scenario.effective()["executor"],
+            options=scenario.effective(),
+            items=items,
+            order=weighted_order(weights),
+            timeout=scenario.timeout,
+            graceful_stop=scenario.graceful_stop,
+            max_duration=scenario.max_duration,
+            scale=scale,
+            allow_hosts=inp.allow_hosts,
+            insecure=scenario.insecure_skip_tls_verify,
+            expected=frozenset(scenario.expected_statuses)
+            if scenario.expected_statuses is not None else None,
+            origins=origins,
+        )
+
+    @property
+    def open_model(self) -> bool:
+        return self.executor in OPEN_EXECUTORS
+
+    def picker(self, offset: int = 0) -> Callable[[], Prepared | Flow]:
+        """A function that returns the next item in the weighted order."""
+        items = self.items
+        if len(items) == 1:
+            only = items[0]
+            return lambda: only
+        order = self.order[offset % len(self.order):] + self.order[:offset % len(self.order)]
+        return itertools.cycle([items[i] for i in order]).__next__
+
+    def allowed(self, host: str) -> bool:
+        return is_loopback(host) or host in self.allow_hosts
+
+    # -- the shape of load ------------------------------------------------------------
+    def ramp(self) -> Ramp:
+        """ramping-vus: VUs over time; ramping-arrival-rate: starts per second over time."""
+        opts = self.options
+        if self.executor == "ramping-vus":
+            start = opts.get("start_vus")
+            return ramp_from_stages(1 if start is None else start, opts["stages"], self.scale)
+        per_second = 1.0 / float(opts.get("time_unit") or 1.0)
+        return ramp_from_stages(opts.get("start_rate") or 0.0, opts["stages"], self.scale,
+                                per_second)
+
+    def starts(self, worker: int, workers: int, time_unit: float) -> Iterator[float]:
+        """Scheduled start times (seconds from the start) of this worker's iterations."""
+        opts = self.options
+        if self.executor == "constant-arrival-rate":
+            return constant_starts(float(opts["rate"]) / time_unit,
+                                   float(opts["duration"]) * self.scale, worker, workers)
+        return self.ramp().starts(worker, workers)
+
+    def planned_duration(self, time_unit: float = 1.0) -> float | None:
+        """Seconds of load the executor plans (None for iteration-count executors)."""
+        opts = self.options
+        if self.executor in ("constant-vus", "constant-arrival-rate"):
+            return float(opts["duration"]) * self.scale
+        if self.executor in ("ramping-vus", "ramping-arrival-rate"):
+            return self.ramp().duration
+        return None
+
+
+def all_prepared(items: list[Prepared | Flow]) -> list[Prepared]:
+    out: list[Prepared] = []
+    for item in items:
+        out.extend(item.steps if isinstance(item, Flow) else [item])
+    return out
+
+
+def weighted_order(weights: list[float]) -> list[int]:
+    """Indexes in smooth weighted round-robin order; one cycle gives each its exact share.
+
+    Integer weights give a cycle of their sum (``[1, 3]`` → 4 entries, one of the first);
+    other weights are scaled to a cycle of about 1000 entries.
+    """
+    if all(float(w).is_integer() for w in weights) and sum(weights) <= 10_000:
+        ints = [int(w) for w in weights]
+    else:
+        factor = 1000 / sum(weights)
+        ints = [max(1, math.floor(w * factor + 0.5)) for w in weights]
+    current = [0] * len(ints)
+    total = sum(ints)
+    order = []
+    for _ in range(total):
+        for i, w in enumerate(ints):
+            current[i] += w
+        best = max(range(len(ints)), key=lambda i: current[i])
+        current[best] -= total
+        order.append(best)
+    return order

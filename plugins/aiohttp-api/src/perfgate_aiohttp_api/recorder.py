@@ -1,0 +1,182 @@
+"""Cheap recording in the hot loop, folded into perfgate metrics about once a second.
+
+A request's result lands in a :class:`Cell` (one per request name and status or error kind)
+as integer microseconds appended to plain lists: a few tens of nanoseconds. :meth:`flush`
+counts equal values (``collections.Counter``, in C) and adds each distinct value once to the
+HDR histogram of a :class:`perfgate.Trend`, so memory stays bounded by the histograms however
+long the run is.
+"""
+
+from __future__ import annotations
+
+from collections import Counter as Tally
+from typing import Any
+
+from perfgate import MetricSet, Trend
+
+#: Thresholds of the driver's self-check (see README, "Is the measurement valid?").
+CPU_SATURATED = 95.0  # % of one core used by a driver process during a health tick
+LAG_BEHIND_MS = 10.0  # an event-loop tick or a scheduled start this late is behind schedule
+
+
+class Cell:
+    """Results of one request name with one outcome since the last flush."""
+
+    __slots__ = ("durations", "failed", "receiving", "tags", "waiting")
+
+    def __init__(self, tags: dict[str, str], failed: bool) -> None:
+        self.tags = tags
+        self.failed = failed
+        self.durations: list[int] = []
+        self.waiting: list[int] = []
+        self.receiving: list[int] = []
+
+
+def fold(trend: Trend, values_us: list[int], t: float) -> None:
+    """Add integer-microsecond samples to a millisecond trend, one call per distinct value."""
+    if len(values_us) == 1:
+        trend.add(values_us[0] / 1000.0, t)
+        return
+    for value, count in Tally(values_us).items():
+        trend.add_many(value / 1000.0, count, t)
+
+
+class Recorder:
+    """Collects one engine's results and turns them into a :class:`perfgate.MetricSet`."""
+
+    def __init__(self, scenario: str, expected: frozenset[int] | None = None) -> None:
+        self.scenario = scenario
+        self.expected = expected
+        self.metrics = MetricSet()
+        self.cells: list[Cell] = []
+        self.iteration_durations: list[int] = []
+        self.connecting: list[int] = []
+        self.schedule_lag: list[int] = []
+        self.dropped = 0
+        self.check_tags: list[tuple[dict[str, str], list[int]]] = []
+        # running totals for progress
+        self.requests = 0
+        self.errors = 0
+        self.iterations = 0
+        self._base = {"scenario": scenario}
+
+    def failed(self, result: int | str) -> bool:
+        if isinstance(result, str):
+            return True
+        if self.expected is not None:
+            return result not in self.expected
+        return not 100 <= result < 400
+
+    def cell(self, label: str, method: str, result: int | str) -> Cell:
+        """A new cell for ``label`` with ``result`` (a status code or an error kind)."""
+        failed = self.failed(result)
+        tags = {**self._base, "name": label, "method": method}
+        if isinstance(result, str):
+            tags["status"] = "0"
+            tags["error"] = result
+        else:
+            tags["status"] = str(result)
+            if failed:
+                tags["error"] = f"http_{result // 100}xx"
+        cell = Cell(tags, failed)
+        self.cells.append(cell)
+        return cell
+
+    def check_counts(self, label: str, name: str) -> list[int]:
+        """``[passes, total]`` for one check of one request; the hot loop adds to it."""
+        counts = [0, 0]
+        self.check_tags.append(({**self._base, "name": label, "check": name}, counts))
+        return counts
+
+    def pending(self) -> tuple[int, int, int]:
+        """Requests, failed requests and iterations so far (flushed or not), for progress."""
+        requests, errors = self.requests, self.errors
+        for cell in self.cells:
+            n = len(cell.durations)
+            requests += n
+            if cell.failed:
+                errors += n
+        return requests, errors, self.iterations + len(self.iteration_durations)
+
+    def flush(self, t: float, received: int, sent: int) -> None:
+        """Fold everything recorded since the last flush into the metrics at epoch ``t``."""
+        m = self.metrics
+        for cell in self.cells:
+            durations = cell.durations
+            if not durations:
+                continue
+            n = len(durations)
+            cell.durations = []
+            waiting, cell.waiting = cell.waiting, []
+            receiving, cell.receiving = cell.receiving, []
+            tags = cell.tags
+            fold(m.trend("http.req_duration", tags), durations, t)
+            if waiting:
+                fold(m.trend("http.req_waiting", tags), waiting, t)
+            if receiving:
+                fold(m.trend("http.req_receiving", tags), receiving, t)
+            m.counter("http.reqs", tags).add(n, t)
+            m.rate("http.req_failed", tags).add_counts(n if cell.failed else 0, n, t)
+            self.requests += n
+            if cell.failed:
+                self.errors += n
+        if self.iteration_durations:
+            durations, self.iteration_durations = self.iteration_durations, []
+            fold(m.trend("iteration_duration", self._base), durations, t)
+            m.counter("iterations", self._base).add(len(durations), t)
+            self.iterations += len(durations)
+        if self.connecting:
+            values, self.connecting = self.connecting, []
+            fold(m.trend("http.req_connecting", self._base), values, t)
+        if self.schedule_lag:
+            values, self.schedule_lag = self.schedule_lag, []
+            fold(m.trend("perfgate.driver.schedule_lag", self._base), values, t)
+        if self.dropped:
+            m.counter("dropped_iterations", self._base).add(self.dropped, t)
+            self.dropped = 0
+        for tags, counts in self.check_tags:
+            passes, total = counts
+            if total:
+                m.rate("checks", tags).add_counts(passes, total, t)
+                counts[0] = counts[1] = 0
+        if received:
+            m.counter("data_received", self._base, unit="B").add(received, t)
+        if sent:
+            m.counter("data_sent", self._base, unit="B").add(sent, t)
+
+    def health(self, t: float, cpu_percent: float, lag_ms: float,
+               vus: tuple[int, int] | None) -> bool:
+        """Record one health tick; True when the driver was saturated or behind schedule."""
+        m = self.metrics
+        behind = cpu_percent >= CPU_SATURATED or lag_ms >= LAG_BEHIND_MS
+        m.gauge("perfgate.driver.cpu", self._base, unit="%").add(cpu_percent, t)
+        m.rate("perfgate.driver.behind_schedule", self._base).add(behind, t)
+        if vus is not None:
+            self.vus(t, *vus)
+        return behind
+
+    def vus(self, t: float, active: int, allocated: int) -> None:
+        """Sample the ``vus`` (running) and ``vus_max`` (allocated) gauges."""
+        self.metrics.gauge("vus", self._base).add(active, t)
+        self.metrics.gauge("vus_max", self._base).add(allocated, t)
+
+    def finish(self, start: float, end: float) -> MetricSet:
+        self.metrics.set_window(start, end)
+        return self.metrics
+
+
+def summary(metrics: MetricSet) -> dict[str, Any]:
+    """Numbers the driver reports about itself (``details`` and notes)."""
+    out: dict[str, Any] = {}
+    behind = metrics.combined("perfgate.driver.behind_schedule")
+    if behind is not None:
+        out["behind_schedule"] = behind.aggregate("rate")
+    cpu = metrics.combined("perfgate.driver.cpu")
+    if cpu is not None:
+        out["cpu_max"] = cpu.aggregate("max")
+        out["cpu_avg"] = cpu.aggregate("avg")
+    lag = metrics.combined("perfgate.driver.schedule_lag")
+    if lag is not None:
+        out["schedule_lag_p99_ms"] = lag.aggregate("p", 99)
+        out["schedule_lag_max_ms"] = lag.aggregate("max")
+    return out

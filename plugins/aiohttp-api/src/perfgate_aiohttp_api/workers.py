@@ -1,0 +1,148 @@
+"""``workers: N``: the load split over N processes, their metrics merged exactly.
+
+Each worker rebuilds the plan, takes its share (see :mod:`perfgate_aiohttp_api.schedule`),
+waits for a common start time and sends back ``MetricSet.to_list()``; HDR histograms travel
+encoded, so the merged percentiles are those of one big histogram. Workers ignore Ctrl-C:
+the parent tells them to stop through an event, so what they measured still comes back.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import signal
+import time
+from collections.abc import Callable
+from multiprocessing.connection import Connection as Pipe
+from multiprocessing.connection import wait
+from time import perf_counter_ns
+from typing import Any
+
+from perfgate import MetricSet
+
+from perfgate_aiohttp_api.engine import Live, run_engine
+from perfgate_aiohttp_api.plan import Plan, PlanInput
+
+START_MARGIN = 0.1  # seconds between "everyone is ready" and the common start
+READY_TIMEOUT = 60.0
+
+
+class WorkerError(RuntimeError):
+    """A worker process failed; the message says which and why."""
+
+
+def _worker(inp: PlanInput, index: int, count: int, pipe: Pipe, stop: Any,
+            live: Any) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        plan = Plan.build(inp)
+
+        def publish(state: Live) -> None:
+            base = index * 4
+            live[base], live[base + 1] = state.requests, state.errors
+            live[base + 2], live[base + 3] = state.vus, state.vus_max
+
+        pipe.send(("ready", None))
+        kind, start = pipe.recv()
+        if kind != "start":
+            return
+        metrics, interrupted = run_engine(plan, index, count, start_ns=start[0],
+                                          start_epoch=start[1], should_stop=stop.is_set,
+                                          publish=publish, record_vus=False)
+        pipe.send(("done", (metrics.to_list(), interrupted)))
+    except BaseException as exc:  # report anything to the parent rather than die silently
+        pipe.send(("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        pipe.close()
+
+
+def run_workers(inp: PlanInput, count: int, should_stop: Callable[[], bool],
+                progress: Callable[[int, int, int, int], None] | None = None,
+                ) -> tuple[MetricSet, bool, float, float]:
+    """Run ``count`` workers; returns (merged metrics, interrupted, start epoch, end epoch)."""
+    ctx = mp.get_context("spawn")
+    stop = ctx.Event()
+    live = ctx.Array("q", count * 4, lock=False)
+    pipes: list[Pipe] = []
+    procs = []
+    for i in range(count):
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(target=_worker, args=(inp, i, count, child, stop, live),
+                           name=f"perfgate-http-{i}", daemon=True)
+        proc.start()
+        child.close()
+        pipes.append(parent)
+        procs.append(proc)
+    merged = MetricSet()
+    interrupted = False
+    try:
+        _await_ready(pipes, procs, should_stop)
+        start_epoch = time.time() + START_MARGIN
+        start_ns = perf_counter_ns() + int(START_MARGIN * 1e9)
+        for pipe in pipes:
+            pipe.send(("start", (start_ns, start_epoch)))
+        pending = dict(enumerate(pipes))
+        errors = []
+        vus_samples: list[tuple[float, int, int]] = []
+        last_sample = 0.0
+        while pending:
+            if should_stop() and not stop.is_set():
+                stop.set()
+            for pipe in wait(list(pending.values()), timeout=0.1):
+                index = next(i for i, p in pending.items() if p is pipe)
+                try:
+                    kind, payload = pipe.recv()
+                except EOFError:
+                    kind, payload = "error", f"exit code {procs[index].exitcode}"
+                del pending[index]
+                if kind == "done":
+                    docs, was_interrupted = payload
+                    merged.merge(MetricSet.from_list(docs))
+                    interrupted = interrupted or was_interrupted
+                else:
+                    errors.append(f"worker {index}: {payload}")
+            now = time.time()
+            if now - last_sample >= 0.1 and now >= start_epoch:
+                last_sample = now
+                totals = [sum(live[i * 4 + k] for i in range(count)) for k in range(4)]
+                vus_samples.append((now, totals[2], totals[3]))
+                if progress is not None:
+                    progress(*totals)
+        end_epoch = time.time()
+        if errors:
+            raise WorkerError("; ".join(errors))
+        _sample_vus(merged, inp.scenario_name, vus_samples)
+        return merged, interrupted, start_epoch, end_epoch
+    finally:
+        stop.set()
+        for pipe in pipes:
+            pipe.close()
+        for proc in procs:
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(timeout=5)
+
+
+def _await_ready(pipes: list[Pipe], procs: list[Any], should_stop: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+    waiting = set(range(len(pipes)))
+    while waiting:
+        if should_stop() or time.monotonic() > deadline:
+            raise WorkerError("workers did not start in time" if not should_stop()
+                              else "stopped before the load started")
+        for i in list(waiting):
+            if pipes[i].poll(0.05):
+                kind, payload = pipes[i].recv()
+                if kind == "error":
+                    raise WorkerError(f"worker {i}: {payload}")
+                waiting.discard(i)
+            elif not procs[i].is_alive():
+                raise WorkerError(f"worker {i} exited with code {procs[i].exitcode}")
+
+
+def _sample_vus(metrics: MetricSet, scenario: str,
+                samples: list[tuple[float, int, int]]) -> None:
+    tags = {"scenario": scenario}
+    for t, vus, vus_max in samples:
+        metrics.gauge("vus", tags).add(vus, t)
+        metrics.gauge("vus_max", tags).add(vus_max, t)

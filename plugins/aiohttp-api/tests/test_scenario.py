@@ -1,0 +1,110 @@
+"""The scenario model, presets, weights and the schedule arithmetic."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from perfgate_aiohttp_api import HttpDriver, HttpScenario
+from perfgate_aiohttp_api.plan import Plan, PlanInput, build_request, weighted_order
+from perfgate_aiohttp_api.scenario import PRESETS
+from perfgate_aiohttp_api.schedule import Ramp, constant_starts, ramp_from_stages, share
+
+ISSUE_2 = {"driver": "http", "service": "api", "executor": "constant-vus", "vus": 100,
+           "duration": "30s", "requests": [{"name": "health", "path": "/health"},
+                                            {"name": "records", "path": "/api/records",
+                                             "weight": 3}]}
+
+
+def test_issue_2_shape_validates_and_compiles() -> None:
+    cfg = HttpScenario.model_validate(ISSUE_2)
+    assert cfg.duration == 30.0 and cfg.vus == 100
+    plan = Plan.build(PlanInput(cfg.model_dump(by_alias=True, exclude_unset=True), "load",
+                                "http://127.0.0.1:8000", 1.0, ()))
+    assert plan.executor == "constant-vus"
+    pick = plan.picker()
+    labels = [pick().label for _ in range(400)]  # type: ignore[union-attr]
+    assert labels.count("health") == 100 and labels.count("records") == 300
+    assert plan.items[0].data.startswith(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n")  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("preset,vus,minutes", [("smoke", 1, 1), ("load", 100, 10),
+                                                ("stress", 500, 15), ("spike", 1000, 5),
+                                                ("endurance", 200, 60)])
+def test_presets_match_the_plan(preset: str, vus: int, minutes: int) -> None:
+    cfg = HttpScenario.model_validate({"driver": "http", "url": "http://127.0.0.1:1",
+                                       "preset": preset, "requests": [{"path": "/"}]})
+    opts = cfg.effective()
+    if opts["executor"] == "constant-vus":
+        assert opts["vus"] == vus and opts["duration"] == minutes * 60
+    else:
+        ramp = ramp_from_stages(opts["start_vus"], opts["stages"])
+        assert ramp.duration == minutes * 60
+        assert max(s["target"] for s in opts["stages"]) == vus
+        assert ramp.vus(0) == 0 and opts["stages"][-1]["target"] == 0  # ramps in and out
+    assert set(PRESETS) == {"smoke", "load", "stress", "spike", "endurance"}
+
+
+@pytest.mark.parametrize("bad,message", [
+    ({"executor": "constant-vus", "vus": 2}, "needs duration"),
+    ({"executor": "constant-arrival-rate", "duration": "1s"}, "needs rate"),
+    ({"executor": "constant-vus", "duration": "1s", "rate": 5}, "does not take rate"),
+    ({"preset": "load", "vus": 5}, "remove vus or the preset"),
+    ({}, "give an executor"),
+    ({"executor": "constant-vus", "duration": "1s", "bogus": 1}, "Extra inputs"),
+    ({"executor": "constant-vus", "duration": "soon"}, "not a duration"),
+    ({"executor": "constant-vus", "duration": "1s", "workers": 0}, "workers"),
+])
+def test_bad_scenarios_say_what_is_wrong(bad: dict, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        HttpScenario.model_validate({"driver": "http", "url": "http://127.0.0.1:1",
+                                     "requests": [{"path": "/"}], **bad})
+
+
+def test_request_needs_path_or_url_and_one_body() -> None:
+    with pytest.raises(ValidationError, match="either path"):
+        HttpScenario.model_validate({"driver": "http", "executor": "constant-vus",
+                                     "duration": "1s", "requests": [{"name": "x"}]})
+    with pytest.raises(ValidationError, match="neither service nor url"):
+        HttpScenario.model_validate({"driver": "http", "executor": "constant-vus",
+                                     "duration": "1s", "requests": [{"path": "/"}]})
+    with pytest.raises(ValidationError, match="json or body"):
+        HttpScenario.model_validate({"driver": "http", "url": "http://127.0.0.1:1",
+                                     "executor": "constant-vus", "duration": "1s",
+                                     "requests": [{"path": "/", "json": {}, "body": "x"}]})
+
+
+def test_weighted_order_is_exact_and_smooth() -> None:
+    order = weighted_order([1, 3])
+    assert sorted(order) == [0, 1, 1, 1]
+    order = weighted_order([0.5, 0.25, 0.25])
+    assert len(order) == 1000 and order.count(0) == 500
+    assert weighted_order([2, 2]) == [0, 1, 0, 1]
+
+
+def test_request_bytes() -> None:
+    data = build_request("POST", "h:1", "/x?a=1", {"X-Y": "z"}, b"{}")
+    assert data == (b"POST /x?a=1 HTTP/1.1\r\nHost: h:1\r\nUser-Agent: perfgate-http/0.1\r\n"
+                    b"Accept: */*\r\nX-Y: z\r\nContent-Length: 2\r\n\r\n{}")
+
+
+def test_schedule_shares_add_up() -> None:
+    assert [share(10, i, 3) for i in range(3)] == [4, 3, 3]
+    whole = list(constant_starts(100, 2.0))
+    assert len(whole) == 200 and whole[1] == pytest.approx(0.01)
+    parts = sorted(t for i in range(3) for t in constant_starts(100, 2.0, i, 3))
+    assert parts == whole
+    ramp = Ramp(0.0, ((10.0, 10.0),))  # 0 → 10/s over 10 s: 50 starts
+    starts = list(ramp.starts())
+    assert len(starts) == 50 and starts == sorted(starts)
+    assert sorted(t for i in range(4) for t in ramp.starts(i, 4)) == starts
+    assert ramp.vus(5.0) == 5
+
+
+def test_driver_declares_its_metrics_and_health_check() -> None:
+    names = {m.name for m in HttpDriver.produces(None)}
+    assert {"http.req_duration", "http.reqs", "http.req_failed", "iterations",
+            "dropped_iterations", "vus", "vus_max", "data_received", "data_sent", "checks",
+            "perfgate.driver.behind_schedule"} <= names
+    check = HttpDriver.builtin_targets(None)["driver-health"]
+    assert check.metric == "perfgate.driver.behind_schedule" and check.critical
