@@ -83,6 +83,18 @@ def test_baseline_from_the_command_line_wins(result, make_result, make_context, 
     assert rows[1][-2:] == ["300.00ms", "-117.60ms (-39.2%)"]
 
 
+def test_baseline_option_is_relative_to_the_targets_file(result, make_result, make_context,
+                                                          tmp_path, monkeypatch):
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
+    write_atomic(tmp_path / "config" / "base.json", json.dumps(make_result().to_dict()))
+    context = make_context()
+    context.targets.folder = tmp_path / "config"
+    rep = reporter(context, baseline="base.json")
+    assert rep.baseline_path() == tmp_path / "config" / "base.json"
+    rep.report(result)
+    assert "| Baseline | Δ |" in (tmp_path / "report.md").read_text(encoding="utf-8")
+
+
 @pytest.mark.parametrize("content, reason", [
     (None, "cannot read baseline"),
     ("{not json", "is not JSON"),

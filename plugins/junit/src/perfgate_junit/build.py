@@ -5,9 +5,10 @@
     <testsuites name="perfgate" tests=.. failures=.. errors=.. time=..>
       <testsuite name="perfgate" timestamp=.. hostname=.. time=..>   one per run or scenario
         <properties>  run id, verdict, exit code, targets file hash, versions, warnings
+                      (a scenario suite: run id, scenario name, warnings)
         <testcase classname="<check group>" name="<check name>" time=.. timestamp=..>
           <failure|error|skipped type="<verdict>" message="<measured, thresholds, verdict>">
-          <system-out>  what was measured against what, for every check
+          <system-out>  what was measured against what (a failure or error holds it instead)
         <testcase classname="perfgate" name="run">   only when the run broke or was interrupted
         <system-out>  notes on measurement      <system-err>  problems met during the run
 
@@ -182,16 +183,11 @@ def _suites(result: ResultDocument, group_by: str, name: str,
     return [whole] + [s for s in by_scenario.values() if s.checks]
 
 
-def _counts(cases: Iterable[ET.Element]) -> dict[str, str]:
-    cases = list(cases)
+def _counts(cases: list[ET.Element]) -> dict[str, str]:
     count = {tag: sum(1 for c in cases if c.find(tag) is not None)
              for tag in ("failure", "error", "skipped")}
     return {"tests": str(len(cases)), "failures": str(count["failure"]),
             "errors": str(count["error"]), "skipped": str(count["skipped"])}
-
-
-def _lines(items: Iterable[str]) -> str:
-    return "\n".join(items)
 
 
 def build(result: ResultDocument, *, group_by: str = "run", fail_on_warn: bool = False,
@@ -225,9 +221,9 @@ def build(result: ResultDocument, *, group_by: str = "run", fail_on_warn: bool =
         node.append(_properties(facts, suite.checks))
         node.extend(cases)
         if suite.run_level and result.notes:
-            node.append(element("system-out", _lines(f"note: {n}" for n in result.notes)))
+            node.append(element("system-out", "\n".join(f"note: {n}" for n in result.notes)))
         if suite.run_level and result.errors:
-            node.append(element("system-err", _lines(_problem(e) for e in result.errors)))
+            node.append(element("system-err", "\n".join(map(_problem, result.errors))))
         root.append(node)
         all_cases += cases
     totals = _counts(all_cases)

@@ -22,7 +22,8 @@ class MarkdownConfig(ComponentConfig):
 
     #: Where the report goes, relative to ``--output``.
     path: str = "report.md"
-    #: An earlier result document (JSON) to compare with; ``--baseline FILE`` wins over it.
+    #: An earlier result document (JSON) to compare with, relative to the targets file;
+    #: ``--baseline FILE`` wins over it.
     baseline: str | None = None
     #: Append the report to ``$GITHUB_STEP_SUMMARY`` when that variable is set.
     step_summary: bool = True
@@ -42,9 +43,15 @@ class MarkdownReporter(Reporter):
     config: MarkdownConfig
 
     def baseline_path(self) -> Path | None:
-        """The baseline to compare with: ``--baseline`` first, then the ``baseline`` option."""
-        given = getattr(self.context.options, "baseline", None) or self.config.baseline
-        return Path(given) if given else None
+        """The baseline to compare with: ``--baseline`` first, then the ``baseline`` option
+        (relative to the targets file's folder)."""
+        if self.context.options.baseline is not None:
+            return Path(self.context.options.baseline)
+        if not self.config.baseline:
+            return None
+        path = Path(self.config.baseline)
+        folder = getattr(self.context.targets, "folder", None)
+        return path if path.is_absolute() or folder is None else Path(folder) / path
 
     def report(self, result: ResultDocument) -> None:
         baseline: Baseline | None = None
