@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import pytest
-
 from perfgate.redact import MASK, Redactor
 from perfgate.yamlmap import load_yaml
 

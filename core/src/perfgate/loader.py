@@ -34,6 +34,9 @@ from perfgate.yamlmap import LineMap, Path_, format_key, load_yaml
 _SELECTOR = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*(?:\{(.*)\})?\s*$")
 ROLE_WORDS = {"load_driver": "driver", "collector": "collector", "reporter": "reporter",
               "validator": "validator"}
+#: pydantic's wording for types that YAML users know by other names.
+_PLAIN_WORDS = {"dict_type": "expected a mapping (key: value, ...)",
+                "list_type": "expected a list", "string_type": "expected text"}
 DEFAULT_REPORTERS = {"console": {}}
 DEFAULT_VALIDATORS = {"thresholds": {}}
 
@@ -159,15 +162,21 @@ class _Problems:
             elif kind == "missing":
                 self.add(f"missing required key {str(loc[-1])!r}", key_path[:-1], True)
             else:
-                msg = err["msg"].removeprefix("Value error, ")
+                msg = _PLAIN_WORDS.get(kind) or err["msg"].removeprefix("Value error, ")
                 given = err.get("input")
+                if given is None:  # `key:` with nothing after it: point at the key
+                    self.add(f"{msg} (got an empty value)", key_path, prefer_key=True)
+                    continue
                 if kind not in ("value_error",) and not isinstance(given, dict | list):
                     msg += f" (got {given!r})"
                 self.add(msg, key_path)
 
     def raise_if_any(self) -> None:
+        """Raise every problem found so far, in the order they stand in the file."""
         if self.items:
-            raise ConfigErrors(self.items) if len(self.items) > 1 else self.items[0]
+            items = sorted(self.items, key=lambda e: (e.location.line or 0, e.location.column
+                                                      or 0) if e.location else (0, 0))
+            raise ConfigErrors(items) if len(items) > 1 else items[0]
 
 
 def _unwrap(tp: Any) -> list[Any]:
@@ -216,10 +225,7 @@ def _validate(model: type[BaseModel], data: Any, prefix: Path_,
 def _unknown_component(role: str, name: str, host: PluginHost) -> str:
     installed = host.registry.names(role)
     word = ROLE_WORDS[role]
-    message = f"unknown {word} {name!r}"
-    close = difflib.get_close_matches(name, installed, n=1, cutoff=0.6)
-    if close:
-        message += f"; did you mean {close[0]!r}?"
+    message = f"unknown {word} {name!r}" + _did_you_mean(name, installed)
     message += f" Installed {word}s: {', '.join(installed) or 'none'}."
     return message + host.broken_hint()
 
@@ -241,13 +247,20 @@ def load_targets(path: str | Path, host: PluginHost,
     data, lines, secrets = load_yaml(text, str(path), environ)
     if data is None:
         raise ConfigError("the file is empty; expected a mapping that starts with 'version: 1'",
-                          Location(str(path), 1))
+                          Location(str(path), 1, 1))
     if not isinstance(data, dict):
-        raise ConfigError(f"expected a mapping (version:, scenarios:, targets: ...), got a "
-                          f"{type(data).__name__}", Location(str(path), 1))
+        raise ConfigError(f"expected a mapping (version:, scenarios:, targets: ...), got "
+                          f"{_yaml_type(data)}", lines.location(()))
     problems = _Problems(lines)
     if "version" not in data:
-        problems.add("missing required key 'version' (write 'version: 1' at the top)", ())
+        problems.add("missing required key 'version' (write 'version: 1' at the top)",
+                     ("version",))
+    elif type(data["version"]) is not int or data["version"] != 1:
+        problems.add(f"expected 1 (the only targets file version this perfgate reads), got "
+                     f"{data['version']!r}", ("version",))
+    if problems.items:
+        data = {k: v for k, v in data.items() if k != "version"}
+        _validate(TargetsFileModel, {"version": 1, **data}, (), problems)
         problems.raise_if_any()
     model = _validate(TargetsFileModel, data, (), problems)
     problems.raise_if_any()
@@ -328,16 +341,27 @@ def _resolve(tf: TargetsFile, host: PluginHost, problems: _Problems) -> None:
                          scenario=use.name if isinstance(use, ScenarioUse) else None)
 
 
+def _did_you_mean(name: str, known: list[str]) -> str:
+    """``"; did you mean 'x'?"`` for a close match, else ``"."``: ends a sentence either way."""
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else "."
+
+
+def _yaml_type(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    return f"the value {value!r}"
+
+
 def _hostname(url: str) -> str:
     return urlsplit(url).hostname or ""
 
 
 def _unknown_name(problems: _Problems, word: str, name: str, known: list[str],
                   key_path: Path_) -> None:
-    message = f"unknown {word} {name!r}"
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    if close:
-        message += f"; did you mean {close[0]!r}?"
+    message = f"unknown {word} {name!r}" + _did_you_mean(name, known)
     message += f" Defined {word}s: {', '.join(known) or 'none'}."
     problems.add(message, key_path)
 
@@ -368,7 +392,7 @@ def _add_target(tf: TargetsFile, problems: _Problems,
         return
     if cfg.target is None and cfg.critical is None:
         problems.add("a target needs 'target:', 'critical:' or both (e.g. target: "
-                     "p(95) < 200ms)", key_path)
+                     "p(95) < 200ms)", key_path, prefer_key=True)
         return
     thresholds: dict[str, Threshold | None] = {}
     for which in ("target", "critical"):
@@ -385,8 +409,7 @@ def _add_target(tf: TargetsFile, problems: _Problems,
     matches = [(info, label) for info, label in produced if info.matches(metric)]
     if not matches:
         names = sorted({info.name for info, _ in produced})
-        close = difflib.get_close_matches(metric, names, n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = _did_you_mean(metric, names)
         problems.add(f"no configured component produces metric {metric!r}{hint} "
                      f"Produced here: {', '.join(names) or 'nothing'}.", (*key_path, "metric"))
         return

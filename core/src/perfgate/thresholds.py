@@ -67,13 +67,19 @@ class Threshold:
     def limit(self, kind: Kind, metric_unit: str) -> float:
         """The threshold value converted to the unit of the aggregated metric."""
         unit = aggregation_unit(kind, metric_unit, self.aggregation)
+        dim = dimension(unit)
+        if dim == "ratio" and self.unit in (None, "%"):
+            ratio = self.value / 100.0 if self.unit == "%" else self.value
+            if not 0.0 <= ratio <= 1.0:
+                # `rate < 5` on a failure rate would always hold: a gate that never fails.
+                raise ValueError(f"{self.label} of a {kind} metric is a ratio from 0 to 1; "
+                                 f"{self.value:g}{self.unit or ''} is outside it "
+                                 "(write 5% or 0.05 for five percent)")
+            return ratio
         if self.unit is None:
             return self.value
-        dim = dimension(unit)
         base = unit.removesuffix("/s")
         if self.unit == "%":
-            if dim == "ratio":
-                return self.value / 100.0
             if dim == "percent":
                 return self.value
             raise ValueError(f"'%' does not apply to {self.label} of a metric in "

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import re
 
+_SECONDS = re.compile(r"\d+(?:\.\d+)?")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|us|µs|h|m|s)")
 _DURATION_UNITS = {"us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 
@@ -18,6 +20,8 @@ def parse_duration(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError("expected a duration like 30s, 500ms, 1m30s")
     if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise ValueError(f"expected a duration like 30s, 500ms, 1m30s, got {value!r}")
         if value < 0:
             raise ValueError("a duration cannot be negative")
         return float(value)
@@ -27,6 +31,10 @@ def parse_duration(value: object) -> float:
     pos, total = 0, 0.0
     if not text:
         raise ValueError("expected a duration like 30s, 500ms, 1m30s, got an empty string")
+    if text.startswith("-"):
+        raise ValueError("a duration cannot be negative")
+    if _SECONDS.fullmatch(text):  # "10" from ${env:...} is 10 seconds, like a bare 10
+        return float(text)
     while pos < len(text):
         m = _DURATION_PART.match(text, pos)
         if not m:

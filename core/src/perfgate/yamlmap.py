@@ -75,7 +75,9 @@ class _Builder:
                 if isinstance(key, list | dict) or key is None:
                     raise ConfigError("a key must be a plain name", self._loc(key_node),
                                       format_key(key_path))
-                key = str(key)
+                if not isinstance(key, str):
+                    # A name as written: `on:` is a scenario called "on", not True.
+                    key = key_node.value
                 child = (*key_path, key)
                 if key in out:
                     raise ConfigError(f"duplicate key {key!r}", self._loc(key_node),
@@ -132,10 +134,31 @@ def load_yaml(text: str, path: str,
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path)
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise ConfigError(f"invalid YAML: {problem}", loc) from None
+        raise ConfigError(f"invalid YAML: {_explain(exc, text)}", loc) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}", Location(path)) from None
     finally:
         loader.dispose()
     return data, builder.lines, builder.secrets
+
+
+def _explain(exc: yaml.MarkedYAMLError, text: str) -> str:
+    """PyYAML's complaint, in words that say what to fix for the usual mistakes."""
+    problem = exc.problem or exc.context or "invalid YAML"
+    mark = exc.problem_mark
+    if mark is not None and text[mark.index:mark.index + 1] == "\t":
+        return "a tab character; YAML is indented with spaces, not tabs"
+    if problem.startswith("expected <block end>"):
+        return "this line is not indented like the lines before it (check the indentation)"
+    if problem == "mapping values are not allowed here":
+        return ("unexpected ':' (quote a value that contains ': ', or check the "
+                "indentation)")
+    if exc.context and exc.context_mark is not None and exc.context.startswith("while "):
+        start = exc.context_mark
+        context = exc.context
+        for word, plain in (("flow sequence", "[...] list"), ("flow mapping", "{...} mapping"),
+                            ("scalar", "value")):
+            context = context.replace(word, plain)
+        return (f"{problem} {context} that starts at line {start.line + 1}, "
+                f"column {start.column + 1}")
+    return problem
