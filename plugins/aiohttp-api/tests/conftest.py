@@ -7,7 +7,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-
 from perfgate import MetricSet, RunContext, RunOptions, ServiceConfig
 from perfgate_aiohttp_api import HttpDriver, HttpScenario
 from perfgate_aiohttp_api.groundtruth import RunningServer, running_server
@@ -19,7 +18,7 @@ def server() -> Iterator[RunningServer]:
         yield srv
 
 
-def make_context(services: dict[str, str] | None = None, allow_hosts: list[str] | None = None,
+def _make_context(services: dict[str, str] | None = None, allow_hosts: list[str] | None = None,
                  time_scale: float = 1.0) -> RunContext:
     targets = SimpleNamespace(
         model=SimpleNamespace(allow_hosts=allow_hosts or []),
@@ -35,7 +34,7 @@ def drive(server: RunningServer) -> Callable[..., tuple[MetricSet, HttpDriver]]:
             context: RunContext | None = None) -> tuple[MetricSet, HttpDriver]:
         scenario = {"driver": "http", "service": "gt", **scenario}
         cfg = HttpScenario.model_validate(scenario)
-        ctx = context or make_context({"gt": server.url}, time_scale=time_scale)
+        ctx = context or _make_context({"gt": server.url}, time_scale=time_scale)
         driver = HttpDriver(cfg, ctx, "load")
         return driver.run(cfg), driver
 
@@ -43,8 +42,20 @@ def drive(server: RunningServer) -> Callable[..., tuple[MetricSet, HttpDriver]]:
     return run
 
 
-def value(metrics: MetricSet, name: str, aggregation: str, tags: dict[str, str] | None = None,
+def _value(metrics: MetricSet, name: str, aggregation: str, tags: dict[str, str] | None = None,
           percentile: float | None = None) -> float | None:
     metric = metrics.combined(name, tags)
     assert metric is not None, f"{name}{tags or ''} was not measured"
     return metric.aggregate(aggregation, percentile)
+
+
+@pytest.fixture
+def make_context() -> Callable[..., RunContext]:
+    """``make_context(services={}, allow_hosts=[], time_scale=1.0)``: a real RunContext."""
+    return _make_context
+
+
+@pytest.fixture
+def value() -> Callable[..., float | None]:
+    """``value(metrics, name, aggregation, tags=None, percentile=None)``, all series merged."""
+    return _value

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from pydantic import ValidationError
-
 from perfgate_aiohttp_api import HttpDriver, HttpScenario
 from perfgate_aiohttp_api.plan import Plan, PlanInput, build_request, weighted_order
 from perfgate_aiohttp_api.scenario import PRESETS
 from perfgate_aiohttp_api.schedule import Ramp, constant_starts, ramp_from_stages, share
+from pydantic import ValidationError
 
 ISSUE_2 = {"driver": "http", "service": "api", "executor": "constant-vus", "vus": 100,
            "duration": "30s", "requests": [{"name": "health", "path": "/health"},
