@@ -31,6 +31,8 @@ from typing import Any
 import psycopg
 
 SERVER_USER = "postgres"
+#: The file in the data folder that holds the port, the socket folder and the test's settings.
+LOCAL_CONF = "perfgate-test.conf"
 
 
 def free_port() -> int:
@@ -128,7 +130,8 @@ class TemporaryCluster:
         hba = [*self.hba,
                "local all all trust",
                "host all all 127.0.0.1/32 trust",
-               "host all all ::1/128 trust"]
+               "host all all ::1/128 trust",
+               "host replication all 127.0.0.1/32 trust"]
         (self.data / "pg_hba.conf").write_text("\n".join(hba) + "\n")
         lines = []
         if self.include is not None:
@@ -136,15 +139,36 @@ class TemporaryCluster:
             shutil.copyfile(self.include, copy)
             copy.chmod(0o644)
             lines.append(f"include '{copy}'")
+        lines.append(f"include '{LOCAL_CONF}'")  # port, socket and settings: last, so they win
         with (self.data / "postgresql.conf").open("a") as conf:
             conf.write("\n# perfgate TemporaryCluster\n")
             for line in lines:
                 conf.write(line + "\n")
 
+    def replica(self, settings: Mapping[str, str] | None = None) -> TemporaryCluster:
+        """A streaming replica of this (running) cluster, started on a port of its own."""
+        replica = TemporaryCluster(settings=settings, bindir=self.bindir)
+        replica.root = Path(tempfile.mkdtemp(prefix="perfgate-pg-replica-"))
+        try:
+            if os.geteuid() == 0:
+                user = pwd.getpwnam(SERVER_USER)
+                os.chown(replica.root, user.pw_uid, user.pw_gid)
+            done = replica._run(str(self.bindir / "pg_basebackup"), "-h", "127.0.0.1", "-p",
+                                str(self.port), "-U", "postgres", "-D", str(replica.data),
+                                "-R", "-X", "stream", "-c", "fast", "--no-sync", timeout=120)
+            if done.returncode != 0:
+                raise RuntimeError(f"pg_basebackup failed:\n{done.stdout}\n{done.stderr}")
+            replica.port = free_port()
+            replica.start_server()
+        except BaseException:
+            replica.stop()
+            raise
+        return replica
+
     def start_server(self) -> None:
         """Start (or restart after :meth:`stop_server`) the server on :attr:`port`."""
         assert self.root is not None
-        conf = self.data / "postgresql.auto.conf"
+        conf = self.data / LOCAL_CONF
         settings = {"port": str(self.port), "listen_addresses": "'127.0.0.1'",
                     "unix_socket_directories": f"'{self.root}'", **self.settings}
         conf.write_text("".join(f"{k} = {v}\n" for k, v in settings.items()))
