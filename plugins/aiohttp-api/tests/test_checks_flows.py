@@ -1,0 +1,99 @@
+"""Checks, flows with captures, and what a request can carry."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from perfgate_aiohttp_api.checks import capture, decode_json, parse_path, render
+
+
+def test_json_paths_and_templates() -> None:
+    assert parse_path("$.data.items[0].id") == ["data", "items", 0, "id"]
+    assert parse_path("data.items.0.id") == ["data", "items", "0", "id"]
+    doc = decode_json(b'{"data": {"items": [{"id": 7}]}, "token": "t"}')
+    assert capture(doc, {"id": parse_path("data.items.0.id"),
+                         "token": parse_path("token"), "none": parse_path("x")}) == \
+        {"id": "7", "token": "t", "none": None}
+    assert render("/items/${id}?t=${token}", {"id": "7", "token": "t"}) == "/items/7?t=t"
+    with pytest.raises(KeyError):
+        render("${nope}", {})
+
+
+def test_checks_are_counted_like_k6(drive, value) -> None:
+    metrics, _ = drive({"executor": "per-vu-iterations", "vus": 2, "iterations": 10,
+                        "requests": [
+                            {"name": "flaky", "path": "/errors/1/2",
+                             "checks": {"status": 200, "json": {"error": False}}},
+                            {"name": "slow", "path": "/delay/30",
+                             "checks": {"max_duration": "5ms", "body_contains": "delay_ms"}},
+                        ]})
+    assert value(metrics, "checks", "count") == 40
+    assert value(metrics, "checks", "rate", {"name": "flaky"}) == 0.5
+    assert value(metrics, "checks", "rate", {"check": "status is 200"}) == 0.5
+    assert value(metrics, "checks", "rate", {"check": "json error == False"}) == 0.5
+    assert value(metrics, "checks", "rate", {"check": "duration <= 5ms"}) == 0.0
+    assert value(metrics, "checks", "rate", {"check": "body contains 'delay_ms'"}) == 1.0
+
+
+def test_flow_captures_a_token_and_an_id(drive, value, server) -> None:
+    metrics, _ = drive({
+        "executor": "per-vu-iterations", "vus": 3, "iterations": 4,
+        "flows": [{"name": "shop", "steps": [
+            {"name": "login", "method": "POST", "path": "/login", "json": {"user": "ann"},
+             "capture": {"token": "token"}},
+            {"name": "me", "path": "/me", "headers": {"Authorization": "Bearer ${token}"},
+             "checks": {"status": 200, "json": {"user": "ann"}}},
+            {"name": "create", "method": "POST", "path": "/items",
+             "json": {"name": "pen-${token}"}, "capture": {"id": "$.id"},
+             "checks": {"status": 201}},
+            {"name": "read", "path": "/items/${id}", "checks": {"status": 200}},
+        ]}]})
+    assert value(metrics, "iterations", "count") == 12
+    assert value(metrics, "http.reqs", "count") == 48 == server.counters()["total"]
+    assert value(metrics, "checks", "rate") == 1.0
+    assert value(metrics, "http.req_failed", "rate") == 0.0
+    assert value(metrics, "http.reqs", "count", {"name": "read"}) == 12
+
+
+def test_a_missing_capture_ends_the_flow(drive, value, server) -> None:
+    metrics, _ = drive({
+        "executor": "per-vu-iterations", "vus": 1, "iterations": 2,
+        "flows": [{"name": "broken", "steps": [
+            {"name": "first", "path": "/health", "capture": {"id": "id"}},
+            {"name": "second", "path": "/items/${id}"},
+        ]}]})
+    assert server.counters()["total"] == 2  # only the first step was sent
+    assert value(metrics, "iterations", "count") == 2
+    assert metrics.combined("http.reqs", {"name": "second"}) is None
+
+
+def test_method_headers_query_and_body_are_sent(drive, server) -> None:
+    # the echo endpoint answers with what it got; checks assert on it
+    metrics, _ = drive({
+        "executor": "per-vu-iterations", "vus": 1, "iterations": 1,
+        "requests": [{"name": "echo", "method": "put", "path": "/echo",
+                      "headers": {"X-Test": "yes"}, "query": {"a": 1, "b": ["x", "y"]},
+                      "body": "raw text",
+                      "checks": {"json": {"method": "PUT", "query.a": "1",
+                                          "headers.X-Test": "yes", "body": "raw text"}}},
+                     ]})
+    rate = metrics.combined("checks").aggregate("rate")
+    assert rate == 1.0, [(m.tags["check"], m.values()) for m in metrics.select("checks")]
+    metrics, _ = drive({
+        "executor": "per-vu-iterations", "vus": 1, "iterations": 1,
+        "requests": [{"name": "json", "method": "POST", "path": "/echo",
+                      "json": {"k": [1, 2]},
+                      "checks": {"json": {"body": json.dumps({"k": [1, 2]},
+                                                             separators=(",", ":")),
+                                          "headers.Content-Type": "application/json"}}}]})
+    assert metrics.combined("checks").aggregate("rate") == 1.0
+
+
+def test_head_requests_end_at_the_headers(drive, value) -> None:
+    metrics, _ = drive({"executor": "per-vu-iterations", "vus": 1, "iterations": 5,
+                        "timeout": "2s", "requests": [{"method": "HEAD", "path": "/bytes/500"},
+                                                      {"path": "/health"}]})
+    assert value(metrics, "http.reqs", "count", {"status": "200"}) == 5
+    assert value(metrics, "http.req_failed", "rate") == 0.0
