@@ -22,7 +22,7 @@ override the script's own ``options`` (k6's rule); ``--time-scale`` shortens ``d
 from __future__ import annotations
 
 from perfgate import ComponentConfig, DriverScenario, Duration
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from perfgate_k6_driver.names import DROPPED_TAGS
 
@@ -59,6 +59,21 @@ class K6Scenario(DriverScenario):
     drop_tags: list[str] = Field(default_factory=lambda: list(DROPPED_TAGS))
     #: Block every address except loopback and ``allow_hosts`` inside k6 too.
     restrict_hosts: bool = True
+
+    @field_validator("env", mode="before")
+    @classmethod
+    def _env_strings(cls, value: object) -> object:
+        """``K6_VUS: 20`` is fine: numbers and booleans become the strings k6 would see."""
+        if not isinstance(value, dict):
+            return value
+        out = {}
+        for key, item in value.items():
+            if isinstance(item, bool):
+                item = "true" if item else "false"
+            elif isinstance(item, int | float):
+                item = f"{item:g}" if isinstance(item, float) else str(item)
+            out[key] = item
+        return out
 
     @model_validator(mode="after")
     def _consistent(self) -> K6Scenario:

@@ -36,7 +36,7 @@ from perfgate_k6_driver.process import (
 from perfgate_k6_driver.safety import LOOPBACK, blocked_ranges, resolve
 from perfgate_k6_driver.script import declared_metrics, locate
 from perfgate_k6_driver.stream import FileTail, SampleReader
-from perfgate_k6_driver.summary import read_summary, summary_duration, thresholds
+from perfgate_k6_driver.summary import own_view, read_summary, summary_duration, thresholds
 
 #: What every k6 run can produce, in perfgate's names.
 BUILTIN_METRICS: tuple[MetricInfo, ...] = (
@@ -162,6 +162,7 @@ class K6Driver(LoadDriver):
             "samples": reader.samples,
             "duration": summary_duration(summary),
             "thresholds": [r.to_dict() for r in results],
+            "summary": own_view(summary),
             "failed_by_script": code == MARKED_FAILED,
             "errors": list(log.errors),
             "warnings": list(log.warnings),

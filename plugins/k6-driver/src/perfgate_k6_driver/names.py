@@ -82,12 +82,14 @@ def convert_tags(tags: dict[str, str], scenario: str, dropped: frozenset[str]) -
 
 
 def convert_selector(selector: str, scenario: str) -> str:
-    """A k6 threshold's metric (``http_req_duration{name:health}``) in perfgate's words."""
+    """A k6 threshold's metric in perfgate's words, in the perfgate scenario.
+
+    ``http_req_duration{name:health}`` → ``http.req_duration{name:health,scenario:load}``.
+    """
     name = perfgate_name(selector.partition("{")[0].strip())
     tags = convert_tags(k6_tags(selector), scenario, frozenset())
-    del tags["scenario"]
     inner = ",".join(f"{k}:{v}" for k, v in sorted(tags.items()))
-    return f"{name}{{{inner}}}" if inner else name
+    return f"{name}{{{inner}}}"
 
 
 def k6_tags(selector: str) -> dict[str, str]:

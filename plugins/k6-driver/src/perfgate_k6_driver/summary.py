@@ -51,7 +51,8 @@ class ThresholdResult:
         if self.measured is not None and self.aggregation:
             measured = f"{self.aggregation} = {format_value(self.measured, self.unit)}; "
         return Check(
-            name=f"k6 {self.k6_metric}: {self.expression}", metric=self.metric, verdict=verdict,
+            name=f"{scenario}.k6 {self.k6_metric}: {self.expression}", metric=self.metric,
+            verdict=verdict,
             aggregation=self.aggregation, measured=self.measured, unit=self.unit,
             critical=ThresholdOutcome(self.expression, self.limit, self.passed),
             message=f"{measured}k6 threshold {self.expression} {word} → {verdict.value}",
@@ -66,6 +67,14 @@ def read_summary(path: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return doc if isinstance(doc, dict) else None
+
+
+def own_view(summary: dict[str, Any] | None) -> dict[str, dict[str, float]]:
+    """k6's own numbers per metric (its names), without the thresholds: for comparison."""
+    out = {}
+    for name, values in ((summary or {}).get("metrics") or {}).items():
+        out[name] = {k: v for k, v in values.items() if isinstance(v, int | float)}
+    return out
 
 
 def summary_duration(summary: dict[str, Any] | None) -> float | None:

@@ -31,8 +31,8 @@ def k6_checks(result: ResultDocument) -> list[Check]:
             checks.append(ThresholdResult(**doc).check(scenario))
         if k6.get("failed_by_script"):
             checks.append(Check(
-                name="k6 test.fail()", metric="k6", verdict=Verdict.FAIL, group=scenario,
-                scenario=scenario, source="k6",
+                name=f"{scenario}.k6 test.fail()", metric="k6", verdict=Verdict.FAIL,
+                group=scenario, scenario=scenario, source="k6",
                 message="the k6 script marked the test as failed (exec.test.fail())"))
     return checks
 

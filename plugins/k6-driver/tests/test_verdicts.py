@@ -1,0 +1,122 @@
+"""k6's exit codes become the right verdicts, run errors and perfgate exit codes."""
+
+from __future__ import annotations
+
+from perfgate import Verdict
+
+#: A target on this scenario's requests: an error verdict when k6 broke before measuring.
+LATENCY = {"latency": {"metric": "http.req_duration{scenario:s}", "target": "p(95) < 1000ms"}}
+
+
+def k6_checks(outcome):
+    return {c.name: c for c in outcome.result.checks if c.source == "k6"}
+
+
+def test_crossed_threshold_is_a_failed_check_not_a_run_error(run_k6, script):
+    path = script("""
+        import http from 'k6/http';
+        export const options = {
+          thresholds: {
+            'http_req_duration{name:slow}': ['p(95)<5'],
+            http_req_failed: ['rate<0.5'],
+          },
+        };
+        export default function () {
+          http.get(`${__ENV.BASE_URL}/delay/20`, { tags: { name: 'slow' } });
+        }
+    """)
+    outcome = run_k6({"script": str(path), "iterations": 10, "vus": 2}, targets=LATENCY)
+    assert outcome.exit_code == 1  # the gate failed; the run did not break
+    assert outcome.result.errors == []
+    checks = k6_checks(outcome)
+    crossed = checks["s.k6 http_req_duration{name:slow}: p(95)<5"]
+    assert crossed.verdict is Verdict.FAIL
+    assert crossed.metric == "http.req_duration{name:slow,scenario:s}"
+    assert crossed.aggregation == "p(95)" and crossed.unit == "ms"
+    assert crossed.measured >= 19 and crossed.critical.limit == 5
+    assert crossed.critical.passed is False
+    assert checks["s.k6 http_req_failed: rate<0.5"].verdict is Verdict.PASS
+    assert {c.name: c.verdict for c in outcome.result.checks}["latency"] is Verdict.PASS
+    assert outcome.result.details["s"]["k6"]["exit_code"] == 99
+
+
+def test_syntax_error_is_a_run_error_with_k6s_message(run_k6, script):
+    path = script("""
+        import http from 'k6/http';
+        export default function ( {
+          http.get(`${__ENV.BASE_URL}/health`);
+    """)
+    outcome = run_k6({"script": str(path), "iterations": 1}, targets=LATENCY)
+    assert outcome.exit_code == 3
+    [error] = outcome.result.errors
+    assert error["component"] == "s" and error["role"] == "load_driver"
+    assert "k6 exited with code 107" in error["message"]
+    assert "Unexpected" in error["message"] and "script.js" in error["message"]
+    [check] = outcome.result.checks
+    assert check.verdict is Verdict.ERROR and "code 107" in check.message
+    assert outcome.result.scenarios[0]["status"] == "failed"
+
+
+def test_exception_in_setup_is_a_run_error(run_k6, script):
+    path = script("""
+        export function setup() { throw new Error('the database is not seeded'); }
+        export default function () {}
+    """)
+    outcome = run_k6({"script": str(path), "iterations": 1}, targets=LATENCY)
+    assert outcome.exit_code == 3
+    message = outcome.result.errors[0]["message"]
+    assert "code 107 (the script threw an exception)" in message
+    assert "the database is not seeded" in message
+    assert outcome.result.checks[0].verdict is Verdict.ERROR
+
+
+def test_exception_in_iterations_is_recorded_and_measured_requests_count(run_k6, script):
+    path = script("""
+        import http from 'k6/http';
+        export default function () {
+          http.get(`${__ENV.BASE_URL}/health`);
+          throw new Error('cannot parse the page');
+        }
+    """)
+    outcome = run_k6({"script": str(path), "iterations": 4, "vus": 1}, targets=LATENCY)
+    # k6 itself goes on (exit 0): the requests were made and are judged; the error is kept.
+    assert outcome.exit_code == 0
+    [error] = outcome.result.errors
+    assert "threw in 4 iteration(s)" in error["message"]
+    assert "cannot parse the page" in error["message"]
+    assert outcome.result.details["s"]["k6"]["script_errors"] == 4
+
+
+def test_script_abort_is_a_run_error(run_k6, script):
+    path = script("""
+        import exec from 'k6/execution';
+        export default function () { exec.test.abort('stock service is down'); }
+    """)
+    outcome = run_k6({"script": str(path), "iterations": 1}, targets=LATENCY)
+    assert outcome.exit_code == 3
+    message = outcome.result.errors[0]["message"]
+    assert "code 108" in message and "stock service is down" in message
+
+
+def test_test_fail_is_a_failed_check(run_k6, script):
+    path = script("""
+        import http from 'k6/http';
+        import exec from 'k6/execution';
+        export default function () {
+          http.get(`${__ENV.BASE_URL}/health`);
+          exec.test.fail('the checkout flow never completed');
+        }
+    """)
+    outcome = run_k6({"script": str(path), "iterations": 1}, targets=LATENCY)
+    assert outcome.exit_code == 1
+    assert k6_checks(outcome)["s.k6 test.fail()"].verdict is Verdict.FAIL
+
+
+def test_missing_script_and_bad_k6_path_are_run_errors(run_k6, script):
+    outcome = run_k6({"script": "nowhere.js", "iterations": 1}, targets=LATENCY)
+    assert outcome.exit_code == 3
+    assert "k6 script 'nowhere.js' not found" in outcome.result.errors[0]["message"]
+    path = script("export default function () {}")
+    outcome = run_k6({"script": str(path), "iterations": 1, "k6_path": "/nonexistent/k6"})
+    assert outcome.exit_code == 3
+    assert "k6_path '/nonexistent/k6' is not an executable" in outcome.result.errors[0]["message"]
