@@ -66,8 +66,19 @@ def lookup(document: Any, path: str) -> Any:
     return value
 
 
+def is_number(value: Any) -> bool:
+    """True for a finite JSON number (``true`` and ``false`` are not numbers here)."""
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
 class JsonGaugeCollector(SamplingCollector):
-    """Reads numbers from a JSON document every ``interval`` and records them as gauges."""
+    """Reads numbers from a JSON document every ``interval`` and records them as gauges.
+
+    A read that fails raises, and :class:`SamplingCollector` records it and keeps polling; a
+    path that leads nowhere is recorded with :meth:`fail`. A gauge never read gets an
+    ``error`` verdict that quotes these messages.
+    """
 
     name = "json-gauge"
     summary = "gauges read from a JSON status endpoint (loopback or allow_hosts only)"
@@ -75,7 +86,7 @@ class JsonGaugeCollector(SamplingCollector):
 
     @classmethod
     def produces(cls, config: JsonGaugeConfig) -> list[MetricInfo]:
-        return [MetricInfo(name, Kind.GAUGE, spec.unit, f"{config.url} {spec.path}")
+        return [MetricInfo(name, Kind.GAUGE, spec.unit, f"{spec.path} in {config.url}")
                 for name, spec in config.gauges.items()]
 
     def open(self) -> None:
@@ -91,8 +102,7 @@ class JsonGaugeCollector(SamplingCollector):
             except LookupError as exc:
                 self.fail(f"{name}: {exc} in {self.config.url}")
                 continue
-            if isinstance(value, bool) or not isinstance(value, int | float) \
-                    or not math.isfinite(value):
+            if not is_number(value):
                 self.fail(f"{name}: {spec.path!r} is {value!r}, not a number")
                 continue
             self.metrics.gauge(name, unit=spec.unit).add(float(value), now)
@@ -100,4 +110,5 @@ class JsonGaugeCollector(SamplingCollector):
 
 @hookimpl
 def perfgate_register_components(register: Register) -> None:
+    """Make ``json-gauge`` available to targets files."""
     register(JsonGaugeCollector)
