@@ -1,0 +1,260 @@
+"""The ``redis`` collector: what a Redis server did during the run, from ``INFO`` deltas."""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import threading
+import time
+from datetime import datetime
+from typing import Any
+
+import redis
+from perfgate import Kind, MetricInfo, MetricSet, RunError, TargetSpec
+from perfgate.components import SamplingCollector
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from perfgate_redis.config import RedisConfig
+from perfgate_redis.sample import Sample, delta
+from perfgate_redis.url import RedisURL
+
+METRICS = [
+    MetricInfo("redis.hit_rate", Kind.RATE, "ratio",
+               "keyspace hits / (hits + misses): reads that found their key"),
+    MetricInfo("redis.commands", Kind.COUNTER, "",
+               "commands processed (the collector's own left out); rate is ops/s"),
+    MetricInfo("redis.probe_duration", Kind.TREND, "ms",
+               "round trip of the collector's own PING"),
+    MetricInfo("redis.command_duration", Kind.TREND, "ms",
+               "server time per call, per command (tag command), from INFO commandstats"),
+    MetricInfo("redis.memory_used", Kind.GAUGE, "B", "used_memory"),
+    MetricInfo("redis.maxmemory", Kind.GAUGE, "B", "the maxmemory limit, when one is set"),
+    MetricInfo("redis.maxmemory_used", Kind.GAUGE, "%", "used_memory as a share of maxmemory"),
+    MetricInfo("redis.evicted_keys", Kind.COUNTER, "", "keys evicted to stay under maxmemory"),
+    MetricInfo("redis.expired_keys", Kind.COUNTER, "", "keys removed because their TTL ran out"),
+    MetricInfo("redis.connected_clients", Kind.GAUGE, "", "client connections"),
+    MetricInfo("redis.blocked_clients", Kind.GAUGE, "", "clients waiting in BLPOP and the like"),
+    MetricInfo("redis.keys", Kind.GAUGE, "", "keys per database (tag db)"),
+]
+
+
+def _clock(t: float) -> str:
+    return datetime.fromtimestamp(t).strftime("%H:%M:%S")
+
+
+def _client_options() -> dict[str, Any]:
+    """No retries (a failure must show at once) and no CLIENT SETINFO on connect."""
+    params = inspect.signature(redis.Redis.__init__).parameters
+    options: dict[str, Any] = {"retry": Retry(NoBackoff(), 0), "health_check_interval": 0}
+    if "driver_info" in params:
+        options["driver_info"] = None
+    elif "lib_name" in params:
+        options.update(lib_name=None, lib_version=None)
+    return options
+
+
+class RedisCollector(SamplingCollector):
+    """Samples ``INFO all`` and times ``PING`` probes while the scenarios run."""
+
+    name = "redis"
+    summary = ("Redis during the run: cache hit rate, ops/s, memory vs maxmemory, evictions, "
+               "expired keys, clients, command latency")
+    Config = RedisConfig
+
+    def __init__(self, config: RedisConfig, context: Any, instance: str | None = None) -> None:
+        super().__init__(config, context, instance)
+        self.config: RedisConfig = config
+        self.target = RedisURL(config.url.get_secret_value())
+        self._client: redis.Redis | None = None
+        self._lock = threading.Lock()
+        #: Commands this collector sent, by name: they are taken out of the server's counts.
+        self._own: dict[str, int] = {"ping": 0, "info": 0}
+        self._previous: Sample | None = None
+        self._first_ok: float | None = None
+        self._last_ok: float | None = None
+        self._failing_since: float | None = None
+        self._command_totals: dict[str, list[float]] = {}
+        self.samples_ok = 0
+        self.samples_failed = 0
+        self._details: dict[str, Any] = {}
+
+    # -- the contract --------------------------------------------------------------------
+    @classmethod
+    def produces(cls, config: RedisConfig) -> list[MetricInfo]:
+        return list(METRICS)
+
+    @classmethod
+    def builtin_targets(cls, config: RedisConfig) -> dict[str, TargetSpec]:
+        if not config.builtin_targets:
+            return {}
+        return {
+            "hit-rate": TargetSpec(
+                metric="redis.hit_rate", target="rate > 80%", critical="rate > 50%",
+                on_missing="skip", description="reads find their key in the cache"),
+            "memory": TargetSpec(
+                metric="redis.memory_used", target="max < 512MB", on_missing="fail",
+                description="Redis stays within the plan's 512MB"),
+        }
+
+    def fail(self, message: str) -> None:
+        """Record a problem; the password never reaches the record."""
+        super().fail(self.target.scrub(message))
+
+    def details(self) -> dict[str, Any]:
+        return self._details
+
+    # -- connecting ----------------------------------------------------------------------
+    def _reason(self, exc: BaseException) -> str:
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        low = text.lower()
+        auth_words = ("noauth", "wrongpass", "invalid password", "invalid username-password",
+                      "without any password configured")
+        if isinstance(exc, redis.AuthenticationError) or any(w in low for w in auth_words):
+            hint = "authentication failed: check the user and password in the url"
+        elif "refused" in low:
+            hint = "connection refused: is the server running and listening there?"
+        elif isinstance(exc, redis.TimeoutError) or "timeout" in low or "timed out" in low:
+            hint = f"no answer within {self.config.connect_timeout:g}s"
+        else:
+            hint = "cannot connect"
+        return self.target.scrub(f"{hint} ({self.target.describe()}): {text}")
+
+    def open(self) -> None:
+        if self.target.parse_error is not None:
+            raise RunError("redis: the url is not a valid Redis URL: "
+                           f"{self.target.scrub(self.target.parse_error)}")
+        try:
+            self._client = redis.Redis.from_url(
+                self.target.url, socket_connect_timeout=self.config.connect_timeout,
+                socket_timeout=self.config.connect_timeout, **_client_options())
+        except ValueError as exc:
+            raise RunError(f"redis: the url is not a valid Redis URL: "
+                           f"{self.target.scrub(str(exc))}") from None
+        try:
+            self._own["ping"] += 1
+            self._client.ping()
+        except redis.RedisError as exc:
+            self.close()
+            raise RunError(f"redis: {self._reason(exc)}") from None
+
+    # -- sampling ------------------------------------------------------------------------
+    def sample(self, now: float) -> None:
+        with self._lock:
+            client = self._client
+            if client is None:
+                return
+            try:
+                probe_ms = []
+                for _ in range(self.config.probes):
+                    self._own["ping"] += 1
+                    t0 = time.perf_counter()
+                    client.ping()
+                    probe_ms.append((time.perf_counter() - t0) * 1000.0)
+                own = dict(self._own)
+                self._own["info"] += 1
+                info = client.info("all")
+            except redis.RedisError as exc:
+                self._sample_failed(exc, now)
+                return
+            self._record(Sample.from_info(info, time.time(), own, probe_ms))
+
+    def _sample_failed(self, exc: BaseException, now: float) -> None:
+        self.samples_failed += 1
+        if self._failing_since is not None:
+            return  # already reported; the summary at the end says how long it lasted
+        self._failing_since = now
+        verb = "cannot sample" if self._last_ok is None else "lost"
+        self.fail(f"redis: {verb} {self.target.describe()} at {_clock(now)}: "
+                  f"{self._reason(exc)}")
+
+    def _record(self, sample: Sample) -> None:
+        t, m = sample.at, self.metrics
+        if self._failing_since is not None:
+            self.context.note(f"redis: {self.target.describe()} answered again at {_clock(t)} "
+                              f"after failing since {_clock(self._failing_since)}")
+            self._failing_since = None
+        self.samples_ok += 1
+        if self._first_ok is None:
+            self._first_ok = t
+        self._last_ok = t
+        for ms in sample.probe_ms:
+            m.trend("redis.probe_duration").add(ms, t)
+        g = sample.gauges
+        m.gauge("redis.memory_used", unit="B").add(g["used_memory"], t)
+        if g["maxmemory"] > 0:
+            m.gauge("redis.maxmemory", unit="B").add(g["maxmemory"], t)
+            m.gauge("redis.maxmemory_used", unit="%").add(
+                100.0 * g["used_memory"] / g["maxmemory"], t)
+        m.gauge("redis.connected_clients").add(g["connected_clients"], t)
+        m.gauge("redis.blocked_clients").add(g["blocked_clients"], t)
+        for db, keys in sample.keys.items():
+            m.gauge("redis.keys", {"db": db}).add(keys, t)
+        previous, self._previous = self._previous, sample
+        if previous is None:
+            return
+        d = delta(previous, sample)
+        hits, misses = d.counters["keyspace_hits"], d.counters["keyspace_misses"]
+        if hits + misses > 0:
+            m.rate("redis.hit_rate").add_counts(hits, hits + misses, t)
+        m.counter("redis.commands").add(d.commands_processed, t)
+        m.counter("redis.evicted_keys").add(d.counters["evicted_keys"], t)
+        m.counter("redis.expired_keys").add(d.counters["expired_keys"], t)
+        if self.config.commandstats:
+            for command in d.commands:
+                m.trend("redis.command_duration", {"command": command.command}).add_many(
+                    command.usec / command.calls / 1000.0, command.calls, t)
+                totals = self._command_totals.setdefault(command.command, [0, 0.0])
+                totals[0] += command.calls
+                totals[1] += command.usec
+
+    # -- the end -------------------------------------------------------------------------
+    def _latency_events(self) -> list[dict[str, Any]]:
+        """``LATENCY LATEST`` events inside the window (only if latency monitoring is on)."""
+        if self._client is None or self._first_ok is None or self._failing_since is not None:
+            return []
+        try:
+            rows = self._client.execute_command("LATENCY", "LATEST")
+        except redis.RedisError:
+            return []
+        events = []
+        for row in rows or []:
+            name, at, latest, worst = row[0], int(row[1]), int(row[2]), int(row[3])
+            if at >= int(self._first_ok):
+                events.append({"event": name.decode() if isinstance(name, bytes) else name,
+                               "at": at, "latest_ms": latest, "max_ms": worst})
+        return events
+
+    def finish(self) -> None:
+        if self._failing_since is not None and self._last_ok is not None:
+            # Numbers from part of the run would judge a run the cache did not survive:
+            # leave them out, so checks on them become errors that quote why.
+            self.fail(f"redis: {self.target.describe()} did not answer from "
+                      f"{_clock(self._failing_since)} to the end of the run; its metrics "
+                      f"(measured {_clock(self._first_ok or self._last_ok)} to "
+                      f"{_clock(self._last_ok)} only) are left out")
+            self.metrics = MetricSet()
+        if self._first_ok is not None and self._last_ok is not None:
+            for metric in self.metrics:
+                metric.set_window(self._first_ok, self._last_ok)
+        last = self._previous
+        commands = sorted(self._command_totals.items(), key=lambda kv: kv[1][1], reverse=True)
+        self._details = {
+            "server": self.target.describe(),
+            "version": last.version if last else None,
+            "maxmemory": last.gauges["maxmemory"] if last else None,
+            "maxmemory_policy": last.policy if last else None,
+            "window": {"start": self._first_ok, "end": self._last_ok},
+            "samples": self.samples_ok,
+            "failed_samples": self.samples_failed,
+            "commands": [{"command": name, "calls": int(calls), "total_ms": usec / 1000.0,
+                          "mean_ms": usec / calls / 1000.0}
+                         for name, (calls, usec) in commands[:20]],
+            "latency_events": self._latency_events(),
+        }
+
+    def close(self) -> None:
+        if self._client is not None:
+            with contextlib.suppress(Exception):
+                self._client.close()
+            self._client = None

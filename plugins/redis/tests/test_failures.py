@@ -1,0 +1,133 @@
+"""A server that is down, a wrong or missing password, a server that goes away mid-run."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+from perfgate import RunError
+from perfgate.testing import run_targets
+from perfgate_redis import RedisCollector, RedisConfig
+from perfgate_redis.testing import free_port
+
+from .conftest import make_context
+
+PASSWORD = "Right-Redis-Password"
+
+
+def assert_secret_free(texts: Any, *secrets: str) -> None:
+    dumped = json.dumps(texts, default=str)
+    for secret in secrets:
+        assert secret not in dumped
+
+
+def start_error(url: str) -> str:
+    collector = RedisCollector(RedisConfig(url=url, connect_timeout="2s"), make_context())
+    with pytest.raises(RunError) as info:
+        collector.start()
+    error = info.value
+    assert error.__cause__ is None and (error.__context__ is None or error.__suppress_context__)
+    return str(error)
+
+
+def test_server_down_closed_port() -> None:
+    port = free_port()
+    message = start_error(f"redis://:Closed-Port-Secret@127.0.0.1:{port}/0")
+    assert message.startswith(f"redis: connection refused: is the server running and "
+                              f"listening there? (127.0.0.1:{port}/0)")
+    assert_secret_free(message, "Closed-Port-Secret")
+
+
+def test_wrong_password(make_redis) -> None:
+    server = make_redis(password=PASSWORD)
+    wrong = "Wrong-Redis-Password"
+    message = start_error(server.url(password=wrong))
+    assert message.startswith("redis: authentication failed: check the user and password")
+    assert_secret_free(message, wrong, PASSWORD)
+
+
+def test_missing_password(make_redis) -> None:
+    server = make_redis(password=PASSWORD)
+    message = start_error(server.url())
+    assert message.startswith("redis: authentication failed")
+    assert_secret_free(message, PASSWORD)
+
+
+def test_right_password(make_redis, run_collector) -> None:
+    server = make_redis(password=PASSWORD)
+    collector, metrics = run_collector(
+        RedisConfig(url=server.url(password=PASSWORD), interval="100ms"), lambda: None)
+    assert collector.errors == []
+    assert metrics.combined("redis.memory_used").count >= 2
+    assert_secret_free([collector.details(), metrics.to_list()], PASSWORD)
+
+
+def test_not_a_redis_url() -> None:
+    message = start_error("http://user:Http-Secret@127.0.0.1:6379/0")
+    assert message.startswith("redis: the url is not a valid Redis URL")
+    assert_secret_free(message, "Http-Secret")
+
+
+def test_server_goes_away_mid_run(make_redis) -> None:
+    server = make_redis(password=PASSWORD)
+    context = make_context()
+    collector = RedisCollector(
+        RedisConfig(url=server.url(password=PASSWORD), interval="100ms", connect_timeout="1s"),
+        context)
+    collector.start()
+    time.sleep(0.4)
+    assert collector.samples_ok >= 3
+    server.stop()
+    time.sleep(0.4)
+    metrics = collector.stop()
+    assert len(collector.errors) == 2, collector.errors
+    lost, summary = collector.errors
+    assert lost.startswith(f"redis: lost 127.0.0.1:{server.port}/0 at ")
+    assert "did not answer from" in summary and "are left out" in summary
+    assert len(metrics) == 0
+    assert_secret_free([collector.errors, context.notes(), collector.details()], PASSWORD)
+
+
+def test_server_that_comes_back_is_measured_again(make_redis) -> None:
+    server = make_redis()
+    context = make_context()
+    collector = RedisCollector(RedisConfig(url=server.url(), interval="100ms"), context)
+    collector.start()
+    time.sleep(0.3)
+    server.stop()
+    time.sleep(0.3)
+    server.start()  # same port, a new run_id: counters start again from zero
+    client = server.client()
+    client.get("x")
+    time.sleep(0.4)
+    metrics = collector.stop()
+    assert len(collector.errors) == 1 and "lost" in collector.errors[0]
+    assert any("answered again" in note for note in context.notes())
+    assert metrics.combined("redis.hit_rate").total >= 1
+
+
+def test_in_a_run_only_the_redis_checks_error(tmp_path) -> None:
+    import perfgate_redis
+
+    port = free_port()
+    outcome = run_targets("""
+        version: 1
+        collectors:
+          cache: {type: redis, url: "${env:PERFGATE_REDIS_URL}", interval: 100ms}
+          system: {interval: 100ms}
+        targets:
+          cache-hits: {metric: redis.hit_rate, target: rate > 80%}
+          cpu: {metric: system.cpu, target: max <= 100%}
+        reporters:
+          json: {path: result.json}
+        """, output_dir=tmp_path, plugins=(perfgate_redis,),
+        environ={"PERFGATE_REDIS_URL": f"redis://:Run-Secret@127.0.0.1:{port}/0"})
+    verdicts = {c.name: (c.verdict.value, c.message) for c in outcome.result.checks}
+    assert verdicts["cpu"][0] == "pass"
+    for name in ("cache-hits", "cache.hit-rate", "cache.memory"):
+        assert verdicts[name][0] == "error", name
+        assert "connection refused" in verdicts[name][1]
+    assert outcome.exit_code == 3
+    assert_secret_free((tmp_path / "result.json").read_text(), "Run-Secret")
