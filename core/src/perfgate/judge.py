@@ -37,7 +37,12 @@ def judge(target: TargetUse, metrics: MetricSet, *,
         check.verdict = Verdict.SKIP
         check.message = f"scenario {check.scenario!r} was not run (--only)"
         return check
-    metric = metrics.combined(target.metric, target.tags)
+    try:
+        metric = metrics.combined(target.metric, target.tags)
+    except TypeError as exc:  # two components measured the same name as different kinds
+        check.verdict = Verdict.ERROR
+        check.message = f"{target.selector} cannot be judged: {exc}"
+        return check
     if metric is None or metric.count == 0:
         return _missing(check, target, broken or {}, producers or [])
     failures = []
@@ -104,5 +109,5 @@ def _message(check: Check, metric: Metric, target: TargetUse) -> str:
             parts.append(f"{which} {outcome.expression} {mark}")
     if target.target and target.critical and target.target.label != target.critical.label:
         crit = metric.aggregate(target.critical.aggregation, target.critical.percentile)
-        parts.append(f"({target.critical.label} = {format_value(crit, check.unit)})")
+        parts[-1] += f" ({target.critical.label} = {format_value(crit, check.unit)})"
     return "; ".join(parts) + f" → {check.verdict.value}"

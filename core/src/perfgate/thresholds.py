@@ -149,5 +149,9 @@ def parse_threshold(text: str) -> Threshold:
         pos = unit_match.end()
     end = _WS.match(text, pos).end()  # type: ignore[union-attr]
     if end != len(text):
+        rest = text[end:].rstrip()
+        if unit is None and end > pos and rest in THRESHOLD_UNITS:
+            raise ThresholdSyntaxError(f"no space between a number and its unit: write "
+                                       f"{number.group(0)}{rest}", text, end)
         raise ThresholdSyntaxError("unexpected text after the value", text, end)
     return Threshold(text.strip(), "p" if name == "p" else name, percentile, op, value, unit)
