@@ -232,6 +232,18 @@ CASES = [
           api:
             url: ftp://127.0.0.1:8000
         """, "{f}:4:10: services.api.url: expected an http:// or https:// URL"),
+    case("service-url-without-host", """\
+        version: 1
+        services:
+          api: {url: "http://:8000"}
+        """, "{f}:3:14: services.api.url: the URL has no host; expected e.g. "
+             "http://127.0.0.1:8000"),
+    case("service-url-bad-port", """\
+        version: 1
+        services:
+          api:
+            url: http://127.0.0.1:80000/
+        """, "{f}:4:10: services.api.url: the URL's port is not a number from 1 to 65535"),
     case("service-not-loopback", """\
         version: 1
         allow_hosts: [staging.example.com]
@@ -617,6 +629,39 @@ def test_a_file_that_is_not_utf8(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert code == 2
     assert err == f"perfgate: error: {path}: the targets file is not UTF-8 text (invalid " \
                   "continuation byte at byte 27)\n"
+
+
+SECRET_CASES = [
+    # a value read from the environment is rejected; the error must not print it
+    ("collectors:\n  crashy: {value: '${env:PERFGATE_TEST_DB_PASSWORD}'}\n",
+     "{f}:3:19: collectors.crashy.value: Input should be a valid number, unable to parse "
+     "string as a number (got '***')"),
+    ("collectors:\n  crashy: {fail_on: '${secret:PERFGATE_TEST_VALUE}'}\n",
+     "{f}:3:21: collectors.crashy.fail_on: Input should be 'never', 'start' or 'stop' "
+     "(got '***')"),
+    ("scenarios:\n  load: {driver: '${env:PERFGATE_TEST_DB_PASSWORD}'}\n",
+     "{f}:3:18: scenarios.load.driver: unknown driver '***'. Installed drivers: stub-http, "
+     "synthetic."),
+    ("scenarios:\n  load: {driver: stub-http, '${env:PERFGATE_TEST_DB_PASSWORD}': 1}\n",
+     "{f}:3:29: scenarios.load.***: unknown key '***'; expected one of: description, driver, "
+     "duration, executor, service, tags, targets, vus"),
+    ("targets:\n  '${secret:PERFGATE_TEST_VALUE}': {metric: x}\n"
+     "  '${secret:PERFGATE_TEST_VALUE}': {metric: x}\n",
+     "{f}:4:3: targets.***: duplicate key '***'"),
+]
+
+
+@pytest.mark.parametrize(("yaml", "error"), SECRET_CASES)
+def test_a_rejected_secret_is_not_printed(yaml: str, error: str, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("PERFGATE_TEST_DB_PASSWORD", "s3cr3t-pw")
+    monkeypatch.setenv("PERFGATE_TEST_VALUE", "hunter2")
+    path = tmp_path / "targets.yml"
+    path.write_text("version: 1\n" + yaml)
+    code, out, err = invoke(["check", str(path)], capsys)
+    assert (code, out, err) == (2, "", f"perfgate: error: {error.replace('{f}', str(path))}\n")
+    assert "hunter2" not in err and "s3cr3t" not in err
 
 
 GOOD = """\

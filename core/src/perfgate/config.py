@@ -19,6 +19,7 @@ own key and name the component with ``type:`` (``primary: {type: postgres, dsn: 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
@@ -51,6 +52,13 @@ class ServiceConfig(Model):
     def _url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("expected an http:// or https:// URL")
+        parts = urlsplit(value)
+        if not parts.hostname:
+            raise ValueError("the URL has no host; expected e.g. http://127.0.0.1:8000")
+        try:
+            _ = parts.port  # urlsplit checks the port only when asked for it
+        except ValueError:
+            raise ValueError("the URL's port is not a number from 1 to 65535") from None
         return value.rstrip("/")
 
 

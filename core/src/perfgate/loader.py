@@ -28,6 +28,7 @@ from perfgate.config import ScenarioConfig, ServiceConfig, TargetConfig, Targets
 from perfgate.context import is_loopback
 from perfgate.errors import ConfigError, ConfigErrors, Location, ThresholdSyntaxError
 from perfgate.plugins import PluginHost
+from perfgate.redact import Redactor
 from perfgate.thresholds import Threshold, parse_threshold
 from perfgate.yamlmap import LineMap, Path_, format_key, load_yaml
 
@@ -135,13 +136,16 @@ def parse_selector(text: str) -> tuple[str, dict[str, str]]:
 
 
 class _Problems:
-    def __init__(self, lines: LineMap) -> None:
+    def __init__(self, lines: LineMap, secrets: set[str]) -> None:
         self.lines = lines
         self.items: list[ConfigError] = []
+        # An error quotes the value it rejects; a secret from ${env:...} must not show.
+        self.redact = Redactor(secrets).text
 
     def add(self, message: str, key_path: Path_, prefer_key: bool = False) -> None:
-        self.items.append(ConfigError(message, self.lines.location(key_path, prefer_key),
-                                      format_key(key_path)))
+        self.items.append(ConfigError(self.redact(message),
+                                      self.lines.location(key_path, prefer_key),
+                                      self.redact(format_key(key_path))))
 
     def from_validation(self, exc: ValidationError, prefix: Path_, model: type[BaseModel],
                         data: Any = None) -> None:
@@ -251,7 +255,7 @@ def load_targets(path: str | Path, host: PluginHost,
     if not isinstance(data, dict):
         raise ConfigError(f"expected a mapping (version:, scenarios:, targets: ...), got "
                           f"{_yaml_type(data)}", lines.location(()))
-    problems = _Problems(lines)
+    problems = _Problems(lines, secrets)
     if "version" not in data:
         problems.add("missing required key 'version' (write 'version: 1' at the top)",
                      ("version",))

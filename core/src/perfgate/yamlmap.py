@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from perfgate.errors import ConfigError, Location
+from perfgate.redact import Redactor
 
 Path_ = tuple[str | int, ...]
 
@@ -131,6 +132,12 @@ def load_yaml(text: str, path: str,
         if node is None:
             return None, builder.lines, builder.secrets
         data = builder.build(node, ())
+    except ConfigError as exc:
+        if not builder.secrets:
+            raise
+        redact = Redactor(builder.secrets).text  # a duplicate key may be a secret's value
+        raise ConfigError(redact(exc.message), exc.location,
+                          redact(exc.key) if exc.key else None) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path)
