@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from perfgate import Collector, LoadDriver, hookimpl
 from perfgate.errors import ConfigError, PluginError
 from perfgate.plugins import ComponentRegistry, PluginHost, extra_plugins

@@ -12,6 +12,7 @@ from perfgate.components import (
     LoadDriver,
     MetricInfo,
     Reporter,
+    SamplingCollector,
     TargetSpec,
     Validator,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "RunContext",
     "RunError",
     "RunOptions",
+    "SamplingCollector",
     "ScenarioConfig",
     "ServiceConfig",
     "ServiceError",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -141,6 +142,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("perfgate: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
+        return EXIT_BROKEN
+    except Exception:  # a bug: show the traceback, but never let CI read it as "gate failed"
+        traceback.print_exc()
+        print("perfgate: internal error (a bug in perfgate or a plugin; see the traceback "
+              "above)", file=sys.stderr)
         return EXIT_BROKEN
 
 

@@ -30,6 +30,18 @@ from perfgate.units import parse_duration
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 
+def _numbers_as_text(value: Any) -> Any:
+    """``{PORT: 8000}``: YAML reads 8000 as a number; an environment or a tag wants text."""
+    if not isinstance(value, dict):
+        return value
+    return {k: str(v) if isinstance(v, int | float) and not isinstance(v, bool) else v
+            for k, v in value.items()}
+
+
+#: Names to text values (``env:``, ``tags:``); numbers are taken as written.
+TextMap = Annotated[dict[str, str], BeforeValidator(_numbers_as_text)]
+
+
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -43,7 +55,7 @@ class ServiceConfig(Model):
     start_timeout: Duration = 30.0
     stop_timeout: Duration = 10.0
     cwd: str | None = None
-    env: dict[str, str] = Field(default_factory=dict)
+    env: TextMap = Field(default_factory=dict)
     #: Status codes that count as healthy (default: any 2xx).
     health_status: list[int] | None = None
 
@@ -88,7 +100,7 @@ class ScenarioConfig(BaseModel):
     driver: str
     service: str | None = None
     targets: dict[str, TargetConfig] = Field(default_factory=dict)
-    tags: dict[str, str] = Field(default_factory=dict)
+    tags: TextMap = Field(default_factory=dict)
     description: str = ""
 
 

@@ -5,6 +5,9 @@ through the entry-point group ``perfgate``. Most plugins implement only
 :func:`perfgate_register_components`; the lifecycle hooks let a plugin watch or enrich a run.
 
 Hooks are called with keyword arguments; an implementation may accept any subset of them.
+Lifecycle hooks are called only on plugins the targets file uses (and on plugins that bring no
+component); one implementation that raises is recorded as a run error and does not stop the
+others.
 """
 
 from __future__ import annotations
@@ -34,8 +37,8 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 def perfgate_register_components(register: Register) -> None:
     """Register the components (collectors, load drivers, validators, reporters) a plugin brings.
 
-    Called once per process, right after plugins are loaded and before the targets file is
-    checked, so that the file can name the components.
+    Called each time plugins are loaded (once per ``perfgate`` command), before the targets
+    file is checked, so that the file can name the components.
 
     :param register: call ``register(ComponentClass)`` once per component; the class is a
         subclass of :class:`perfgate.Collector`, :class:`perfgate.LoadDriver`,

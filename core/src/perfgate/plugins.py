@@ -187,6 +187,8 @@ class PluginHost:
         self._register(info, importlib.import_module(module_name))
 
     def _register(self, info: PluginInfo, plugin: Any) -> None:
+        if self.pm.is_registered(plugin):  # e.g. an installed plugin a test registers again
+            return
         self.plugins.append(info)
         try:
             self.pm.register(plugin, name=f"{info.name}:{id(plugin)}")
@@ -214,20 +216,50 @@ class PluginHost:
                 info.error = f"Error in plugin {info.name!r} ({info.distribution}) while " \
                              f"registering components: {type(exc).__name__}: {exc}"
 
+    def activate(self, used: set[tuple[str, str]]) -> None:
+        """Keep lifecycle hooks only of plugins the targets file uses.
+
+        A plugin that brings components but none of the used ``(role, name)`` pairs is
+        deactivated, so an installed plugin the file does not use cannot break the run. A
+        plugin that brings no component (one that only watches runs) stays active.
+        """
+        for info in self.plugins:
+            plugin = self._objects.get(info.name)
+            if plugin is None or not info.components:
+                continue
+            if not used.intersection(info.components):
+                with contextlib.suppress(Exception):
+                    self.pm.unregister(plugin)
+
+    def _call(self, hook: str, **kwargs: Any) -> list[tuple[str, BaseException]]:
+        """Call every implementation of ``hook``; one that raises does not stop the others.
+
+        :return: (plugin name, exception) for each implementation that raised.
+        """
+        failures = []
+        for impl in getattr(self.pm.hook, hook).get_hookimpls():
+            try:
+                impl.function(**{name: kwargs[name] for name in impl.argnames})
+            except Exception as exc:
+                failures.append((impl.plugin_name.rsplit(":", 1)[0], exc))
+        return failures
+
     # -- one method per lifecycle hook -----------------------------------------------------
-    def run_started(self, context: Any) -> None:
-        self.pm.hook.perfgate_run_started(context=context)
+    def run_started(self, context: Any) -> list[tuple[str, BaseException]]:
+        return self._call("perfgate_run_started", context=context)
 
     def scenario_finished(self, context: Any, scenario: str, metrics: Any,
-                          error: str | None) -> None:
-        self.pm.hook.perfgate_scenario_finished(context=context, scenario=scenario,
-                                                metrics=metrics, error=error)
+                          error: str | None) -> list[tuple[str, BaseException]]:
+        return self._call("perfgate_scenario_finished", context=context, scenario=scenario,
+                          metrics=metrics, error=error)
 
-    def result_ready(self, context: Any, result: Any) -> None:
-        self.pm.hook.perfgate_result_ready(context=context, result=result)
+    def result_ready(self, context: Any, result: Any) -> list[tuple[str, BaseException]]:
+        return self._call("perfgate_result_ready", context=context, result=result)
 
-    def run_finished(self, context: Any, result: Any, exit_code: int) -> None:
-        self.pm.hook.perfgate_run_finished(context=context, result=result, exit_code=exit_code)
+    def run_finished(self, context: Any, result: Any,
+                     exit_code: int) -> list[tuple[str, BaseException]]:
+        return self._call("perfgate_run_finished", context=context, result=result,
+                          exit_code=exit_code)
 
     def broken_hint(self) -> str:
         """A sentence naming plugins that failed to load, for 'unknown component' errors."""

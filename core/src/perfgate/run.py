@@ -78,6 +78,11 @@ class Run:
         self.result.errors.append({"component": component, "role": role, "phase": phase,
                                    "message": message})
 
+    def _hook_errors(self, phase: str, failures: list[tuple[str, BaseException]]) -> bool:
+        for plugin, exc in failures:
+            self.error(plugin, "plugin", phase, exc)
+        return bool(failures)
+
     def _component_errors(self, component: Component, label: str) -> None:
         for message in component.errors:
             self.error(label, component.role, "run", message)
@@ -122,15 +127,16 @@ class Run:
             finished = time.time()
             self._judge(started, finished)
             self._report()
-        self.host.run_finished(self.context, self.result, self.result.exit_code)
+        for plugin, exc in self.host.run_finished(self.context, self.result,
+                                                  self.result.exit_code):
+            print(f"perfgate: plugin {plugin!r} failed after the run: {describe(exc)}",
+                  file=sys.stderr)
         return RunOutcome(self.result, self.result.exit_code)
 
     def _measure(self) -> None:
-        try:
-            self.host.run_started(self.context)
-        except Exception as exc:
-            self.error("perfgate_run_started", "plugin", "start", exc)
+        if self._hook_errors("start", self.host.run_started(self.context)):
             self.broken = True
+            self._skip_scenarios("not run: a plugin failed as the run started")
             return
         try:
             self.services.start_all(self.context.stopping)
@@ -201,7 +207,8 @@ class Run:
             status = "completed"
         self.result.scenarios.append(self._scenario_doc(name, use.config.driver, start, end,
                                                         status, error))
-        self.host.scenario_finished(self.context, name, measured or MetricSet(), error)
+        self._hook_errors("scenario", self.host.scenario_finished(
+            self.context, name, measured or MetricSet(), error))
 
     @staticmethod
     def _scenario_doc(name: str, driver: str, start: float | None, end: float | None,
@@ -265,10 +272,8 @@ class Run:
         else:
             code = EXIT_PASSED
         result.exit_code = code
-        try:
-            self.host.result_ready(self.context, result)
-        except Exception as exc:
-            self.error("perfgate_result_ready", "plugin", "report", exc)
+        if self._hook_errors("report", self.host.result_ready(self.context, result)):
+            result.exit_code = EXIT_BROKEN
         redactor = Redactor(self.targets.secrets)
         self.result = ResultDocument.from_dict(redactor.document(result.to_dict()))
 
@@ -306,4 +311,13 @@ def environment(host: PluginHost) -> dict[str, Any]:
 
 def execute(targets: TargetsFile, host: PluginHost, options: RunOptions) -> RunOutcome:
     """Run a checked targets file; always stops services and writes reports."""
+    host.activate(used_components(targets))
     return Run(targets, host, options).execute()
+
+
+def used_components(targets: TargetsFile) -> set[tuple[str, str]]:
+    """The (role, name) pairs the targets file uses."""
+    used = {("load_driver", use.driver.name) for use in targets.scenarios.values()}
+    for section in (targets.collectors, targets.validators, targets.reporters):
+        used.update((use.cls.role, use.cls.name) for use in section.values())
+    return used

@@ -56,10 +56,11 @@ class SystemCollector(SamplingCollector):
         if not config.check_load_generator:
             return {}
         return {"load-generator-cpu": TargetSpec(
-            metric="perfgate.cpu_max_process", target="avg < 80%", critical="avg < 95%",
+            metric="perfgate.cpu_max_process", target="max < 90%", critical="avg < 95%",
             on_missing="skip",
             description="perfgate's busiest process must not saturate its core, or the "
-                        "latencies it reports include its own queueing")}
+                        "latencies it reports include its own queueing: a saturated sample "
+                        "warns, saturation on average fails")}
 
     def open(self) -> None:
         self._me = psutil.Process(os.getpid())
@@ -67,7 +68,7 @@ class SystemCollector(SamplingCollector):
         psutil.cpu_percent(interval=None)
         psutil.cpu_percent(interval=None, percpu=True)
         self._last_io: tuple[float, object, object] | None = None
-        self._primed = False
+        self._last_t: float | None = None
 
     def _own_processes(self) -> list[psutil.Process]:
         excluded = self.context.service_pids
@@ -107,8 +108,11 @@ class SystemCollector(SamplingCollector):
             own_cpu += pct
             own_max = max(own_max, pct)
         previous, self._last_io = self._last_io, (now, disk, net)
-        if not self._primed:  # the first cpu_percent() readings cover no interval
-            self._primed = True
+        last_t, self._last_t = self._last_t, now
+        # cpu_percent() readings cover the time since the previous call: the first covers
+        # nothing, and one taken just after another (the final sample of a short run) is
+        # too short to mean anything.
+        if last_t is None or now - last_t < self.interval * 0.5:
             return
         m = self.metrics
         m.gauge("system.cpu", unit="%").add(cpu, now)
