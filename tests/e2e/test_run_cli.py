@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from harness import HERE, Perfgate, free_port, pid_alive, wait_for
+
 from perfgate.result import validate_result
 
 SERVICE = HERE / "service.py"
