@@ -175,6 +175,11 @@ CASES = [
           load: {driver: stub-http, executor: constant-vu}
         """, "{f}:3:39: scenarios.load.executor: Input should be 'constant-vus' or "
              "'ramping-vus' (got 'constant-vu')"),
+    case("scenario-tag-not-text", """\
+        version: 1
+        scenarios:
+          load: {driver: synthetic, tags: {canary: yes}}
+        """, "{f}:3:44: scenarios.load.tags.canary: expected text (got True)"),
     case("scenario-missing-driver", """\
         version: 1
         scenarios:
@@ -717,6 +722,17 @@ def test_scenario_names_are_kept_as_written(tmp_path: Path,
     code, out, err = invoke(["check", str(path)], capsys)
     assert (code, err) == (0, "")
     assert "2 scenarios" in out
+
+
+def test_numbers_are_fine_as_environment_and_tag_values(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "targets.yml"
+    path.write_text("version: 1\nservices:\n  api: {url: 'http://127.0.0.1:8000', env: "
+                    "{PORT: 8000, RATIO: 0.5}}\nscenarios:\n  load: {driver: synthetic, "
+                    "tags: {build: 1234}}\n")
+    code, out, err = invoke(["check", str(path)], capsys)
+    assert (code, err) == (0, "")
+    assert out.startswith(f"{path}: OK: 1 services, 1 scenarios")
 
 
 # -- the same from the outside: the installed `perfgate` command ---------------------------
