@@ -7,6 +7,8 @@ metrics become errors quoting it while the rest of the run completes.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from pathlib import Path
 from typing import Any, ClassVar
@@ -106,7 +108,7 @@ def test_server_goes_away_mid_run(plain_cluster) -> None:
     secret = "Trust-Ignores-This-Password"
     context = make_context()
     cfg = PostgresConfig(dsn=plain_cluster.dsn(password=secret), interval="100ms",
-                         connect_timeout="2s")
+                         timeout="2s")
     collector = PostgresCollector(cfg, context)
     collector.start()
     time.sleep(0.5)
@@ -243,3 +245,26 @@ def test_run_with_the_database_up(plain_cluster, tmp_path, perfgate_plugin) -> N
     assert outcome.exit_code == 0, [c.message for c in outcome.result.checks]
     details = json.loads((tmp_path / "result.json").read_text())["details"]["db"]
     assert details["pg_stat_statements"] is False
+
+
+def test_a_server_that_stops_answering_does_not_hold_up_the_run(plain_cluster) -> None:
+    """A frozen backend (SIGSTOP): the sample is cut after ``timeout``, then it recovers."""
+    context = make_context()
+    collector = PostgresCollector(
+        PostgresConfig(dsn=plain_cluster.dsn(), interval="100ms", timeout="1s"), context)
+    collector.start()
+    with plain_cluster.connect() as conn:
+        pid = conn.execute("SELECT pid FROM pg_stat_activity "
+                           "WHERE application_name = 'perfgate-postgres'").fetchone()[0]
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        time.sleep(1.6)
+        assert collector.errors and "no answer within 1s" in collector.errors[0]
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    time.sleep(0.8)  # it reconnects on a new backend
+    started = time.monotonic()
+    metrics = collector.stop()
+    assert time.monotonic() - started < 3
+    assert any("answered again" in note for note in context.notes())
+    assert metrics.combined("postgres.connections").count > 0

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from typing import Any
 
@@ -24,7 +26,7 @@ def assert_secret_free(texts: Any, *secrets: str) -> None:
 
 
 def start_error(url: str) -> str:
-    collector = RedisCollector(RedisConfig(url=url, connect_timeout="2s"), make_context())
+    collector = RedisCollector(RedisConfig(url=url, timeout="2s"), make_context())
     with pytest.raises(RunError) as info:
         collector.start()
     error = info.value
@@ -74,7 +76,7 @@ def test_server_goes_away_mid_run(make_redis) -> None:
     server = make_redis(password=PASSWORD)
     context = make_context()
     collector = RedisCollector(
-        RedisConfig(url=server.url(password=PASSWORD), interval="100ms", connect_timeout="1s"),
+        RedisConfig(url=server.url(password=PASSWORD), interval="100ms", timeout="1s"),
         context)
     collector.start()
     time.sleep(0.4)
@@ -108,7 +110,7 @@ def test_server_that_comes_back_is_measured_again(make_redis) -> None:
     assert metrics.combined("redis.hit_rate").total >= 1
 
 
-def test_in_a_run_only_the_redis_checks_error(tmp_path) -> None:
+def test_in_a_run_the_redis_checks_error_and_the_run_completes(tmp_path) -> None:
     import perfgate_redis
 
     port = free_port()
@@ -116,18 +118,39 @@ def test_in_a_run_only_the_redis_checks_error(tmp_path) -> None:
         version: 1
         collectors:
           cache: {type: redis, url: "${env:PERFGATE_REDIS_URL}", interval: 100ms}
-          system: {interval: 100ms}
         targets:
           cache-hits: {metric: redis.hit_rate, target: rate > 80%}
-          cpu: {metric: system.cpu, target: max <= 100%}
         reporters:
           json: {path: result.json}
         """, output_dir=tmp_path, plugins=(perfgate_redis,),
         environ={"PERFGATE_REDIS_URL": f"redis://:Run-Secret@127.0.0.1:{port}/0"})
     verdicts = {c.name: (c.verdict.value, c.message) for c in outcome.result.checks}
-    assert verdicts["cpu"][0] == "pass"
-    for name in ("cache-hits", "cache.hit-rate", "cache.memory"):
-        assert verdicts[name][0] == "error", name
-        assert "connection refused" in verdicts[name][1]
+    assert set(verdicts) == {"cache-hits", "cache.hit-rate", "cache.memory"}
+    for name, (verdict, message) in verdicts.items():
+        assert verdict == "error", name
+        assert "connection refused" in message and f"127.0.0.1:{port}/0" in message
     assert outcome.exit_code == 3
-    assert_secret_free((tmp_path / "result.json").read_text(), "Run-Secret")
+    report = (tmp_path / "result.json").read_text()  # the reports are still written
+    assert_secret_free(report, "Run-Secret")
+    assert json.loads(report)["errors"][0]["component"] == "cache"
+
+
+def test_a_server_that_stops_answering_does_not_hold_up_the_run(make_redis) -> None:
+    """A frozen server (SIGSTOP): the sample times out after ``timeout``, then it recovers."""
+    server = make_redis()
+    context = make_context()
+    collector = RedisCollector(RedisConfig(url=server.url(), interval="100ms", timeout="1s"),
+                               context)
+    collector.start()
+    os.kill(server.process.pid, signal.SIGSTOP)
+    try:
+        time.sleep(1.6)
+        assert collector.errors and "no answer within 1s" in collector.errors[0]
+    finally:
+        os.kill(server.process.pid, signal.SIGCONT)
+    time.sleep(0.6)
+    started = time.monotonic()
+    metrics = collector.stop()
+    assert time.monotonic() - started < 3
+    assert any("answered again" in note for note in context.notes())
+    assert metrics.combined("redis.memory_used").count > 0

@@ -9,6 +9,8 @@ first to the last successful sample, never the totals since the server started. 
 from __future__ import annotations
 
 import contextlib
+import os
+import socket
 import threading
 from datetime import datetime
 from typing import Any
@@ -72,6 +74,33 @@ def _delta(before: int | None, now: int) -> int:
 
 def _clock(t: float) -> str:
     return datetime.fromtimestamp(t).strftime("%H:%M:%S")
+
+
+class Watchdog:
+    """Cuts a connection whose query has not answered within ``timeout`` seconds.
+
+    libpq waits for a silent server forever (a host that froze, a server stopped with
+    SIGSTOP); shutting the socket down makes the waiting call fail at once.
+    """
+
+    def __init__(self, conn: psycopg.Connection[Any], timeout: float) -> None:
+        self.conn = conn
+        self.fired = False
+        self._timer = threading.Timer(timeout, self._fire)
+        self._timer.daemon = True
+
+    def _fire(self) -> None:
+        self.fired = True
+        with (contextlib.suppress(OSError, ValueError, psycopg.Error),
+              socket.socket(fileno=os.dup(self.conn.pgconn.socket)) as sock):
+            sock.shutdown(socket.SHUT_RDWR)
+
+    def __enter__(self) -> Watchdog:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
 
 
 class PostgresCollector(SamplingCollector):
@@ -139,12 +168,13 @@ class PostgresCollector(SamplingCollector):
         try:
             conn = psycopg.connect(
                 self.conninfo.dsn, autocommit=True,
-                connect_timeout=max(2, round(self.config.connect_timeout)),
+                connect_timeout=max(2, round(self.config.timeout)),
                 fallback_application_name="perfgate-postgres")
         except psycopg.Error as exc:
             raise RunError(self._connect_message(exc)) from None
         try:
-            conn.execute(f"{TAG} SET statement_timeout = '5s'")
+            conn.execute(f"{TAG} SELECT pg_catalog.set_config('statement_timeout', %s, false)",
+                         (f"{max(int(self.config.timeout * 1000), 1)}ms",))
         except psycopg.Error:
             conn.close()
             raise
@@ -162,7 +192,7 @@ class PostgresCollector(SamplingCollector):
         elif "connection refused" in low:
             hint = "connection refused: is the server running and listening there?"
         elif "timeout expired" in low or "timed out" in low:
-            hint = f"no answer within {self.config.connect_timeout:g}s"
+            hint = f"no answer within {self.config.timeout:g}s"
         elif "does not exist" in low:
             hint = "the database or role in the dsn does not exist"
         else:
@@ -229,15 +259,34 @@ class PostgresCollector(SamplingCollector):
 
     # -- sampling ------------------------------------------------------------------------
     def sample(self, now: float) -> None:
-        with self._lock:
-            try:
-                snap = read_snapshot(self._connection(), names=self._names,
-                                     probes=self.config.probes,
+        # A sample stuck on a server that stopped answering must not hold up the run's end.
+        if not self._lock.acquire(timeout=self.config.timeout + 1):
+            self._sample_failed(TimeoutError(
+                f"the previous sample is still waiting after {self.config.timeout:g}s"), now)
+            return
+        try:
+            self._sample_locked(now)
+        finally:
+            self._lock.release()
+
+    def _sample_locked(self, now: float) -> None:
+        try:
+            conn = self._connection()
+        except RunError as exc:
+            self._sample_failed(exc, now)
+            return
+        watchdog = Watchdog(conn, self.config.timeout)
+        try:
+            with watchdog:
+                snap = read_snapshot(conn, names=self._names, probes=self.config.probes,
                                      statements=self._statements_source)
-            except (psycopg.Error, RunError) as exc:
-                self._sample_failed(exc, now)
-                return
-            self._record(snap)
+        except psycopg.Error as exc:
+            reason: BaseException = exc
+            if watchdog.fired:
+                reason = TimeoutError(f"no answer within {self.config.timeout:g}s")
+            self._sample_failed(reason, now)
+            return
+        self._record(snap)
 
     def _sample_failed(self, exc: BaseException, now: float) -> None:
         self.samples_failed += 1

@@ -28,8 +28,9 @@ class PostgresConfig(ComponentConfig):
     top_statements: int = Field(default=10, ge=0, le=1000)
     #: Timed probe queries per sample (``postgres.probe_duration``); 0 turns probing off.
     probes: int = Field(default=3, ge=0, le=100)
-    #: How long connecting may take before the server counts as unreachable.
-    connect_timeout: Duration = 5.0
+    #: How long connecting, or one sample, may take before the server counts as not
+    #: answering (a sample still waiting then is aborted and recorded as failed).
+    timeout: Duration = 5.0
     #: Propose the built-in checks (query p95, connection headroom, cache hit ratio).
     builtin_targets: bool = True
 

@@ -115,7 +115,7 @@ class RedisCollector(SamplingCollector):
         elif "refused" in low:
             hint = "connection refused: is the server running and listening there?"
         elif isinstance(exc, redis.TimeoutError) or "timeout" in low or "timed out" in low:
-            hint = f"no answer within {self.config.connect_timeout:g}s"
+            hint = f"no answer within {self.config.timeout:g}s"
         else:
             hint = "cannot connect"
         return self.target.scrub(f"{hint} ({self.target.describe()}): {text}")
@@ -126,8 +126,8 @@ class RedisCollector(SamplingCollector):
                            f"{self.target.scrub(self.target.parse_error)}")
         try:
             self._client = redis.Redis.from_url(
-                self.target.url, socket_connect_timeout=self.config.connect_timeout,
-                socket_timeout=self.config.connect_timeout, **_client_options())
+                self.target.url, socket_connect_timeout=self.config.timeout,
+                socket_timeout=self.config.timeout, **_client_options())
         except ValueError as exc:
             raise RunError(f"redis: the url is not a valid Redis URL: "
                            f"{self.target.scrub(str(exc))}") from None

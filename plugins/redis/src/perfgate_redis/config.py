@@ -21,8 +21,9 @@ class RedisConfig(ComponentConfig):
     interval: Duration = 1.0
     #: Timed ``PING`` probes per sample (``redis.probe_duration``); 0 turns probing off.
     probes: int = Field(default=5, ge=0, le=1000)
-    #: How long connecting (and each command of the collector) may take.
-    connect_timeout: Duration = 5.0
+    #: How long connecting, or one sample, may take before the server counts as not
+    #: answering (a sample still waiting then is aborted and recorded as failed).
+    timeout: Duration = 5.0
     #: Per-command latency from ``INFO commandstats`` (``redis.command_duration{command:...}``).
     commandstats: bool = True
     #: Propose the built-in checks (hit rate, memory).
