@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from perfgate.result import validate_result
 from perfgate.testing import RunOutcome, run_targets
 

@@ -14,6 +14,7 @@ from types import SimpleNamespace
 import psutil
 import pytest
 import yaml
+
 from perfgate import RunContext, RunOptions, ServiceConfig
 from perfgate_k6_driver import K6Driver, K6Scenario
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+
 from perfgate import ConfigError, Kind, RunContext, RunOptions, ServiceConfig
 from perfgate.testing import run_targets
 from perfgate_k6_driver import K6Driver, K6Scenario

@@ -38,6 +38,9 @@ def test_crossed_threshold_is_a_failed_check_not_a_run_error(run_k6, script):
     assert checks["s.k6 http_req_failed: rate<0.5"].verdict is Verdict.PASS
     assert {c.name: c.verdict for c in outcome.result.checks}["latency"] is Verdict.PASS
     assert outcome.result.details["s"]["k6"]["exit_code"] == 99
+    # Without the k6 validator too, the built-in check fails the gate on k6's verdict.
+    builtin = {c.name: c for c in outcome.result.checks}["s.k6-thresholds"]
+    assert builtin.verdict is Verdict.FAIL and builtin.measured == 1
 
 
 def test_syntax_error_is_a_run_error_with_k6s_message(run_k6, script):
@@ -52,7 +55,7 @@ def test_syntax_error_is_a_run_error_with_k6s_message(run_k6, script):
     assert error["component"] == "s" and error["role"] == "load_driver"
     assert "k6 exited with code 107" in error["message"]
     assert "Unexpected" in error["message"] and "script.js" in error["message"]
-    [check] = outcome.result.checks
+    check = {c.name: c for c in outcome.result.checks}["latency"]
     assert check.verdict is Verdict.ERROR and "code 107" in check.message
     assert outcome.result.scenarios[0]["status"] == "failed"
 
@@ -67,7 +70,7 @@ def test_exception_in_setup_is_a_run_error(run_k6, script):
     message = outcome.result.errors[0]["message"]
     assert "code 107 (the script threw an exception)" in message
     assert "the database is not seeded" in message
-    assert outcome.result.checks[0].verdict is Verdict.ERROR
+    assert {c.name: c for c in outcome.result.checks}["latency"].verdict is Verdict.ERROR
 
 
 def test_exception_in_iterations_is_recorded_and_measured_requests_count(run_k6, script):
@@ -79,11 +82,12 @@ def test_exception_in_iterations_is_recorded_and_measured_requests_count(run_k6,
         }
     """)
     outcome = run_k6({"script": str(path), "iterations": 4, "vus": 1}, targets=LATENCY)
-    # k6 itself goes on (exit 0): the requests were made and are judged; the error is kept.
-    assert outcome.exit_code == 0
-    [error] = outcome.result.errors
-    assert "threw in 4 iteration(s)" in error["message"]
-    assert "cannot parse the page" in error["message"]
+    # k6 itself goes on (exit 0): the requests were made and are judged; a note says what
+    # the script did.
+    assert outcome.exit_code == 0 and outcome.result.errors == []
+    [note] = outcome.result.notes
+    assert "s: the k6 script threw in 4 iteration(s)" in note
+    assert "cannot parse the page" in note
     assert outcome.result.details["s"]["k6"]["script_errors"] == 4
 
 
@@ -110,6 +114,7 @@ def test_test_fail_is_a_failed_check(run_k6, script):
     outcome = run_k6({"script": str(path), "iterations": 1}, targets=LATENCY)
     assert outcome.exit_code == 1
     assert k6_checks(outcome)["s.k6 test.fail()"].verdict is Verdict.FAIL
+    assert {c.name: c for c in outcome.result.checks}["s.k6-thresholds"].verdict is Verdict.FAIL
 
 
 def test_missing_script_and_bad_k6_path_are_run_errors(run_k6, script):

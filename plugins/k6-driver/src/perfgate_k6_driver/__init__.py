@@ -7,7 +7,6 @@ validator that reports the script's own thresholds as checks.
 from __future__ import annotations
 
 from perfgate import hookimpl
-
 from perfgate_k6_driver.config import K6Scenario, Stage
 from perfgate_k6_driver.driver import K6Driver, K6RunError
 from perfgate_k6_driver.validator import K6Validator

@@ -21,9 +21,11 @@ override the script's own ``options`` (k6's rule); ``--time-scale`` shortens ``d
 
 from __future__ import annotations
 
-from perfgate import ComponentConfig, DriverScenario, Duration
-from pydantic import Field, field_validator, model_validator
+from pathlib import Path
 
+from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
+
+from perfgate import ComponentConfig, DriverScenario, Duration
 from perfgate_k6_driver.names import DROPPED_TAGS
 
 #: k6 flags the driver sets itself: a scenario cannot pass them in ``k6_args``.
@@ -60,6 +62,14 @@ class K6Scenario(DriverScenario):
     #: Block every address except loopback and ``allow_hosts`` inside k6 too.
     restrict_hosts: bool = True
 
+    #: The targets file's folder, when the loader passes it as validation context
+    #: (``{"targets_folder": path}``): relative script paths start there.
+    _targets_folder: Path | None = PrivateAttr(default=None)
+
+    @property
+    def targets_folder(self) -> Path | None:
+        return self._targets_folder
+
     @field_validator("env", mode="before")
     @classmethod
     def _env_strings(cls, value: object) -> object:
@@ -76,7 +86,10 @@ class K6Scenario(DriverScenario):
         return out
 
     @model_validator(mode="after")
-    def _consistent(self) -> K6Scenario:
+    def _consistent(self, info: ValidationInfo) -> K6Scenario:
+        folder = (info.context or {}).get("targets_folder") if info is not None else None
+        if folder is not None:
+            self._targets_folder = Path(folder)
         if self.stages is not None and (self.duration is not None or self.iterations is not None):
             raise ValueError("stages ramp VUs over time: use either stages or duration/"
                              "iterations, not both")

@@ -22,8 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from perfgate import Kind, LoadDriver, MetricInfo, MetricSet, RunError
-
+from perfgate import Kind, LoadDriver, MetricInfo, MetricSet, RunError, TargetSpec
 from perfgate_k6_driver.binary import K6Binary, find_k6
 from perfgate_k6_driver.config import K6Scenario
 from perfgate_k6_driver.process import (
@@ -36,7 +35,13 @@ from perfgate_k6_driver.process import (
 from perfgate_k6_driver.safety import LOOPBACK, blocked_ranges, resolve
 from perfgate_k6_driver.script import declared_metrics, locate
 from perfgate_k6_driver.stream import FileTail, SampleReader
-from perfgate_k6_driver.summary import own_view, read_summary, summary_duration, thresholds
+from perfgate_k6_driver.summary import (
+    ThresholdResult,
+    own_view,
+    read_summary,
+    summary_duration,
+    thresholds,
+)
 
 #: What every k6 run can produce, in perfgate's names.
 BUILTIN_METRICS: tuple[MetricInfo, ...] = (
@@ -61,6 +66,7 @@ BUILTIN_METRICS: tuple[MetricInfo, ...] = (
     MetricInfo("ws.*", None, "", "WebSocket metrics"),
     MetricInfo("grpc.*", None, "", "gRPC metrics"),
     MetricInfo("browser.*", None, "", "k6 browser metrics"),
+    MetricInfo("k6.thresholds", Kind.RATE, "ratio", "k6 script thresholds met (k6's verdicts)"),
 )
 _POLL = 0.25
 
@@ -83,9 +89,15 @@ class K6Driver(LoadDriver):
         self._details: dict[str, Any] = {}
 
     @classmethod
+    def builtin_targets(cls, config: K6Scenario) -> dict[str, TargetSpec]:
+        return {"k6-thresholds": TargetSpec(
+            metric="k6.thresholds", critical="fails == 0", on_missing="skip",
+            description="every threshold in the k6 script met, by k6's own verdict")}
+
+    @classmethod
     def produces(cls, config: K6Scenario) -> list[MetricInfo]:
-        script = locate(config.script, None)
-        if script is None:  # relative to a targets file this method cannot see
+        script = locate(config.script, config.targets_folder)
+        if script is None:  # relative to a targets file whose folder is not known here
             return [*BUILTIN_METRICS, MetricInfo("*", None, "", "custom k6 metrics")]
         return [*BUILTIN_METRICS, *declared_metrics(script)]
 
@@ -115,7 +127,7 @@ class K6Driver(LoadDriver):
                 raise RunError(f"cannot start k6 ({binary.path}): {exc}") from None
             self._process = process
             if self._interrupted:  # Ctrl-C came while k6 was starting
-                process.interrupt(scenario.stop_timeout, self._on_kill)
+                process.interrupt(scenario.stop_timeout)
             code = self._watch(process, tail, reader, scenario)
         finally:
             process.kill()
@@ -140,7 +152,7 @@ class K6Driver(LoadDriver):
                 return code
             if self.context.stopping.is_set() and not process.interrupted:
                 self._interrupted = True
-                process.interrupt(scenario.stop_timeout, self._on_kill)
+                process.interrupt(scenario.stop_timeout)
 
     def _finish(self, reader: SampleReader, summary: dict[str, Any] | None, started: float,
                 ended: float) -> None:
@@ -168,22 +180,46 @@ class K6Driver(LoadDriver):
             "warnings": list(log.warnings),
             "script_errors": sum(log.script_errors.values()),
         })
+        self._record_verdicts(reader, results, code == MARKED_FAILED)
         if reader.bad_lines:
             self.fail(f"{reader.bad_lines} lines of k6's JSON output could not be read")
         if log.script_errors:
             count = sum(log.script_errors.values())
             first = next(iter(log.script_errors)).splitlines()[0]
-            self.fail(f"the k6 script threw in {count} iteration(s), e.g. {first}")
+            # k6 goes on after an exception in an iteration; what was measured stands, so
+            # this is a remark on the measurement, not a broken run.
+            self.context.note(f"{self.instance}: the k6 script threw in {count} "
+                              f"iteration(s), e.g. {first}")
         ok = {0, THRESHOLDS_CROSSED, MARKED_FAILED}
         if code in ok or (code == EXTERNAL_ABORT and self._interrupted):
             return reader.metrics
         if code < 0 and self._interrupted:
-            self.fail(f"k6 did not stop within the stop timeout and was killed (signal {-code})")
+            self.fail("k6 did not stop within stop_timeout after Ctrl-C; it was killed")
             return reader.metrics
         meaning = EXIT_CODES.get(code, "unexpected exit code")
+        if code < 0:
+            meaning = f"killed by signal {-code}"
         said = "; ".join(m.strip() for m in log.messages()) or "no message"
         raise K6RunError(f"k6 exited with code {code} ({meaning}): {said[:2000]}",
                          reader.metrics, code)
+
+    def _record_verdicts(self, reader: SampleReader, results: list[ThresholdResult],
+                         marked_failed: bool) -> None:
+        """k6's verdicts as the ``k6.thresholds`` rate (one sample per threshold, true = met).
+
+        The built-in ``k6-thresholds`` target fails the gate when any is false, even where the
+        ``k6`` validator (one check per threshold) is not enabled.
+        """
+        t = reader.last if reader.last is not None else time.time()
+        verdicts = [(f"{r.k6_metric}: {r.expression}", r.passed) for r in results]
+        if marked_failed:
+            verdicts.append(("test.fail()", False))
+        for label, passed in verdicts:
+            if passed is not None:
+                metric = reader.metrics.rate("k6.thresholds",
+                                             {"scenario": self.instance, "threshold": label})
+                metric.add(1 if passed else 0, t)
+                metric.set_window(reader.metrics_start, reader.metrics_end)
 
     # -- Ctrl-C ----------------------------------------------------------------------------
     def interrupt(self) -> None:
@@ -191,10 +227,7 @@ class K6Driver(LoadDriver):
         self._interrupted = True
         process = self._process
         if process is not None:
-            process.interrupt(self.config.stop_timeout, self._on_kill)
-
-    def _on_kill(self) -> None:
-        self.fail("k6 did not stop within stop_timeout after Ctrl-C; it was killed")
+            process.interrupt(self.config.stop_timeout)
 
     def details(self) -> dict[str, Any]:
         return {"k6": dict(self._details)} if self._details else {}

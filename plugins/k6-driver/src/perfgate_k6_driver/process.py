@@ -21,7 +21,7 @@ import subprocess
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -145,7 +145,7 @@ class K6Process:
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def interrupt(self, grace: float, on_kill: Callable[[], None] | None = None) -> None:
+    def interrupt(self, grace: float) -> None:
         """SIGINT now (k6 ends the test and writes its summary); SIGKILL after ``grace`` s."""
         with self._lock:
             first = not self.interrupted
@@ -154,16 +154,14 @@ class K6Process:
             return
         self._signal(signal.SIGINT)
         if first:
-            threading.Thread(target=self._kill_after, args=(grace, on_kill),
+            threading.Thread(target=self._kill_after, args=(grace,),
                              name="perfgate-k6-stop", daemon=True).start()
 
-    def _kill_after(self, grace: float, on_kill: Callable[[], None] | None) -> None:
+    def _kill_after(self, grace: float) -> None:
         deadline = time.monotonic() + grace
         while self.running and time.monotonic() < deadline:
             time.sleep(0.05)
         if self.running:
-            if on_kill is not None:
-                on_kill()
             self.kill()
 
     def kill(self) -> None:

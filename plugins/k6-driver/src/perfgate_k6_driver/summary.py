@@ -20,7 +20,6 @@ from perfgate import Check, Kind, MetricSet, ThresholdOutcome, ThresholdSyntaxEr
 from perfgate.metrics import aggregation_unit
 from perfgate.thresholds import parse_threshold
 from perfgate.units import format_value
-
 from perfgate_k6_driver.names import convert_selector, convert_tags, k6_tags, perfgate_name
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from perfgate import Check, MetricSet, ResultDocument, Validator, Verdict
-
 from perfgate_k6_driver.summary import ThresholdResult
 
 
