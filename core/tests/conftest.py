@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 import pytest
+
 from perfgate import DriverScenario, Duration, Kind, LoadDriver, MetricInfo, MetricSet, hookimpl
 from perfgate.plugins import extra_plugins
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from perfgate import hookspecs
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from perfgate.cli import main
 
 pytestmark = pytest.mark.usefixtures("test_plugins")

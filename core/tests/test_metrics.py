@@ -12,6 +12,7 @@ import math
 import random
 
 import pytest
+
 from perfgate.metrics import (
     AGGREGATIONS,
     REPORTED_PERCENTILES,

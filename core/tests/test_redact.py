@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+
 from perfgate.redact import MASK, Redactor
 from perfgate.yamlmap import load_yaml
 

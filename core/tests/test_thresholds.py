@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import pytest
+
 from perfgate.config import TargetConfig
 from perfgate.errors import ThresholdSyntaxError
 from perfgate.judge import judge
