@@ -7,6 +7,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+
 from perfgate import MetricSet, RunContext, RunOptions, ServiceConfig
 from perfgate_aiohttp_api import HttpDriver, HttpScenario
 from perfgate_aiohttp_api.groundtruth import RunningServer, running_server

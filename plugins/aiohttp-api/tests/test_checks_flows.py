@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from perfgate_aiohttp_api.checks import capture, decode_json, parse_path, render
 
 

@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+
 from perfgate import ConfigError, MetricSet
 
 
@@ -156,7 +157,8 @@ def test_load_beyond_loopback_is_refused(server, make_context) -> None:
     # a URL inside a flow step that is not a template is checked too
     cfg = HttpScenario.model_validate({
         "driver": "http", "url": server.url, "executor": "constant-vus", "duration": "1s",
-        "flows": [{"name": "f", "steps": [{"path": "/health"},
+        "flows": [{"name": "f", "steps": [{"path": "/login", "method": "POST",
+                                           "json": {}, "capture": {"id": "token"}},
                                           {"url": "http://10.1.2.3/x/${id}"}]}]})
     with pytest.raises(ConfigError, match=r"10\.1\.2\.3"):
         HttpDriver(cfg, make_context(), "prod").run(cfg)

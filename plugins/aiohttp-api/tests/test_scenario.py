@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
+
 from perfgate_aiohttp_api import HttpDriver, HttpScenario
 from perfgate_aiohttp_api.plan import Plan, PlanInput, build_request, weighted_order
 from perfgate_aiohttp_api.scenario import PRESETS
 from perfgate_aiohttp_api.schedule import Ramp, constant_starts, ramp_from_stages, share
-from pydantic import ValidationError
 
 ISSUE_2 = {"driver": "http", "service": "api", "executor": "constant-vus", "vus": 100,
            "duration": "30s", "requests": [{"name": "health", "path": "/health"},
@@ -71,6 +72,20 @@ def test_request_needs_path_or_url_and_one_body() -> None:
         HttpScenario.model_validate({"driver": "http", "url": "http://127.0.0.1:1",
                                      "executor": "constant-vus", "duration": "1s",
                                      "requests": [{"path": "/", "json": {}, "body": "x"}]})
+
+
+def test_template_variables_must_be_captured_earlier() -> None:
+    base = {"driver": "http", "url": "http://127.0.0.1:1", "executor": "constant-vus",
+            "duration": "1s"}
+    with pytest.raises(ValidationError, match=r"uses \$\{id\}, which no earlier step"):
+        HttpScenario.model_validate({**base, "requests": [{"path": "/items/${id}"}]})
+    with pytest.raises(ValidationError, match=r"step 'b' uses \$\{tok\}"):
+        HttpScenario.model_validate({**base, "flows": [{"name": "f", "steps": [
+            {"name": "a", "path": "/login", "capture": {"token": "token"}},
+            {"name": "b", "path": "/me", "headers": {"Authorization": "Bearer ${tok}"}}]}]})
+    HttpScenario.model_validate({**base, "flows": [{"name": "f", "steps": [
+        {"name": "a", "path": "/login", "capture": {"token": "token"}},
+        {"name": "b", "path": "/me", "json": {"t": ["${token}"]}}]}]})
 
 
 def test_weighted_order_is_exact_and_smooth() -> None:

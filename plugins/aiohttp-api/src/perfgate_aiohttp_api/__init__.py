@@ -9,7 +9,6 @@ behaviour for testing load drivers.
 from __future__ import annotations
 
 from perfgate import hookimpl
-
 from perfgate_aiohttp_api.driver import HttpDriver
 from perfgate_aiohttp_api.scenario import HttpScenario
 

@@ -8,7 +8,6 @@ import time
 from typing import Any, ClassVar
 
 from perfgate import ConfigError, Kind, LoadDriver, MetricInfo, MetricSet, TargetSpec
-
 from perfgate_aiohttp_api.engine import Live, run_engine
 from perfgate_aiohttp_api.plan import Plan, PlanInput, all_prepared
 from perfgate_aiohttp_api.recorder import summary

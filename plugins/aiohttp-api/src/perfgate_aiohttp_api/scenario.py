@@ -20,8 +20,9 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from perfgate import DriverScenario, Duration
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from perfgate import DriverScenario, Duration
 
 Executor = Literal["constant-vus", "ramping-vus", "constant-arrival-rate",
                    "ramping-arrival-rate", "per-vu-iterations", "shared-iterations"]
@@ -215,6 +216,13 @@ class HttpScenario(DriverScenario):
             if spec.path is not None and self.service is None and self.url is None:
                 raise ValueError(f"request {spec.label!r} has a path but the scenario has "
                                  "neither service nor url")
+        for spec in self.requests:
+            _check_variables(spec, set(), f"request {spec.label!r}")
+        for flow in self.flows:
+            captured: set[str] = set()
+            for step in flow.steps:
+                _check_variables(step, captured, f"flow {flow.name!r}, step {step.label!r}")
+                captured.update(step.capture)
         self._check_executor()
         return self
 
@@ -268,3 +276,15 @@ class HttpScenario(DriverScenario):
     @property
     def open_model(self) -> bool:
         return self.effective()["executor"] in OPEN_EXECUTORS
+
+
+def _check_variables(spec: RequestSpec, captured: set[str], where: str) -> None:
+    """Every ``${name}`` must be captured by an earlier step of the same flow."""
+    texts = [spec.path or "", spec.url or "", spec.body or "", repr(spec.json_body),
+             *spec.headers.keys(), *spec.headers.values()]
+    used = {m.group(1) for text in texts for m in TEMPLATE.finditer(text)}
+    unknown = sorted(used - captured)
+    if unknown:
+        names = ", ".join("${" + name + "}" for name in unknown)
+        raise ValueError(f"{where} uses {names}, which no earlier step of its flow captures "
+                         "(capture: {name: json.path})")

@@ -18,7 +18,6 @@ from time import perf_counter_ns
 from typing import Any
 
 from perfgate import MetricSet
-
 from perfgate_aiohttp_api.engine import Live, run_engine
 from perfgate_aiohttp_api.plan import Plan, PlanInput
 
