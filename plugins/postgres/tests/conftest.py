@@ -10,6 +10,7 @@ from typing import Any
 
 import psycopg
 import pytest
+
 from perfgate import MetricSet, RunContext, RunOptions
 from perfgate_postgres import PostgresCollector, PostgresConfig
 from perfgate_postgres.testing import TemporaryCluster, find_bindir

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
+
 from perfgate import hookimpl
 from perfgate.plugins import PluginHost, extra_plugins
 from perfgate.thresholds import parse_threshold
 from perfgate_postgres import PostgresCollector, PostgresConfig
-from pydantic import ValidationError
 
 
 def test_config_defaults_and_secret_dsn() -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+
 from perfgate import (
     DriverScenario,
     Kind,

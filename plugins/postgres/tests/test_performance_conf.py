@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from perfgate_postgres.testing import TemporaryCluster, find_bindir
 
 CONF = Path(__file__).resolve().parents[3] / "postgres" / "postgresql-performance.conf"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+
 from perfgate_postgres import PostgresConfig
 from perfgate_postgres.testing import TemporaryCluster, find_bindir
 

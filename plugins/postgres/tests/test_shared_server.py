@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 import psycopg
+
 from perfgate_postgres import PostgresConfig
 from perfgate_postgres.testing import close_and_flush
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from perfgate import Trend
 from perfgate_postgres.statements import (
     Interval,

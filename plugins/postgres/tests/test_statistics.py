@@ -8,6 +8,7 @@ import time
 
 import psycopg
 import pytest
+
 from perfgate_postgres import PostgresConfig
 from perfgate_postgres.testing import close_and_flush
 

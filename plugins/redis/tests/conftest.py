@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import redis
+
 from perfgate import MetricSet, RunContext, RunOptions
 from perfgate_redis import RedisCollector, RedisConfig
 from perfgate_redis.testing import TemporaryRedis, find_server

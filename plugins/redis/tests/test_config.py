@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
+
 from perfgate.plugins import PluginHost, extra_plugins
 from perfgate.thresholds import parse_threshold
 from perfgate_redis import RedisCollector, RedisConfig
 from perfgate_redis.url import RedisURL
-from pydantic import ValidationError
 
 
 def test_config_keeps_the_url_secret() -> None:

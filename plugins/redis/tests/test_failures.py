@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 import pytest
+
 from perfgate import RunError
 from perfgate.testing import run_targets
 from perfgate_redis import RedisCollector, RedisConfig

@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+
 from perfgate_redis import RedisConfig
 
 from .conftest import quiet_client

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from perfgate import hookimpl
-
 from perfgate_postgres.collector import PostgresCollector
 from perfgate_postgres.config import PostgresConfig
 

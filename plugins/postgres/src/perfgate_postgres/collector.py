@@ -16,9 +16,9 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
+
 from perfgate import Kind, MetricInfo, MetricSet, RunError, TargetSpec
 from perfgate.components import SamplingCollector
-
 from perfgate_postgres.config import PostgresConfig
 from perfgate_postgres.conninfo import ConnInfo
 from perfgate_postgres.snapshot import (

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from perfgate import ComponentConfig, Duration
 from pydantic import Field, SecretStr, field_validator
+
+from perfgate import ComponentConfig, Duration
 
 
 class PostgresConfig(ComponentConfig):

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from perfgate import hookimpl
-
 from perfgate_redis.collector import RedisCollector
 from perfgate_redis.config import RedisConfig
 

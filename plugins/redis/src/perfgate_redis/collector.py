@@ -10,11 +10,11 @@ from datetime import datetime
 from typing import Any
 
 import redis
-from perfgate import Kind, MetricInfo, MetricSet, RunError, TargetSpec
-from perfgate.components import SamplingCollector
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from perfgate import Kind, MetricInfo, MetricSet, RunError, TargetSpec
+from perfgate.components import SamplingCollector
 from perfgate_redis.config import RedisConfig
 from perfgate_redis.sample import Sample, delta
 from perfgate_redis.url import RedisURL
