@@ -186,3 +186,27 @@ def test_passwords_in_statement_text_are_masked(stats_cluster, monitor, run_coll
     everything = json.dumps([collector.details(), collector.errors, context.notes(),
                              metrics.to_list()])
     assert secret not in everything
+
+
+def test_a_role_without_pg_read_all_stats_gets_a_note(stats_cluster, monitor, run_collector,
+                                                      context):
+    from .conftest import BOB_PASSWORD
+
+    dsn = stats_cluster.dsn("postgres", user="bob", password=BOB_PASSWORD)
+
+    def workload() -> None:
+        conn = psycopg.connect(dsn, autocommit=True)
+        for _ in range(3):
+            conn.execute("SELECT 1 FROM pg_sleep(0.01)")
+        close_and_flush(conn, monitor)
+
+    collector, metrics = run_collector(PostgresConfig(dsn=dsn, interval="200ms"), workload,
+                                       context)
+    assert collector.errors == []
+    assert any("GRANT pg_read_all_stats TO bob" in note for note in context.notes())
+    # Its own statements: the workload's are measured, the collector's (not allowed to turn
+    # tracking off, as it is no superuser) are left out by their comment.
+    queries = [s["query"] for s in collector.details()["top_statements"]]
+    assert queries == ["SELECT $1 FROM pg_sleep($2)"]
+    assert metrics.combined("postgres.query_duration").count == 3
+    assert BOB_PASSWORD not in str(collector.details())

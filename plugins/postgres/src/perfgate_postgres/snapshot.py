@@ -7,7 +7,9 @@ turn tracking off for its session.
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -148,11 +150,26 @@ def sees_all_statements(conn: psycopg.Connection[Any]) -> bool:
     return bool(row and row[0])
 
 
+@contextlib.contextmanager
+def _transaction(conn: psycopg.Connection[Any]) -> Iterator[None]:
+    """One transaction, its BEGIN and COMMIT tagged so pg_stat_statements results skip them
+    (psycopg's own would count as the application's BEGIN and COMMIT)."""
+    conn.execute(f"{TAG} BEGIN READ ONLY")
+    try:
+        yield
+    except BaseException:
+        if not conn.broken and not conn.closed:
+            with contextlib.suppress(psycopg.Error):
+                conn.execute(f"{TAG} ROLLBACK")
+        raise
+    conn.execute(f"{TAG} COMMIT")
+
+
 def read_snapshot(conn: psycopg.Connection[Any], *, names: list[str] | None, probes: int,
                   statements: StatementsSource | None) -> Snapshot:
     """Read everything once, in one transaction; ``names`` None means every database."""
     params = {"all": names is None, "names": names or []}
-    with conn.transaction():
+    with _transaction(conn):
         probe_ms = []
         for _ in range(probes):
             t0 = time.perf_counter()
