@@ -59,6 +59,8 @@ class K6Scenario(DriverScenario):
     stop_timeout: Duration = 30.0
     #: k6 sample tags left out of perfgate's series.
     drop_tags: list[str] = Field(default_factory=lambda: list(DROPPED_TAGS))
+    #: Series per metric before further tag sets are merged under ``name: (other)``.
+    max_series: int = Field(default=200, ge=1)
     #: Block every address except loopback and ``allow_hosts`` inside k6 too.
     restrict_hosts: bool = True
 

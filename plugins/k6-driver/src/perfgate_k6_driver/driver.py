@@ -112,7 +112,7 @@ class K6Driver(LoadDriver):
         env = self._environment(scenario)
         self._details = {"version": binary.version, "path": binary.path, "script": str(script)}
         workdir = Path(tempfile.mkdtemp(prefix="perfgate-k6-"))
-        reader = SampleReader(self.instance, scenario.drop_tags)
+        reader = SampleReader(self.instance, scenario.drop_tags, scenario.max_series)
         summary_path = workdir / "summary.json"
         argv = self._argv(binary, scenario, script, workdir / "samples.json", summary_path)
         process = K6Process(argv, env, base)
@@ -181,6 +181,12 @@ class K6Driver(LoadDriver):
             "script_errors": sum(log.script_errors.values()),
         })
         self._record_verdicts(reader, results, code == MARKED_FAILED)
+        if reader.merged:
+            self.context.note(
+                f"{self.instance}: {', '.join(sorted(reader.merged))} had more than "
+                f"{reader.max_series} series (requests without a name tag are named by URL); "
+                "the rest were merged under name:(other). Name requests in the script "
+                "(tags: {name: ...}) or raise max_series.")
         if reader.bad_lines:
             self.fail(f"{reader.bad_lines} lines of k6's JSON output could not be read")
         if log.script_errors:

@@ -14,7 +14,10 @@ file is read as it grows, a block at a time, so memory stays flat however long t
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import json
+import sys
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
@@ -26,12 +29,27 @@ from perfgate_k6_driver.names import KINDS, convert_tags, perfgate_name, unit_of
 _CHUNK = 1 << 20
 
 
-class SampleReader:
-    """Turns k6 JSON lines into metrics; also counts what the progress line shows."""
+#: The ``name`` of series merged once a metric has ``max_series`` of them.
+OTHER = "(other)"
+#: Tags a merged series keeps beside ``name``.
+_KEPT_WHEN_MERGED = ("scenario", "method", "status")
 
-    def __init__(self, scenario: str, dropped_tags: Iterable[str]) -> None:
+
+class SampleReader:
+    """Turns k6 JSON lines into metrics; also counts what the progress line shows.
+
+    Each series of a trend holds an HDR histogram (about 200 KiB), and k6 names a request by
+    its URL unless the script gives it a ``name``: ``/api/records/1``, ``/api/records/2``...
+    So a metric gets at most ``max_series`` series; later tag sets are merged into one with
+    ``name: (other)`` (totals stay exact) and :attr:`merged` says which metrics it happened to.
+    """
+
+    def __init__(self, scenario: str, dropped_tags: Iterable[str], max_series: int = 200) -> None:
         self.scenario = scenario
         self.dropped = frozenset(dropped_tags)
+        self.max_series = max_series
+        self.merged: set[str] = set()
+        self._per_metric: dict[str, int] = {}
         self.metrics = MetricSet()
         #: k6 metric name → (perfgate kind, unit), from the ``Metric`` lines.
         self.kinds: dict[str, tuple[Kind, str]] = {}
@@ -48,6 +66,8 @@ class SampleReader:
         self.metrics_end: float | None = None
         self._series: dict[tuple[str, tuple[tuple[str, str], ...]], Metric] = {}
         self._seconds: dict[str, float] = {}
+        self._last_stamp = ""
+        self._last_epoch = 0.0
 
     # -- lines ---------------------------------------------------------------------------
     def feed(self, line: bytes | str) -> None:
@@ -100,6 +120,13 @@ class SampleReader:
             return None  # a sample before its definition: k6 never does this
         ptags = convert_tags(tags, self.scenario, self.dropped)
         pname = perfgate_name(name)
+        seen = self._per_metric.get(name, 0)
+        if seen >= self.max_series:
+            ptags = {k: v for k, v in ptags.items() if k in _KEPT_WHEN_MERGED}
+            ptags["name"] = OTHER
+            self.merged.add(pname)
+        else:
+            self._per_metric[name] = seen + 1
         if kind is Kind.TREND:
             return self.metrics.trend(pname, ptags, unit)
         if kind is Kind.RATE:
@@ -111,8 +138,11 @@ class SampleReader:
     def _epoch(self, stamp: str) -> float:
         """RFC 3339 with nanoseconds (``2026-11-26T17:34:19.409260653Z``) → epoch seconds.
 
-        Whole seconds are parsed once and cached; the fraction is added as a float.
+        Whole seconds are parsed once and cached; the fraction is added as a float. The samples
+        of one request share their time stamp, so the last one is remembered too.
         """
+        if stamp == self._last_stamp:
+            return self._last_epoch
         if len(stamp) > 19 and stamp[19] == ".":
             end = 20
             while end < len(stamp) and stamp[end].isdigit():
@@ -125,7 +155,8 @@ class SampleReader:
         if second is None:
             second = datetime.fromisoformat(head.replace("Z", "+00:00")).timestamp()
             self._seconds[head] = second
-        return second + fraction
+        self._last_stamp, self._last_epoch = stamp, second + fraction
+        return self._last_epoch
 
     # -- results -------------------------------------------------------------------------
     def set_window(self, start: float | None, end: float | None) -> None:
@@ -136,14 +167,35 @@ class SampleReader:
             metric.set_window(start, end)
 
 
+def _libc_fallocate() -> Any:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        fallocate = libc.fallocate
+    except (OSError, AttributeError):
+        return None
+    fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+    return fallocate
+
+
+_FALLOC_FL_KEEP_SIZE = 0x01
+_FALLOC_FL_PUNCH_HOLE = 0x02
+_RECLAIM_EVERY = 16 << 20
+
+
 class FileTail:
-    """Follows a file another process is writing and hands complete lines to a reader."""
+    """Follows a file another process is writing and hands complete lines to a reader.
+
+    An hour of k6 samples is gigabytes, so on Linux the part already read is handed back to the
+    file system as it goes (a hole punched into the file; k6 keeps appending undisturbed).
+    """
 
     def __init__(self, path: Path, reader: SampleReader) -> None:
         self.path = path
         self.reader = reader
         self._fh: Any = None
         self._partial = b""
+        self._fallocate = _libc_fallocate() if sys.platform.startswith("linux") else None
+        self._reclaimed = 0
 
     def poll(self, final: bool = False) -> int:
         """Read what was appended since the last call; return the number of lines read.
@@ -152,25 +204,44 @@ class FileTail:
         """
         if self._fh is None:
             try:
-                self._fh = self.path.open("rb")
+                # Writable only to punch holes into what was read; nothing is ever written.
+                self._fh = self.path.open("r+b" if self._fallocate else "rb")
             except FileNotFoundError:
                 return 0
+            except PermissionError:
+                self._fallocate = None
+                return self.poll(final)
         lines = 0
         while True:
             block = self._fh.read(_CHUNK)
             if not block:
                 break
+            self._reclaim()
             block = self._partial + block
             complete, _, self._partial = block.rpartition(b"\n")
             if complete:
-                for line in complete.split(b"\n"):
+                for line in complete.decode("utf-8", errors="replace").split("\n"):
                     self.reader.feed(line)
                     lines += 1
         if final and self._partial:
-            self.reader.feed(self._partial)
+            self.reader.feed(self._partial.decode("utf-8", errors="replace"))
             self._partial = b""
             lines += 1
         return lines
+
+    def _reclaim(self) -> None:
+        """Free the disk blocks of what was read, in steps of ``_RECLAIM_EVERY`` bytes."""
+        if self._fallocate is None:
+            return
+        upto = (self._fh.tell() - len(self._partial)) // _RECLAIM_EVERY * _RECLAIM_EVERY
+        if upto <= self._reclaimed:
+            return
+        mode = _FALLOC_FL_PUNCH_HOLE | _FALLOC_FL_KEEP_SIZE
+        if self._fallocate(self._fh.fileno(), mode, self._reclaimed,
+                           upto - self._reclaimed) != 0:
+            self._fallocate = None  # a file system without holes: keep the file as it is
+            return
+        self._reclaimed = upto
 
     def close(self) -> None:
         if self._fh is not None:
