@@ -42,6 +42,7 @@ def test_the_targets_are_the_plans():
     assert (scenario["driver"], scenario["executor"], scenario["vus"]) == \
         ("http", "constant-vus", 100)
     assert [r["path"] for r in scenario["requests"]] == ["/health", "/api/records"]
+    assert {r["think_time"] for r in scenario["requests"]} == {"100ms"}
 
 
 def _http_driver_installed() -> None:
