@@ -694,9 +694,11 @@ def test_only_naming_an_unknown_scenario(tmp_path: Path,
 
 
 @pytest.mark.parametrize(("value", "message"), [
-    ("0", "must be greater than 0"),
-    ("-1", "must be greater than 0"),
-    ("-0.5", "must be greater than 0"),
+    ("0", "must be a number greater than 0, got '0'"),
+    ("-1", "must be a number greater than 0, got '-1'"),
+    ("-0.5", "must be a number greater than 0, got '-0.5'"),
+    ("nan", "must be a number greater than 0, got 'nan'"),
+    ("inf", "must be a number greater than 0, got 'inf'"),
     ("abc", "expected a number, got 'abc'"),
     ("", "expected a number, got ''"),
 ])
@@ -779,6 +781,6 @@ def test_bad_time_scale_from_the_command_line(tmp_path: Path,
                           cwd=tmp_path, env=command_env, capture_output=True, text=True,
                           timeout=60)
     assert proc.returncode == 2
-    assert proc.stderr.endswith("perfgate: error: argument --time-scale: must be greater "
-                                "than 0\n")
+    assert proc.stderr.endswith("perfgate: error: argument --time-scale: must be a number "
+                                "greater than 0, got '0'\n")
     assert "Traceback" not in proc.stderr

@@ -49,12 +49,15 @@ class SyntheticDriver(LoadDriver):
     def run(self, scenario: SyntheticScenario) -> MetricSet:
         metrics = MetricSet()
         start = time.time()
+        cpu_start = time.process_time()
         deadline = time.monotonic() + self.context.scale(scenario.duration)
         while time.monotonic() < deadline and not self.context.stopping.is_set():
             if scenario.burn:
                 sum(range(10_000))
             else:
                 time.sleep(0.02)
+        self.cpu = {"cpu_seconds": time.process_time() - cpu_start,
+                    "wall_seconds": time.time() - start}
         if scenario.crash:
             raise RuntimeError("synthetic driver crashed on purpose")
         latency = metrics.trend("synthetic.latency")
@@ -66,6 +69,11 @@ class SyntheticDriver(LoadDriver):
             ops.add(1)
         metrics.set_window(start, max(time.time(), start + 1.0))
         return metrics
+
+
+    def details(self) -> dict[str, float]:
+        """The CPU this process used while the scenario ran: ground truth for perfgate.cpu."""
+        return getattr(self, "cpu", {})
 
 
 class CrashyConfig(ComponentConfig):

@@ -24,8 +24,13 @@ def test_a_busy_load_generator_shows_in_perfgate_cpu(tmp_path):
     validate_result(doc)
     own = outcome.result.metric("perfgate.cpu_max_process")
     assert own is not None
-    # One Python thread spinning: its process uses most of one core.
-    assert own["values"]["max"] > 60
+    # Ground truth: the CPU time the process really used while spinning (it gets less than
+    # a whole core when the machine is busy, so compare with what it got, not with 100%).
+    spent = outcome.result.details["busy"]
+    used_pct = 100 * spent["cpu_seconds"] / spent["wall_seconds"]
+    assert used_pct > 20
+    assert own["values"]["max"] >= 0.7 * used_pct
+    assert own["values"]["max"] <= 100 * 1.15
     host = outcome.result.metric("system.cpu")
     assert host is not None and 0 < host["values"]["max"] <= 100
     assert len(host["series"]) >= 2  # per-second buckets over ~2 s

@@ -161,6 +161,9 @@ class Metric:
     def merge(self, other: Metric) -> None:
         if other.kind is not self.kind:
             raise TypeError(f"cannot merge {other.kind} {other.name} into {self.kind}")
+        if other.unit != self.unit and other.count:
+            raise TypeError(f"cannot merge {other.name} in {other.unit or 'plain numbers'} "
+                            f"into {self.name} in {self.unit or 'plain numbers'}")
         self.series.merge(other.series)
         self.set_window(other.start, other.end)
         self._merge_data(other)
@@ -228,7 +231,8 @@ class Trend(Metric):
 
     kind = Kind.TREND
     default_unit = "ms"
-    RESOLUTION = 0.001
+    STEPS_PER_UNIT = 1000  # histogram steps per unit: microseconds for a trend in ms
+    RESOLUTION = 1 / STEPS_PER_UNIT
     HIGHEST = 3_600_000_000  # in resolution steps: one hour of milliseconds, in microseconds
     SIGNIFICANT_DIGITS = 3
 
@@ -245,7 +249,7 @@ class Trend(Metric):
         return self._count
 
     def _steps(self, value: float) -> int:
-        return min(max(round(value / self.RESOLUTION), 1), self.HIGHEST)
+        return min(max(round(value * self.STEPS_PER_UNIT), 1), self.HIGHEST)
 
     def add(self, value: float, t: float | None = None) -> None:
         self.histogram.record_value(self._steps(value))
@@ -284,7 +288,7 @@ class Trend(Metric):
             return self._max
         if p <= 0:
             return self._min
-        raw = self.histogram.get_value_at_percentile(p) * self.RESOLUTION
+        raw = self.histogram.get_value_at_percentile(p) / self.STEPS_PER_UNIT
         # The histogram answers with the highest value equivalent to the bucket; never
         # report beyond what was really seen.
         return min(max(raw, self._min), self._max)
