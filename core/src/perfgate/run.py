@@ -219,7 +219,12 @@ class Run:
     def _stop_collectors(self) -> None:
         for collector in self.collectors:
             try:
-                self.metrics.merge(collector.stop())
+                measured = collector.stop()
+                if collector.instance != collector.name:
+                    # A collector used under its own key (two postgres servers, say) tags what
+                    # it measured, so `postgres.tps{instance:replica}` picks one of them.
+                    measured = measured.tag_all(instance=collector.instance)
+                self.metrics.merge(measured)
             except Exception as exc:
                 self.error(collector.instance, "collector", "stop", exc)
             self._component_errors(collector, collector.instance)

@@ -13,8 +13,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import perfgate_json_gauge
 import pytest
+
+import perfgate_json_gauge
 from perfgate import ConfigError, DriverScenario, Duration, LoadDriver, MetricSet, hookimpl
 from perfgate.result import validate_result
 from perfgate.testing import run_targets

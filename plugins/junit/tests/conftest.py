@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 from lxml import etree
+
 from perfgate import Check, ResultDocument, ThresholdOutcome, Verdict
 from perfgate.context import RunContext, RunOptions
 

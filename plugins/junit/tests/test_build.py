@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from junitparser import Error, Failure, JUnitXml, Skipped
+
 from perfgate import Check, ResultDocument, Verdict
 from perfgate_junit import render
 from perfgate_junit._xml import clean

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 from junitparser import Error, Failure, JUnitXml
+from pydantic import ValidationError
+
 from perfgate import Collector, Kind, MetricInfo, MetricSet, Reporter, hookimpl
 from perfgate.plugins import PluginHost
 from perfgate.testing import run_targets
 from perfgate_junit import JUnitReporter, render
-from pydantic import ValidationError
 
 
 def test_writes_the_file_under_the_output_folder(every_verdict, make_context, tmp_path,

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 from markdown_it import MarkdownIt
+
 from perfgate import Check, MetricSet, ResultDocument, ThresholdOutcome, Verdict
 from perfgate.context import RunContext, RunOptions
 

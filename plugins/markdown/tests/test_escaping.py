@@ -7,6 +7,7 @@ import string
 from html import unescape
 
 import pytest
+
 from perfgate import Check, Verdict
 from perfgate_markdown import render
 from perfgate_markdown._text import code, escape, escape_line, plain

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from perfgate_markdown import render
 from perfgate_markdown._baseline import Baseline
 

@@ -6,6 +6,8 @@ import json
 import time
 
 import pytest
+from pydantic import ValidationError
+
 from perfgate import (
     Collector,
     DriverScenario,
@@ -20,7 +22,6 @@ from perfgate.plugins import PluginHost
 from perfgate.result import write_atomic
 from perfgate.testing import run_targets
 from perfgate_markdown import MarkdownReporter, render
-from pydantic import ValidationError
 
 
 def reporter(context, **options) -> MarkdownReporter:

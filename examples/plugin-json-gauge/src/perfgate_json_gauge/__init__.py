@@ -19,10 +19,11 @@ import math
 import urllib.request
 from typing import Any
 
+from pydantic import Field, field_validator
+
 from perfgate import ComponentConfig, Duration, Kind, MetricInfo, hookimpl
 from perfgate.components import SamplingCollector
 from perfgate.plugins import Register
-from pydantic import Field, field_validator
 
 #: Polls go straight to the endpoint, never through an HTTP proxy from the environment.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from perfgate import hookimpl
 from perfgate.plugins import Register
-
 from perfgate_junit.build import build, render
 from perfgate_junit.reporter import JUnitConfig, JUnitReporter
 

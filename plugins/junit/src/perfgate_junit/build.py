@@ -27,7 +27,6 @@ from xml.etree import ElementTree as ET
 
 from perfgate.result import Check, ResultDocument, ThresholdOutcome
 from perfgate.units import format_value
-
 from perfgate_junit._xml import element, seconds, serialise, timestamp
 
 

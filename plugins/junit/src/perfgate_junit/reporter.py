@@ -6,7 +6,6 @@ from typing import Literal
 
 from perfgate.components import ComponentConfig, Reporter
 from perfgate.result import ResultDocument, write_atomic
-
 from perfgate_junit.build import render
 
 

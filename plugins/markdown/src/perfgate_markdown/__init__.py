@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from perfgate import hookimpl
 from perfgate.plugins import Register
-
 from perfgate_markdown.render import render
 from perfgate_markdown.reporter import MarkdownConfig, MarkdownReporter
 

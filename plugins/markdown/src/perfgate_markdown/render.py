@@ -14,7 +14,6 @@ from typing import Any
 from perfgate.metrics import format_selector
 from perfgate.result import Check, ResultDocument, ThresholdOutcome
 from perfgate.units import format_duration, format_value
-
 from perfgate_markdown._baseline import Baseline, format_delta
 from perfgate_markdown._requests import (
     RequestRow,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from perfgate.components import ComponentConfig, Reporter
-from perfgate.result import ResultDocument, write_atomic
 from pydantic import Field
 
+from perfgate.components import ComponentConfig, Reporter
+from perfgate.result import ResultDocument, write_atomic
 from perfgate_markdown._baseline import Baseline, load_baseline
 from perfgate_markdown._text import code
 from perfgate_markdown.render import render
