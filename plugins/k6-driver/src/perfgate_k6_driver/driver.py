@@ -69,6 +69,7 @@ BUILTIN_METRICS: tuple[MetricInfo, ...] = (
     MetricInfo("k6.thresholds", Kind.RATE, "ratio", "k6 script thresholds met (k6's verdicts)"),
 )
 _POLL = 0.25
+_READ_PER_POLL = 16 << 20  # bytes of k6 output read between two progress updates
 
 
 def _k6_duration(seconds: float) -> str:
@@ -144,7 +145,7 @@ class K6Driver(LoadDriver):
         progress = self.context.progress
         while True:
             code = process.wait(_POLL)
-            tail.poll()
+            tail.poll(limit=_READ_PER_POLL)
             if progress is not None:
                 progress.update(requests=reader.requests, errors=reader.failed,
                                 vus=process.log.vus)

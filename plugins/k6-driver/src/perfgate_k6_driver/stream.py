@@ -197,10 +197,11 @@ class FileTail:
         self._fallocate = _libc_fallocate() if sys.platform.startswith("linux") else None
         self._reclaimed = 0
 
-    def poll(self, final: bool = False) -> int:
+    def poll(self, final: bool = False, limit: int | None = None) -> int:
         """Read what was appended since the last call; return the number of lines read.
 
         ``final``: the writer has exited, so a last line without a newline is complete.
+        ``limit``: read at most about this many bytes (the rest waits for the next call).
         """
         if self._fh is None:
             try:
@@ -210,12 +211,15 @@ class FileTail:
                 return 0
             except PermissionError:
                 self._fallocate = None
-                return self.poll(final)
+                return self.poll(final, limit)
         lines = 0
-        while True:
+        budget = limit if limit is not None and not final else -1
+        while budget != 0:
             block = self._fh.read(_CHUNK)
             if not block:
                 break
+            if budget > 0:
+                budget = max(budget - len(block), 0)
             self._reclaim()
             block = self._partial + block
             complete, _, self._partial = block.rpartition(b"\n")
