@@ -28,6 +28,8 @@ Endpoints (``/control/*`` are not counted and never stalled):
 ``POST /items``, ``GET /items/{id}``  create an item (``{"id": n, ...}``, 201) and read it back
 ``POST /control/stall?seconds=S``     every response waits until S seconds from now
 ``GET /control/counters``             ``{"total", "failed", "paths": {path: count}}``
+``GET /control/served?path=P&p=95``   the server's own time spent on ``P`` at percentile p
+                                      (ms, from handler entry to response ready)
 ``POST /control/reset``               zero the counters
 ====================================  ==========================================================
 """
@@ -63,6 +65,8 @@ class GroundTruth:
         self.stall_until = 0.0
         self.tokens: dict[str, str] = {}
         self.items: dict[int, Any] = {}
+        #: ms each /delay request really took inside the server (timers can run late)
+        self.served: dict[str, list[float]] = {}
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware])
@@ -80,6 +84,7 @@ class GroundTruth:
         r.add_get("/items/{id}", self.get_item)
         r.add_post("/control/stall", self.stall)
         r.add_get("/control/counters", self.counters)
+        r.add_get("/control/served", self.served_time)
         r.add_post("/control/reset", self.reset)
         return app
 
@@ -89,6 +94,7 @@ class GroundTruth:
                           ) -> web.StreamResponse:
         if request.path.startswith("/control/"):
             return await handler(request)
+        started = time.perf_counter()
         self.total += 1
         self.paths[request.path] = self.paths.get(request.path, 0) + 1
         response = await handler(request)
@@ -97,6 +103,10 @@ class GroundTruth:
             await asyncio.sleep(wait)
         if response.status >= 400:
             self.failed += 1
+        if request.path.startswith("/delay/"):
+            served = self.served.setdefault(request.path, [])
+            if len(served) < 1_000_000:
+                served.append((time.perf_counter() - started) * 1000)
         return response
 
     async def ok(self, request: web.Request) -> web.Response:
@@ -160,9 +170,18 @@ class GroundTruth:
         return web.json_response({"total": self.total, "failed": self.failed,
                                   "paths": self.paths})
 
+    async def served_time(self, request: web.Request) -> web.Response:
+        values = sorted(self.served.get(request.query["path"], []))
+        if not values:
+            return web.json_response({"count": 0, "ms": None})
+        p = float(request.query.get("p", "50"))
+        index = min(len(values) - 1, max(0, round(p / 100 * len(values) + 0.5) - 1))
+        return web.json_response({"count": len(values), "ms": values[index]})
+
     async def reset(self, request: web.Request) -> web.Response:
         self.total = self.failed = 0
         self.paths = {}
+        self.served = {}
         return web.json_response({"reset": True})
 
 
@@ -212,6 +231,10 @@ class RunningServer:
     def counters(self) -> dict[str, Any]:
         """``{"total", "failed", "paths": {path: count}}`` since the start or the last reset."""
         return self._call("GET", "/control/counters")
+
+    def served(self, path: str, percentile: float) -> float | None:
+        """Milliseconds the server itself spent on ``path`` at ``percentile`` (``/delay`` only)."""
+        return self._call("GET", f"/control/served?path={path}&p={percentile}")["ms"]
 
     def reset(self) -> None:
         self._call("POST", "/control/reset")

@@ -74,7 +74,9 @@ def run_workers(inp: PlanInput, count: int, should_stop: Callable[[], bool],
     merged = MetricSet()
     interrupted = False
     try:
-        _await_ready(pipes, procs, should_stop)
+        if not _await_ready(pipes, procs, should_stop):
+            now = time.time()
+            return merged, True, now, now  # stopped before the load started
         start_epoch = time.time() + START_MARGIN
         start_ns = perf_counter_ns() + int(START_MARGIN * 1e9)
         for pipe in pipes:
@@ -122,13 +124,15 @@ def run_workers(inp: PlanInput, count: int, should_stop: Callable[[], bool],
                 proc.join(timeout=5)
 
 
-def _await_ready(pipes: list[Pipe], procs: list[Any], should_stop: Callable[[], bool]) -> None:
+def _await_ready(pipes: list[Pipe], procs: list[Any], should_stop: Callable[[], bool]) -> bool:
+    """Wait until every worker is ready; False if the run was stopped meanwhile."""
     deadline = time.monotonic() + READY_TIMEOUT
     waiting = set(range(len(pipes)))
     while waiting:
-        if should_stop() or time.monotonic() > deadline:
-            raise WorkerError("workers did not start in time" if not should_stop()
-                              else "stopped before the load started")
+        if should_stop():
+            return False
+        if time.monotonic() > deadline:
+            raise WorkerError(f"workers did not start within {READY_TIMEOUT:g}s")
         for i in list(waiting):
             if pipes[i].poll(0.05):
                 kind, payload = pipes[i].recv()
@@ -137,6 +141,7 @@ def _await_ready(pipes: list[Pipe], procs: list[Any], should_stop: Callable[[], 
                 waiting.discard(i)
             elif not procs[i].is_alive():
                 raise WorkerError(f"worker {i} exited with code {procs[i].exitcode}")
+    return True
 
 
 def _sample_vus(metrics: MetricSet, scenario: str,
