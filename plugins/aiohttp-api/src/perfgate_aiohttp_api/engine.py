@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from time import perf_counter_ns
 from typing import Any
@@ -94,6 +94,8 @@ class Engine:
         self._schedule_done: asyncio.Future[None] | None = None
         self.t0_ns = 0
         self.interrupted = False
+        self._folding: asyncio.Task[None] | None = None
+        self._fold_steps: Iterator[None] | None = None
         self._prepare_cells()
 
     def _prepare_cells(self) -> None:
@@ -337,6 +339,28 @@ class Engine:
         self.loop.call_later(max(delay, 0.001), self._dispatch)
 
     # -- the run ----------------------------------------------------------------------------
+    async def warm_up(self) -> None:
+        """Open model: allocate the pre-allocated VUs and open their connections now.
+
+        Pre-allocated VUs are meant to be ready when the schedule starts; connecting them
+        first keeps a burst of connection setups out of the first scheduled starts.
+        The setups still count in ``http.req_connecting``.
+        """
+        self.loop = asyncio.get_running_loop()
+        if not self.plan.open_model:
+            return
+        opts = self.plan.options
+        pre = opts.get("pre_allocated_vus")
+        pre = pre if pre is not None else min(opts.get("max_vus") or 10, 10)
+        vus = [self._new_vu() for _ in range(share(pre, self.worker, self.workers))]
+        origins = [o for o in self.plan.origins if self.plan.allowed(o[1])]
+        if not origins:
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(min(self.timeout, 10.0)):
+                await asyncio.gather(*(self._connection(vu, origin)
+                                       for vu in vus for origin in origins))
+
     async def run(self, start_ns: int, start_epoch: float) -> MetricSet:
         """Start at ``start_ns`` (``perf_counter_ns``, shared by workers); return metrics."""
         self.loop = asyncio.get_running_loop()
@@ -377,8 +401,10 @@ class Engine:
             pre = pre if pre is not None else min(max_vus or 10, 10)
             max_vus = max(max_vus if max_vus is not None else max(pre, 1000), pre)
             self.max_vus = max(share(max_vus, self.worker, self.workers), 1)
-            for _ in range(share(pre, self.worker, self.workers)):
-                vu = self._new_vu()
+            if not self.vus:  # not warmed up
+                for _ in range(share(pre, self.worker, self.workers)):
+                    self._new_vu()
+            for vu in self.vus:
                 vu.assign = self.loop.create_future()
                 self.idle.append(vu)
                 self._spawn(self._vu_open_idle(vu))
@@ -491,12 +517,35 @@ class Engine:
                 self.conns.discard(conn)
 
     def _flush(self, start_ns: int, start_epoch: float, since_ns: int | None = None) -> None:
+        """Take what was recorded; fold it into histograms in slices between loop turns.
+
+        Folding one second of results at a high rate takes milliseconds; done in one go it
+        would hold up the scheduled starts behind it. The final flush folds at once.
+        """
         now = perf_counter_ns()
         mid = now if since_ns is None else (since_ns + now) // 2
         t = start_epoch + (mid - start_ns) / 1e9
         traffic = self.traffic
-        self.recorder.flush(t, traffic.received, traffic.sent)
+        if self._folding is not None and not self._folding.done():
+            if since_ns is not None:
+                return  # still folding the last second: take this one next time
+            self._folding.cancel()
+            for _ in self._fold_steps or ():
+                pass
+        jobs = self.recorder.take(t, traffic.received, traffic.sent)
         traffic.received = traffic.sent = 0
+        steps = self.recorder.fold(jobs, t)
+        if since_ns is None:
+            for _ in steps:
+                pass
+            return
+        self._fold_steps = steps
+        self._folding = self.loop.create_task(self._fold_slices(steps))
+
+    @staticmethod
+    async def _fold_slices(steps: Iterator[None]) -> None:
+        for _ in steps:
+            await asyncio.sleep(0)
 
     def _publish(self) -> None:
         requests, errors, _ = self.recorder.pending()
@@ -507,14 +556,23 @@ class Engine:
             self.publish(live)
 
 
-def run_engine(plan: Plan, worker: int = 0, workers: int = 1, start_ns: int | None = None,
-               start_epoch: float | None = None, **kwargs: Any) -> tuple[MetricSet, bool]:
-    """Run an engine on a fresh uvloop event loop; returns (metrics, interrupted)."""
-    if start_ns is None:
-        start_ns = perf_counter_ns()
-        start_epoch = time.time()
+def run_engine(plan: Plan, worker: int = 0, workers: int = 1,
+               ready: Callable[[], tuple[int, float]] | None = None,
+               **kwargs: Any) -> tuple[MetricSet, bool]:
+    """Run an engine on a fresh uvloop event loop; returns (metrics, interrupted).
+
+    ``ready()``, called after the warm-up, returns the common start (``perf_counter_ns``,
+    epoch); without it the load starts right after the warm-up.
+    """
+    start_ns: int | None = 0 if ready is not None else None
+    start_epoch = 0.0
     engine = Engine(plan, worker, workers, **kwargs)
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        runner.run(engine.warm_up())
+        if start_ns is None:
+            start_ns, start_epoch = perf_counter_ns(), time.time()
+        elif ready is not None:
+            start_ns, start_epoch = ready()
         metrics = runner.run(engine.run(start_ns, start_epoch))  # type: ignore[arg-type]
     return metrics, engine.interrupted
 

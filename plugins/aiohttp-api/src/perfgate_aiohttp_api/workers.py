@@ -40,13 +40,16 @@ def _worker(inp: PlanInput, index: int, count: int, pipe: Pipe, stop: Any,
             live[base], live[base + 1] = state.requests, state.errors
             live[base + 2], live[base + 3] = state.vus, state.vus_max
 
-        pipe.send(("ready", None))
-        kind, start = pipe.recv()
-        if kind != "start":
-            return
-        metrics, interrupted = run_engine(plan, index, count, start_ns=start[0],
-                                          start_epoch=start[1], should_stop=stop.is_set,
-                                          publish=publish, record_vus=False)
+        def ready() -> tuple[int, float]:
+            pipe.send(("ready", None))
+            kind, start = pipe.recv()
+            if kind != "start":
+                raise WorkerError("no start from the parent")
+            return start
+
+        metrics, interrupted = run_engine(plan, index, count, ready=ready,
+                                          should_stop=stop.is_set, publish=publish,
+                                          record_vus=False)
         pipe.send(("done", (metrics.to_list(), interrupted)))
     except BaseException as exc:  # report anything to the parent rather than die silently
         pipe.send(("error", f"{type(exc).__name__}: {exc}"))
