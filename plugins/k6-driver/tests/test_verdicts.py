@@ -60,6 +60,28 @@ def test_syntax_error_is_a_run_error_with_k6s_message(run_k6, script):
     assert outcome.result.scenarios[0]["status"] == "failed"
 
 
+def test_invalid_configuration_is_a_run_error(run_k6, script):
+    path = script("""
+        export const options = { scenarios: { main: { executor: 'constant-vus', vus: -2,
+                                                      duration: '1s' } } };
+        export default function () {}
+    """)
+    outcome = run_k6({"script": str(path)}, targets=LATENCY)
+    assert outcome.exit_code == 3
+    message = outcome.result.errors[0]["message"]
+    assert message.startswith("k6 exited with code 104 (invalid configuration): ")
+    assert "scenario main has configuration errors" in message and "\n" not in message
+
+
+def test_k6_command_line_errors_are_quoted(run_k6, script):
+    path = script("export default function () {}")
+    outcome = run_k6({"script": str(path), "k6_args": ["--no-such-flag"]}, targets=LATENCY)
+    assert outcome.exit_code == 3
+    assert outcome.result.errors[0]["message"] == (
+        "k6 exited with code 255 (k6 could not start the test (command line or environment)): "
+        "unknown flag: --no-such-flag")
+
+
 def test_exception_in_setup_is_a_run_error(run_k6, script):
     path = script("""
         export function setup() { throw new Error('the database is not seeded'); }

@@ -189,10 +189,10 @@ class K6Driver(LoadDriver):
                 "the rest were merged under name:(other). Name requests in the script "
                 "(tags: {name: ...}) or raise max_series.")
         if reader.bad_lines:
-            self.fail(f"{reader.bad_lines} lines of k6's JSON output could not be read")
+            self.fail(f"{reader.bad_lines} line(s) of k6's JSON output could not be read")
         if log.script_errors:
             count = sum(log.script_errors.values())
-            first = next(iter(log.script_errors)).splitlines()[0]
+            first = next(iter(log.script_errors))
             # k6 goes on after an exception in an iteration; what was measured stands, so
             # this is a remark on the measurement, not a broken run.
             self.context.note(f"{self.instance}: the k6 script threw in {count} "

@@ -41,6 +41,7 @@ EXIT_CODES: dict[int, str] = {
     108: "the script aborted the test (test.abort())",
     109: "k6 crashed",
     110: "the script marked the test as failed (test.fail())",
+    255: "k6 could not start the test (command line or environment)",
 }
 THRESHOLDS_CROSSED = 99
 EXTERNAL_ABORT = 105
@@ -48,7 +49,14 @@ MARKED_FAILED = 110
 
 _PROGRESS = re.compile(r"running \(([^)]*)\), (\d+)/(\d+) VUs, (\d+) complete and (\d+) "
                        r"interrupted iterations")
+#: What k6 prints before its JSON logger is set up (bad flags): ``level=error msg="..."``.
+_LOGFMT = re.compile(r'level=(\w+)\s+msg="((?:[^"\\]|\\.)*)"')
 _KEEP = 20  # distinct messages kept per level
+
+
+def one_line(message: str) -> str:
+    """k6's multi-line messages (stack traces, lists of problems) on one line."""
+    return " ".join(part.strip() for part in message.splitlines() if part.strip())
 
 
 @dataclass
@@ -78,6 +86,14 @@ class K6Log:
             if isinstance(record, dict) and "msg" in record:
                 self._record(record)
                 return
+        logfmt = _LOGFMT.search(text)
+        if logfmt:
+            try:
+                message = json.loads(f'"{logfmt.group(2)}"')
+            except ValueError:
+                message = logfmt.group(2)
+            self._record({"level": logfmt.group(1), "msg": message})
+            return
         match = _PROGRESS.search(text)
         if match:
             self.vus = int(match.group(2))
@@ -87,9 +103,9 @@ class K6Log:
         self.tail.append(text)
 
     def _record(self, record: Mapping[str, object]) -> None:
-        message = str(record.get("msg", "")).strip()
+        message = one_line(str(record.get("msg", "")))
         if record.get("error"):
-            message = f"{message}: {record['error']}"
+            message = f"{message}: {one_line(str(record['error']))}"
         level = record.get("level")
         if level in ("error", "fatal", "panic"):
             target = self.script_errors if record.get("source") == "stacktrace" else self.errors
