@@ -9,7 +9,8 @@
 3. Open model: 10,000 iterations/s constant arrival rate, 100 VUs at most, both tools.
    Prints the share of dropped iterations.
 4. Memory: records 10 million requests' worth of results through the driver's recorder
-   (the same cells and folds the hot loop uses) and prints the growth of RSS.
+   (the same cells and folds the hot loop uses) and prints the growth of RSS; with
+   ``--memory-real`` also runs the real driver against nginx until 10 million requests.
 
 Results go to stdout and to ``benchmarks/results/http_driver.json``.
 """
@@ -190,8 +191,15 @@ def child(scenario: dict, url: str) -> None:
     cfg = HttpScenario.model_validate({"driver": "http", "url": url, **scenario})
     targets = SimpleNamespace(model=SimpleNamespace(allow_hosts=[]), services={})
     driver = HttpDriver(cfg, RunContext(targets, RunOptions(progress=False)), "bench")
+    import threading
+
     rss_before = rss_kb()
+    warm: dict[str, int] = {}
+    warm_at = min(5.0, 0.1 * float(cfg.duration or 0))
+    timer = threading.Timer(warm_at, lambda: warm.setdefault("kb", rss_kb()))
+    timer.start()
     metrics = driver.run(cfg)
+    timer.cancel()
     reqs = metrics.combined("http.reqs")
     duration = metrics.combined("http.req_duration")
     dropped = metrics.combined("dropped_iterations")
@@ -203,6 +211,8 @@ def child(scenario: dict, url: str) -> None:
         "failed": metrics.combined("http.req_failed").aggregate("rate"),
         "cpu_avg": health.get("cpu_avg"), "behind_schedule": health.get("behind_schedule"),
         "rss_growth_mb": (rss_kb() - rss_before) / 1024,
+        "rss_growth_after_warmup_mb": (rss_kb() - warm.get("kb", rss_before)) / 1024,
+        "rss_mb": rss_kb() / 1024,
     }))
 
 
@@ -249,6 +259,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per run")
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--memory-real", action="store_true",
+                        help="also run the real driver until 10 million requests (~2 min)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -303,6 +315,16 @@ def main() -> None:
               f"{mem['rss_before_mb']:.1f} → {mem['rss_after_mb']:.1f} MB "
               f"(growth {mem['rss_growth_mb']:.1f} MB)", flush=True)
         results["memory"] = mem
+    if args.memory_real:
+        with nginx(server_core) as url:
+            seconds = max(10.0, 10_000_000 / max(ours_closed["rps"], 1.0) * 1.05)
+            real = run_ours(url, {"executor": "constant-vus", "vus": VUS,
+                                  "duration": f"{seconds:.0f}s", "requests": [{"path": "/"}]},
+                            client_core)
+        print(f"memory  real run: {real['requests']:.0f} requests in {seconds:.0f}s, RSS "
+              f"{real['rss_mb']:.1f} MB, growth after the first 5 s "
+              f"{real['rss_growth_after_warmup_mb']:.1f} MB", flush=True)
+        results["memory_real"] = real
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "http_driver.json").write_text(json.dumps(results, indent=2) + "\n")
     print(textwrap.dedent(f"""
