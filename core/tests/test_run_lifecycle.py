@@ -2,8 +2,22 @@
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
+import pytest
+from pydantic import ValidationInfo, field_validator
+
+from perfgate import (
+    Check,
+    DriverScenario,
+    Kind,
+    LoadDriver,
+    MetricInfo,
+    MetricSet,
+    Validator,
+    Verdict,
+    hookimpl,
+)
 from perfgate.result import validate_result
 from perfgate.testing import run_targets
 
@@ -44,3 +58,68 @@ def test_scenario_metrics_carry_the_scenario_tag_and_window(tmp_path):
     assert scenario_tags == {"first", "second"}
     assert [s["status"] for s in outcome.result.scenarios] == ["completed", "completed"]
     assert all(m["window"]["start"] is not None for m in outcome.result.metrics)
+
+
+class PartialScenario(DriverScenario):
+    script: str = "load.js"
+
+    @field_validator("script")
+    @classmethod
+    def _resolve(cls, value: str, info: ValidationInfo) -> str:
+        folder = (info.context or {}).get("targets_folder")
+        return str(Path(folder) / value) if folder else value
+
+
+class PartialError(RuntimeError):
+    def __init__(self, message: str, metrics: MetricSet) -> None:
+        super().__init__(message)
+        self.metrics = metrics
+
+
+class PartialDriver(LoadDriver):
+    name = "partial"
+    ScenarioConfig = PartialScenario
+    validators = ("scripted",)
+
+    @classmethod
+    def produces(cls, config: PartialScenario) -> list[MetricInfo]:
+        return [MetricInfo("partial.ops", Kind.COUNTER, "")]
+
+    def run(self, scenario: PartialScenario) -> MetricSet:
+        metrics = MetricSet()
+        metrics.counter("partial.ops").add(7)
+        self.details_seen = scenario.script
+        raise PartialError("broke after 7 operations", metrics)
+
+    def details(self) -> dict:
+        return {"script": self.details_seen}
+
+
+class ScriptedValidator(Validator):
+    name = "scripted"
+
+    def validate(self, targets, metrics, result) -> list[Check]:
+        return [Check(name="scripted", metric="partial.ops", verdict=Verdict.PASS,
+                      source="scripted")]
+
+
+class PartialPlugin:
+    @hookimpl
+    def perfgate_register_components(self, register):
+        register(PartialDriver)
+        register(ScriptedValidator)
+
+
+def test_driver_validators_run_config_sees_the_folder_and_partial_metrics_are_kept(tmp_path):
+    outcome = run_targets("""
+        version: 1
+        scenarios:
+          s: {driver: partial, script: k6/test.js}
+        targets:
+          ops: {metric: partial.ops, critical: count == 7}
+        """, output_dir=tmp_path, plugins=(PartialPlugin(),))
+    checks = {c.name: c for c in outcome.result.checks}
+    assert checks["scripted"].verdict is Verdict.PASS  # the driver's validator ran unasked
+    assert checks["ops"].verdict is Verdict.PASS  # measured before the driver broke
+    assert outcome.exit_code == 3  # still a broken run: the scenario failed
+    assert outcome.result.details["s"]["script"] == str(tmp_path.resolve() / "k6/test.js")

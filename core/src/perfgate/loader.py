@@ -218,9 +218,10 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...], data: Any) -> li
 
 
 def _validate(model: type[BaseModel], data: Any, prefix: Path_,
-              problems: _Problems) -> Any | None:
+              problems: _Problems, context: dict[str, Any] | None = None) -> Any | None:
+    """Validate ``data``; ``context`` reaches the model's validators (``info.context``)."""
     try:
-        return model.model_validate(data if data is not None else {})
+        return model.model_validate(data if data is not None else {}, context=context)
     except ValidationError as exc:
         problems.from_validation(exc, prefix, model, data)
         return None
@@ -285,7 +286,10 @@ def _resolve(tf: TargetsFile, host: PluginHost, problems: _Problems) -> None:
                          "allow_hosts:; perfgate refuses to load other hosts by mistake",
                          ("services", name, "url"))
     produced = tf.producers
+    # Components' validators see where the file is: relative paths in it start there.
+    context = {"targets_folder": tf.folder, "targets_path": tf.path}
     scenario_targets: list[tuple[str, str, TargetConfig]] = []
+    wanted_validators: dict[str, Any] = dict(DEFAULT_VALIDATORS)
     for name, raw in model.scenarios.items():
         base = _validate(ScenarioConfig, raw, ("scenarios", name), problems)
         if base is None:
@@ -296,9 +300,11 @@ def _resolve(tf: TargetsFile, host: PluginHost, problems: _Problems) -> None:
                          ("scenarios", name, "driver"))
             continue
         scenario_model = getattr(cls, "ScenarioConfig", ScenarioConfig)
-        cfg = _validate(scenario_model, raw, ("scenarios", name), problems)
+        cfg = _validate(scenario_model, raw, ("scenarios", name), problems, context)
         if cfg is None:
             continue
+        for validator in getattr(cls, "validators", ()):
+            wanted_validators.setdefault(validator, {})
         if cfg.service is not None and cfg.service not in model.services:
             _unknown_name(problems, "service", cfg.service, list(model.services),
                           ("scenarios", name, "service"))
@@ -309,7 +315,7 @@ def _resolve(tf: TargetsFile, host: PluginHost, problems: _Problems) -> None:
         for tname, tcfg in cfg.targets.items():
             scenario_targets.append((name, tname, tcfg))
     for section, role, defaults in (("collectors", "collector", {}),
-                                    ("validators", "validator", DEFAULT_VALIDATORS),
+                                    ("validators", "validator", wanted_validators),
                                     ("reporters", "reporter", DEFAULT_REPORTERS)):
         entries = getattr(model, section) or {}
         for instance, raw in ({**defaults, **entries} if section != "reporters"
@@ -322,7 +328,7 @@ def _resolve(tf: TargetsFile, host: PluginHost, problems: _Problems) -> None:
                 problems.add(_unknown_component(role, type_name, host),
                              (*key_path, "type") if "type" in (raw or {}) else key_path, True)
                 continue
-            cfg = _validate(cls.Config, options, key_path, problems)
+            cfg = _validate(cls.Config, options, key_path, problems, context)
             if cfg is None:
                 continue
             use = ComponentUse(instance, cls, cfg)

@@ -183,6 +183,10 @@ class Run:
         except Exception as exc:
             error = describe(exc)
             self.error(name, "load_driver", "run", error)
+            # A driver may hand over what it measured before it broke.
+            partial = getattr(exc, "metrics", None)
+            if isinstance(partial, MetricSet):
+                measured = partial
         finally:
             end = time.time()
             self.driver = None
