@@ -88,3 +88,23 @@ def test_smoke_preset_runs_with_a_time_scale(drive, value) -> None:
     assert value(metrics, "vus", "max") == 1
     window = metrics.combined("http.reqs")
     assert 1.0 <= window.duration < 2.0
+
+
+def test_an_internal_error_never_kills_a_vu(drive, value, monkeypatch) -> None:
+    from perfgate_aiohttp_api import checks
+
+    calls = {"n": 0}
+    real = checks.CompiledChecks.evaluate
+
+    def flaky(self, *args):  # the first evaluation raises, like a bug would
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("boom")
+        return real(self, *args)
+
+    monkeypatch.setattr(checks.CompiledChecks, "evaluate", flaky)
+    metrics, driver = drive({"executor": "per-vu-iterations", "vus": 1, "iterations": 5,
+                             "requests": [{"path": "/health", "checks": {"status": 200}}]})
+    assert value(metrics, "iterations", "count") == 4
+    assert value(metrics, "perfgate.driver.internal_errors", "count") == 1
+    assert driver.errors == ["1 iterations failed inside the driver: RuntimeError: boom"]

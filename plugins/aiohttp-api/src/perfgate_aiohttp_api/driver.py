@@ -41,6 +41,8 @@ _METRICS = [
                "how late iterations (open model) or the event loop (closed) ran"),
     MetricInfo("perfgate.driver.behind_schedule", Kind.RATE, "ratio",
                "share of 100 ms ticks in which the driver was saturated or late"),
+    MetricInfo("perfgate.driver.internal_errors", Kind.COUNTER, "",
+               "iterations ended by an unexpected exception in the driver (a bug)"),
 ]
 
 
@@ -83,7 +85,7 @@ class HttpDriver(LoadDriver):
             scenario=scenario.model_dump(by_alias=True, exclude_unset=True),
             scenario_name=self.instance,
             base_url=self.context.service_url(scenario.service) if scenario.service else None,
-            time_scale=self.context.options.time_scale,
+            time_scale=self.context.scale(1.0),
             allow_hosts=tuple(self.context.targets.model.allow_hosts),
         )
         plan = Plan.build(inp)
@@ -118,6 +120,9 @@ class HttpDriver(LoadDriver):
 
     def _review(self, metrics: MetricSet, workers: int, interrupted: bool) -> None:
         """Self-check: note when the load generator, not the service, set the pace."""
+        for metric in metrics.select("perfgate.driver.internal_errors"):
+            self.fail(f"{metric.aggregate('count'):.0f} iterations failed inside the driver: "
+                      f"{metric.tags.get('error')}")
         health = summary(metrics)
         health["workers"] = workers
         health["interrupted"] = interrupted

@@ -211,20 +211,28 @@ class Engine:
                 scheduled_ns = now
             self.recorder.schedule_lag.append((now - scheduled_ns) // 1000)
         started = scheduled_ns or now
-        if item.__class__ is Prepared:
-            await self._send(vu, item, scheduled_ns, None)  # type: ignore[arg-type]
-            if item.think:  # type: ignore[union-attr]
-                await asyncio.sleep(item.think)  # type: ignore[union-attr]
-        else:
-            values: dict[str, str] = {}
-            first = scheduled_ns
-            for step in item.steps:  # type: ignore[union-attr]
-                ok = await self._send(vu, step, first, values)
-                first = 0
-                if not ok:
-                    break
-                if step.think:
-                    await asyncio.sleep(step.think)
+        try:
+            if item.__class__ is Prepared:
+                await self._send(vu, item, scheduled_ns, None)  # type: ignore[arg-type]
+                if item.think:  # type: ignore[union-attr]
+                    await asyncio.sleep(item.think)  # type: ignore[union-attr]
+            else:
+                values: dict[str, str] = {}
+                first = scheduled_ns
+                for step in item.steps:  # type: ignore[union-attr]
+                    ok = await self._send(vu, step, first, values)
+                    first = 0
+                    if not ok:
+                        break
+                    if step.think:
+                        await asyncio.sleep(step.think)
+        except Exception as exc:  # a bug must not kill the VU: count it, report it, go on
+            self.recorder.internal_error(f"{type(exc).__name__}: {exc}")
+            for conn in vu.conns.values():
+                conn.close()
+            vu.conns.clear()
+            await asyncio.sleep(0.01)
+            return
         self.recorder.iteration_durations.append((perf_counter_ns() - started) // 1000)
 
     # -- closed model ---------------------------------------------------------------------

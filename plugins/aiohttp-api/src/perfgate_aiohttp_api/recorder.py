@@ -84,6 +84,11 @@ class Recorder:
         self.cells.append(cell)
         return cell
 
+    def internal_error(self, message: str) -> None:
+        """An unexpected exception in an iteration (a bug): counted, quoted by the driver."""
+        self.metrics.counter("perfgate.driver.internal_errors",
+                             {**self._base, "error": message[:200]}).add(1)
+
     def check_counts(self, label: str, name: str) -> list[int]:
         """``[passes, total]`` for one check of one request; the hot loop adds to it."""
         counts = [0, 0]
