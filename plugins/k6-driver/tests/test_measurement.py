@@ -121,5 +121,5 @@ def test_numbers_match_k6_summary_and_ground_truth(run_k6, script, server, tmp_p
     # Per-second series add up to the totals.
     assert sum(row[1] for row in duration.series.to_list()) == duration.count
     verdicts = {c.name: c.verdict.value for c in result.checks}
-    # No thresholds in the script: the built-in k6-thresholds check has nothing to judge.
-    assert verdicts == {"latency": "pass", "errors": "pass", "s.k6-thresholds": "skip"}
+    # No thresholds in the script: the k6 validator (always on) adds no check.
+    assert verdicts == {"latency": "pass", "errors": "pass"}

@@ -133,6 +133,12 @@ def test_targets_file_errors_name_the_key(tmp_path):
            "targets": {"t": {"metric": "checkout_tme", "target": "p(95) < 1s"}}}
     with pytest.raises(ConfigError, match="did you mean 'checkout_time'"):
         run_targets(doc, output_dir=tmp_path)
+    # The same with the script relative to the targets file's folder (not the current one):
+    # the loader hands the folder to the scenario model.
+    assert not (Path.cwd() / "t.js").exists()
+    doc["scenarios"]["load"]["script"] = "t.js"
+    with pytest.raises(ConfigError, match="did you mean 'checkout_time'"):
+        run_targets(doc, output_dir=tmp_path)
 
 
 def test_blocked_hosts_fail_inside_k6(run_k6, script):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from perfgate import Verdict
+import pytest
+
+from perfgate import MetricSet, Verdict
 
 #: A target on this scenario's requests: an error verdict when k6 broke before measuring.
 LATENCY = {"latency": {"metric": "http.req_duration{scenario:s}", "target": "p(95) < 1000ms"}}
@@ -12,7 +14,14 @@ def k6_checks(outcome):
     return {c.name: c for c in outcome.result.checks if c.source == "k6"}
 
 
-def test_crossed_threshold_is_a_failed_check_not_a_run_error(run_k6, script):
+def failing(outcome):
+    return sorted(c.name for c in outcome.result.checks if c.verdict is Verdict.FAIL)
+
+
+# Not listed, the k6 validator comes with the driver; listed as well, it runs once all the same.
+@pytest.mark.parametrize("validators", [None, {"thresholds": {}, "k6": {}}],
+                         ids=["driver-brings-k6", "file-lists-k6"])
+def test_crossed_threshold_is_a_failed_check_not_a_run_error(run_k6, script, validators):
     path = script("""
         import http from 'k6/http';
         export const options = {
@@ -25,7 +34,8 @@ def test_crossed_threshold_is_a_failed_check_not_a_run_error(run_k6, script):
           http.get(`${__ENV.BASE_URL}/delay/20`, { tags: { name: 'slow' } });
         }
     """)
-    outcome = run_k6({"script": str(path), "iterations": 10, "vus": 2}, targets=LATENCY)
+    outcome = run_k6({"script": str(path), "iterations": 10, "vus": 2}, targets=LATENCY,
+                     validators=validators)
     assert outcome.exit_code == 1  # the gate failed; the run did not break
     assert outcome.result.errors == []
     checks = k6_checks(outcome)
@@ -38,9 +48,14 @@ def test_crossed_threshold_is_a_failed_check_not_a_run_error(run_k6, script):
     assert checks["s.k6 http_req_failed: rate<0.5"].verdict is Verdict.PASS
     assert {c.name: c.verdict for c in outcome.result.checks}["latency"] is Verdict.PASS
     assert outcome.result.details["s"]["k6"]["exit_code"] == 99
-    # Without the k6 validator too, the built-in check fails the gate on k6's verdict.
-    builtin = {c.name: c for c in outcome.result.checks}["s.k6-thresholds"]
-    assert builtin.verdict is Verdict.FAIL and builtin.measured == 1
+    # The crossed threshold counts once: one failed check, each check once, no other
+    # verdict on k6's thresholds.
+    assert failing(outcome) == ["s.k6 http_req_duration{name:slow}: p(95)<5"]
+    names = [c.name for c in outcome.result.checks]
+    assert sorted(names) == sorted(set(names)) == [
+        "latency", "s.k6 http_req_duration{name:slow}: p(95)<5",
+        "s.k6 http_req_failed: rate<0.5"]
+    assert not [m for m in outcome.result.metrics if m["name"].startswith("k6.")]
 
 
 def test_syntax_error_is_a_run_error_with_k6s_message(run_k6, script):
@@ -124,6 +139,36 @@ def test_script_abort_is_a_run_error(run_k6, script):
     assert "code 108" in message and "stock service is down" in message
 
 
+def test_what_k6_measured_before_an_abort_is_kept(run_k6, script, server):
+    path = script("""
+        import http from 'k6/http';
+        import exec from 'k6/execution';
+        export const options = { thresholds: { http_req_failed: ['rate<0.5'] } };
+        export default function () {
+          http.get(`${__ENV.BASE_URL}/delay/5`, { tags: { name: 'delay' } });
+          if (exec.scenario.iterationInTest === 2) exec.test.abort('stock service is down');
+        }
+    """)
+    server.reset()
+    outcome = run_k6({"script": str(path), "iterations": 10, "vus": 1}, targets={
+        **LATENCY, "requests": {"metric": "http.reqs{scenario:s}", "critical": "count == 3"}})
+    assert outcome.exit_code == 3  # still a broken run
+    [error] = outcome.result.errors
+    assert "code 108" in error["message"] and "stock service is down" in error["message"]
+    assert outcome.result.scenarios[0]["status"] == "failed"
+    # The three requests made before the abort are in the result and judged.
+    assert server.counters()["total"] == 3
+    metrics = MetricSet.from_list(outcome.result.metrics)
+    assert metrics.combined("http.reqs", {"scenario": "s"}).aggregate("count") == 3
+    assert metrics.combined("http.req_duration", {"name": "delay"}).count == 3
+    checks = {c.name: c for c in outcome.result.checks}
+    assert checks["requests"].verdict is Verdict.PASS and checks["requests"].measured == 3
+    assert checks["latency"].verdict is Verdict.PASS
+    assert outcome.result.details["s"]["k6"]["exit_code"] == 108
+    # k6 still wrote its summary: its verdict on the threshold is a check as well.
+    assert checks["s.k6 http_req_failed: rate<0.5"].verdict is Verdict.PASS
+
+
 def test_test_fail_is_a_failed_check(run_k6, script):
     path = script("""
         import http from 'k6/http';
@@ -136,7 +181,7 @@ def test_test_fail_is_a_failed_check(run_k6, script):
     outcome = run_k6({"script": str(path), "iterations": 1}, targets=LATENCY)
     assert outcome.exit_code == 1
     assert k6_checks(outcome)["s.k6 test.fail()"].verdict is Verdict.FAIL
-    assert {c.name: c for c in outcome.result.checks}["s.k6-thresholds"].verdict is Verdict.FAIL
+    assert failing(outcome) == ["s.k6 test.fail()"]
 
 
 def test_missing_script_and_bad_k6_path_are_run_errors(run_k6, script):

@@ -1,7 +1,8 @@
 """perfgate-k6-driver: run k6 scripts with the real k6 and judge their results in perfgate.
 
 Registers the ``k6`` load driver (:class:`~perfgate_k6_driver.driver.K6Driver`) and the ``k6``
-validator that reports the script's own thresholds as checks.
+validator that reports the script's own thresholds as checks; the driver brings the
+validator along, so every run with a k6 scenario has it.
 """
 
 from __future__ import annotations

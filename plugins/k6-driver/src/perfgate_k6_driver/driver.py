@@ -9,8 +9,13 @@ threshold verdicts and its own numbers. k6's exit code decides what the run reco
 99 thresholds         fine for the run; the crossed thresholds are failed ``k6`` checks
 105 after Ctrl-C      fine: what was measured until the stop is returned
 110 ``test.fail()``   a failed ``k6`` check
-anything else         a run error with k6's own message (bad script, exception, abort...)
+anything else         a run error with k6's own message (bad script, exception, abort...);
+                      the error (:class:`K6RunError`) carries what k6 measured until then,
+                      and the run keeps it
 ====================  ===================================================================
+
+The driver brings the ``k6`` validator along (:attr:`K6Driver.validators`): k6's verdicts on
+the script's thresholds are always checks, whether or not the targets file lists it.
 """
 
 from __future__ import annotations
@@ -20,9 +25,9 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from perfgate import Kind, LoadDriver, MetricInfo, MetricSet, RunError, TargetSpec
+from perfgate import Kind, LoadDriver, MetricInfo, MetricSet, RunError
 from perfgate_k6_driver.binary import K6Binary, find_k6
 from perfgate_k6_driver.config import K6Scenario
 from perfgate_k6_driver.process import (
@@ -36,7 +41,6 @@ from perfgate_k6_driver.safety import LOOPBACK, blocked_ranges, resolve
 from perfgate_k6_driver.script import declared_metrics, locate
 from perfgate_k6_driver.stream import FileTail, SampleReader
 from perfgate_k6_driver.summary import (
-    ThresholdResult,
     own_view,
     read_summary,
     summary_duration,
@@ -66,7 +70,6 @@ BUILTIN_METRICS: tuple[MetricInfo, ...] = (
     MetricInfo("ws.*", None, "", "WebSocket metrics"),
     MetricInfo("grpc.*", None, "", "gRPC metrics"),
     MetricInfo("browser.*", None, "", "k6 browser metrics"),
-    MetricInfo("k6.thresholds", Kind.RATE, "ratio", "k6 script thresholds met (k6's verdicts)"),
 )
 _POLL = 0.25
 _READ_PER_POLL = 16 << 20  # bytes of k6 output read between two progress updates
@@ -82,18 +85,15 @@ class K6Driver(LoadDriver):
     name = "k6"
     summary = "run a k6 script with the real k6; its samples, thresholds and errors"
     ScenarioConfig = K6Scenario
+    #: Always run, listed under ``validators:`` or not: a crossed threshold in the script
+    #: (or ``test.fail()``) is a failed check and fails the gate.
+    validators: ClassVar[tuple[str, ...]] = ("k6",)
 
     def __init__(self, config: Any, context: Any, instance: str | None = None) -> None:
         super().__init__(config, context, instance)
         self._process: K6Process | None = None
         self._interrupted = False
         self._details: dict[str, Any] = {}
-
-    @classmethod
-    def builtin_targets(cls, config: K6Scenario) -> dict[str, TargetSpec]:
-        return {"k6-thresholds": TargetSpec(
-            metric="k6.thresholds", critical="fails == 0", on_missing="skip",
-            description="every threshold in the k6 script met, by k6's own verdict")}
 
     @classmethod
     def produces(cls, config: K6Scenario) -> list[MetricInfo]:
@@ -181,7 +181,6 @@ class K6Driver(LoadDriver):
             "warnings": list(log.warnings),
             "script_errors": sum(log.script_errors.values()),
         })
-        self._record_verdicts(reader, results, code == MARKED_FAILED)
         if reader.merged:
             self.context.note(
                 f"{self.instance}: {', '.join(sorted(reader.merged))} had more than "
@@ -209,24 +208,6 @@ class K6Driver(LoadDriver):
         said = "; ".join(m.strip() for m in log.messages()) or "no message"
         raise K6RunError(f"k6 exited with code {code} ({meaning}): {said[:2000]}",
                          reader.metrics, code)
-
-    def _record_verdicts(self, reader: SampleReader, results: list[ThresholdResult],
-                         marked_failed: bool) -> None:
-        """k6's verdicts as the ``k6.thresholds`` rate (one sample per threshold, true = met).
-
-        The built-in ``k6-thresholds`` target fails the gate when any is false, even where the
-        ``k6`` validator (one check per threshold) is not enabled.
-        """
-        t = reader.last if reader.last is not None else time.time()
-        verdicts = [(f"{r.k6_metric}: {r.expression}", r.passed) for r in results]
-        if marked_failed:
-            verdicts.append(("test.fail()", False))
-        for label, passed in verdicts:
-            if passed is not None:
-                metric = reader.metrics.rate("k6.thresholds",
-                                             {"scenario": self.instance, "threshold": label})
-                metric.add(1 if passed else 0, t)
-                metric.set_window(reader.metrics_start, reader.metrics_end)
 
     # -- Ctrl-C ----------------------------------------------------------------------------
     def interrupt(self) -> None:
@@ -288,7 +269,11 @@ class K6Driver(LoadDriver):
 
 
 class K6RunError(RunError):
-    """k6 ended with an error; ``metrics`` holds what it measured before that."""
+    """k6 ended with an error (``k6_exit_code``).
+
+    ``metrics`` holds what k6 measured before that, with the test's window set; perfgate's
+    run keeps it (targets on it are judged) and still records the scenario as failed.
+    """
 
     def __init__(self, message: str, metrics: MetricSet, exit_code: int) -> None:
         super().__init__(message)

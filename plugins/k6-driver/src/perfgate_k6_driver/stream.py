@@ -61,9 +61,6 @@ class SampleReader:
         self.requests = 0
         self.failed = 0
         self.bad_lines = 0
-        #: The test's window, once :meth:`set_window` set it.
-        self.metrics_start: float | None = None
-        self.metrics_end: float | None = None
         self._series: dict[tuple[str, tuple[tuple[str, str], ...]], Metric] = {}
         self._seconds: dict[str, float] = {}
         self._last_stamp = ""
@@ -161,7 +158,6 @@ class SampleReader:
     # -- results -------------------------------------------------------------------------
     def set_window(self, start: float | None, end: float | None) -> None:
         """Give every series the test's window (a counter's rate divides by it)."""
-        self.metrics_start, self.metrics_end = start, end
         for metric in self.metrics:
             metric.start = metric.end = None
             metric.set_window(start, end)

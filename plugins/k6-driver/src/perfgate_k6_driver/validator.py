@@ -3,6 +3,10 @@
 The k6 driver records each threshold and k6's verdict in the scenario's details
 (``details.<scenario>.k6.thresholds``); this validator turns them into checks with
 ``source: k6`` in the scenario's group, beside the targets file's own checks.
+
+The k6 driver brings this validator along (``K6Driver.validators``): it runs whenever a
+scenario uses ``driver: k6``, listed under ``validators:`` or not, so a crossed threshold is
+always a failed check. Listing ``validators: {k6: {}}`` as well changes nothing.
 """
 
 from __future__ import annotations
