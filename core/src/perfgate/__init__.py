@@ -13,6 +13,7 @@ from perfgate.components import (
     MetricInfo,
     Reporter,
     SamplingCollector,
+    SamplingConfig,
     TargetSpec,
     Validator,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "RunError",
     "RunOptions",
     "SamplingCollector",
+    "SamplingConfig",
     "ScenarioConfig",
     "ServiceConfig",
     "ServiceError",

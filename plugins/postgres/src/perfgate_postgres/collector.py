@@ -12,12 +12,11 @@ import contextlib
 import os
 import socket
 import threading
-from datetime import datetime
 from typing import Any
 
 import psycopg
 
-from perfgate import Kind, MetricInfo, MetricSet, RunError, TargetSpec
+from perfgate import Kind, MetricInfo, RunError, TargetSpec
 from perfgate.components import SamplingCollector
 from perfgate_postgres.config import PostgresConfig
 from perfgate_postgres.conninfo import ConnInfo
@@ -72,10 +71,6 @@ def _delta(before: int | None, now: int) -> int:
     return now - before
 
 
-def _clock(t: float) -> str:
-    return datetime.fromtimestamp(t).strftime("%H:%M:%S")
-
-
 class Watchdog:
     """Cuts a connection whose query has not answered within ``timeout`` seconds.
 
@@ -121,11 +116,6 @@ class PostgresCollector(SamplingCollector):
         self._statements_source: StatementsSource | None = None
         self._statements = StatementTracker()
         self._previous: Snapshot | None = None
-        self._first_ok: float | None = None
-        self._last_ok: float | None = None
-        self._failing_since: float | None = None
-        self.samples_ok = 0
-        self.samples_failed = 0
         self._details: dict[str, Any] = {}
 
     # -- the contract --------------------------------------------------------------------
@@ -159,6 +149,9 @@ class PostgresCollector(SamplingCollector):
 
     def details(self) -> dict[str, Any]:
         return self._details
+
+    def describe(self) -> str:
+        return self.conninfo.describe()
 
     # -- connecting ----------------------------------------------------------------------
     def _connect(self) -> psycopg.Connection[Any]:
@@ -289,29 +282,14 @@ class PostgresCollector(SamplingCollector):
         self._record(snap)
 
     def _sample_failed(self, exc: BaseException, now: float) -> None:
-        self.samples_failed += 1
-        if self._failing_since is not None:
-            return  # already reported; the summary at the end says how long it lasted
-        self._failing_since = now
         reason = " ".join(str(exc).split())
         if isinstance(exc, RunError):
             reason = reason.removeprefix("postgres: ")
-        if self._last_ok is None:
-            self.fail(f"postgres: cannot sample {self.conninfo.describe()} at {_clock(now)}: "
-                      f"{reason}")
-        else:
-            self.fail(f"postgres: lost {self.conninfo.describe()} at {_clock(now)}: {reason}")
+        self.sample_failed(reason, now)
 
     def _record(self, snap: Snapshot) -> None:
         t = snap.at
-        if self._failing_since is not None:
-            self.context.note(f"postgres: {self.conninfo.describe()} answered again at "
-                              f"{_clock(t)} after failing since {_clock(self._failing_since)}")
-            self._failing_since = None
-        self.samples_ok += 1
-        if self._first_ok is None:
-            self._first_ok = t
-        self._last_ok = t
+        self.sample_succeeded(t)
         m = self.metrics
         for ms in snap.probe_ms:
             m.trend("postgres.probe_duration").add(ms, t)
@@ -357,17 +335,6 @@ class PostgresCollector(SamplingCollector):
 
     # -- the end -------------------------------------------------------------------------
     def finish(self) -> None:
-        if self._failing_since is not None and self._last_ok is not None:
-            # Numbers from part of the run would judge a run the database did not survive:
-            # leave them out, so checks on them become errors that quote why.
-            self.fail(f"postgres: {self.conninfo.describe()} did not answer from "
-                      f"{_clock(self._failing_since)} to the end of the run; its metrics "
-                      f"(measured {_clock(self._first_ok or self._last_ok)} to "
-                      f"{_clock(self._last_ok)} only) are left out")
-            self.metrics = MetricSet()
-        if self._first_ok is not None and self._last_ok is not None:
-            for metric in self.metrics:
-                metric.set_window(self._first_ok, self._last_ok)
         top = []
         for key, win in self._statements.top(self.config.top_statements):
             entry = win.to_dict(key[2])
@@ -379,9 +346,7 @@ class PostgresCollector(SamplingCollector):
         self._details = {
             "server": self.conninfo.describe(),
             "databases": self._names if self._names is not None else ["*"],
-            "window": {"start": self._first_ok, "end": self._last_ok},
-            "samples": self.samples_ok,
-            "failed_samples": self.samples_failed,
+            **self.sampling_details(),
             "pg_stat_statements": self._statements_source is not None,
             "top_statements": top,
         }

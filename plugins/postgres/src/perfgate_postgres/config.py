@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr, field_validator
 
-from perfgate import ComponentConfig, Duration
+from perfgate import SamplingConfig
 
 
-class PostgresConfig(ComponentConfig):
+class PostgresConfig(SamplingConfig):
     """Options of the ``postgres`` collector::
 
         collectors:
@@ -16,12 +16,12 @@ class PostgresConfig(ComponentConfig):
             interval: 1s
             databases: [app]             # default: the database the dsn connects to
             top_statements: 10
+
+    ``interval`` (1s) and ``timeout`` (5s) come from :class:`perfgate.SamplingConfig`.
     """
 
     #: A libpq connection string or ``postgresql://`` URL. Kept secret: never printed.
     dsn: SecretStr
-    #: Time between samples.
-    interval: Duration = 1.0
     #: Databases whose activity is measured; ``["*"]`` for every database on the server.
     #: Default: the database the dsn connects to.
     databases: list[str] | None = None
@@ -29,18 +29,8 @@ class PostgresConfig(ComponentConfig):
     top_statements: int = Field(default=10, ge=0, le=1000)
     #: Timed probe queries per sample (``postgres.probe_duration``); 0 turns probing off.
     probes: int = Field(default=3, ge=0, le=100)
-    #: How long connecting, or one sample, may take before the server counts as not
-    #: answering (a sample still waiting then is aborted and recorded as failed).
-    timeout: Duration = 5.0
     #: Propose the built-in checks (query p95, connection headroom, cache hit ratio).
     builtin_targets: bool = True
-
-    @field_validator("interval")
-    @classmethod
-    def _positive_interval(cls, value: float) -> float:
-        if value <= 0:
-            raise ValueError("interval must be more than 0s")
-        return value
 
     @field_validator("databases")
     @classmethod

@@ -6,14 +6,13 @@ import contextlib
 import inspect
 import threading
 import time
-from datetime import datetime
 from typing import Any
 
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from perfgate import Kind, MetricInfo, MetricSet, RunError, TargetSpec
+from perfgate import Kind, MetricInfo, RunError, TargetSpec
 from perfgate.components import SamplingCollector
 from perfgate_redis.config import RedisConfig
 from perfgate_redis.sample import Sample, delta
@@ -37,10 +36,6 @@ METRICS = [
     MetricInfo("redis.blocked_clients", Kind.GAUGE, "", "clients waiting in BLPOP and the like"),
     MetricInfo("redis.keys", Kind.GAUGE, "", "keys per database (tag db)"),
 ]
-
-
-def _clock(t: float) -> str:
-    return datetime.fromtimestamp(t).strftime("%H:%M:%S")
 
 
 def _client_options() -> dict[str, Any]:
@@ -71,12 +66,7 @@ class RedisCollector(SamplingCollector):
         #: Commands this collector sent, by name: they are taken out of the server's counts.
         self._own: dict[str, int] = {"ping": 0, "info": 0}
         self._previous: Sample | None = None
-        self._first_ok: float | None = None
-        self._last_ok: float | None = None
-        self._failing_since: float | None = None
         self._command_totals: dict[str, list[float]] = {}
-        self.samples_ok = 0
-        self.samples_failed = 0
         self._details: dict[str, Any] = {}
 
     # -- the contract --------------------------------------------------------------------
@@ -103,6 +93,9 @@ class RedisCollector(SamplingCollector):
 
     def details(self) -> dict[str, Any]:
         return self._details
+
+    def describe(self) -> str:
+        return self.target.describe()
 
     # -- connecting ----------------------------------------------------------------------
     def _reason(self, exc: BaseException) -> str:
@@ -155,29 +148,13 @@ class RedisCollector(SamplingCollector):
                 self._own["info"] += 1
                 info = client.info("all")
             except redis.RedisError as exc:
-                self._sample_failed(exc, now)
+                self.sample_failed(self._reason(exc), now)
                 return
             self._record(Sample.from_info(info, time.time(), own, probe_ms))
 
-    def _sample_failed(self, exc: BaseException, now: float) -> None:
-        self.samples_failed += 1
-        if self._failing_since is not None:
-            return  # already reported; the summary at the end says how long it lasted
-        self._failing_since = now
-        verb = "cannot sample" if self._last_ok is None else "lost"
-        self.fail(f"redis: {verb} {self.target.describe()} at {_clock(now)}: "
-                  f"{self._reason(exc)}")
-
     def _record(self, sample: Sample) -> None:
         t, m = sample.at, self.metrics
-        if self._failing_since is not None:
-            self.context.note(f"redis: {self.target.describe()} answered again at {_clock(t)} "
-                              f"after failing since {_clock(self._failing_since)}")
-            self._failing_since = None
-        self.samples_ok += 1
-        if self._first_ok is None:
-            self._first_ok = t
-        self._last_ok = t
+        self.sample_succeeded(t)
         for ms in sample.probe_ms:
             m.trend("redis.probe_duration").add(ms, t)
         g = sample.gauges
@@ -211,7 +188,7 @@ class RedisCollector(SamplingCollector):
     # -- the end -------------------------------------------------------------------------
     def _latency_events(self) -> list[dict[str, Any]]:
         """``LATENCY LATEST`` events inside the window (only if latency monitoring is on)."""
-        if self._client is None or self._first_ok is None or self._failing_since is not None:
+        if self._client is None or self.first_ok is None or self.failing_since is not None:
             return []
         try:
             rows = self._client.execute_command("LATENCY", "LATEST")
@@ -220,23 +197,12 @@ class RedisCollector(SamplingCollector):
         events = []
         for row in rows or []:
             name, at, latest, worst = row[0], int(row[1]), int(row[2]), int(row[3])
-            if at >= int(self._first_ok):
+            if at >= int(self.first_ok):
                 events.append({"event": name.decode() if isinstance(name, bytes) else name,
                                "at": at, "latest_ms": latest, "max_ms": worst})
         return events
 
     def finish(self) -> None:
-        if self._failing_since is not None and self._last_ok is not None:
-            # Numbers from part of the run would judge a run the cache did not survive:
-            # leave them out, so checks on them become errors that quote why.
-            self.fail(f"redis: {self.target.describe()} did not answer from "
-                      f"{_clock(self._failing_since)} to the end of the run; its metrics "
-                      f"(measured {_clock(self._first_ok or self._last_ok)} to "
-                      f"{_clock(self._last_ok)} only) are left out")
-            self.metrics = MetricSet()
-        if self._first_ok is not None and self._last_ok is not None:
-            for metric in self.metrics:
-                metric.set_window(self._first_ok, self._last_ok)
         last = self._previous
         commands = sorted(self._command_totals.items(), key=lambda kv: kv[1][1], reverse=True)
         self._details = {
@@ -244,9 +210,7 @@ class RedisCollector(SamplingCollector):
             "version": last.version if last else None,
             "maxmemory": last.gauges["maxmemory"] if last else None,
             "maxmemory_policy": last.policy if last else None,
-            "window": {"start": self._first_ok, "end": self._last_ok},
-            "samples": self.samples_ok,
-            "failed_samples": self.samples_failed,
+            **self.sampling_details(),
             "commands": [{"command": name, "calls": int(calls), "total_ms": usec / 1000.0,
                           "mean_ms": usec / calls / 1000.0}
                          for name, (calls, usec) in commands[:20]],
