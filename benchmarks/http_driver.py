@@ -195,7 +195,7 @@ def child(scenario: dict, url: str) -> None:
 
     rss_before = rss_kb()
     warm: dict[str, int] = {}
-    warm_at = min(5.0, 0.1 * float(cfg.duration or 0))
+    warm_at = min(5.0, 0.1 * float(cfg.duration or 50))
     timer = threading.Timer(warm_at, lambda: warm.setdefault("kb", rss_kb()))
     timer.start()
     metrics = driver.run(cfg)
@@ -317,11 +317,10 @@ def main() -> None:
         results["memory"] = mem
     if args.memory_real:
         with nginx(server_core) as url:
-            seconds = max(10.0, 10_000_000 / max(ours_closed["rps"], 1.0) * 1.05)
-            real = run_ours(url, {"executor": "constant-vus", "vus": VUS,
-                                  "duration": f"{seconds:.0f}s", "requests": [{"path": "/"}]},
-                            client_core)
-        print(f"memory  real run: {real['requests']:.0f} requests in {seconds:.0f}s, RSS "
+            real = run_ours(url, {"executor": "shared-iterations", "vus": VUS,
+                                  "iterations": 10_000_000, "max_duration": "20m",
+                                  "requests": [{"path": "/"}]}, client_core)
+        print(f"memory  real run: {real['requests']:.0f} requests in {real['wall_s']:.0f}s, RSS "
               f"{real['rss_mb']:.1f} MB, growth after the first 5 s "
               f"{real['rss_growth_after_warmup_mb']:.1f} MB", flush=True)
         results["memory_real"] = real
