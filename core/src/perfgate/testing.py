@@ -4,6 +4,11 @@
   class or instance with ``@hookimpl`` functions) for the current test only.
 - :func:`run_targets`: run a targets file (a path, YAML text or a dict) in-process and get
   the :class:`~perfgate.run.RunOutcome` (result document and exit code) back.
+- :func:`run_context`: a :class:`~perfgate.context.RunContext` for a component tested on its
+  own, outside a run.
+- :func:`collect`: start a :class:`~perfgate.components.SamplingCollector`, run a workload,
+  stop it, and get the collector and its metrics back.
+- :func:`free_port`: a TCP port on 127.0.0.1 nobody listens on, for a server a test starts.
 
 ::
 
@@ -20,21 +25,30 @@
 from __future__ import annotations
 
 import contextlib
+import socket
 import tempfile
 import textwrap
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import yaml
 
-from perfgate.context import RunOptions
-from perfgate.loader import load_targets
+from perfgate.components import SamplingCollector
+from perfgate.config import TargetsFileModel
+from perfgate.context import RunContext, RunOptions
+from perfgate.loader import TargetsFile, load_targets
+from perfgate.metrics import MetricSet
 from perfgate.plugins import PluginHost, extra_plugins
 from perfgate.run import RunOutcome, execute
+from perfgate.yamlmap import LineMap
 
-__all__ = ["RunOutcome", "perfgate_plugin", "run_targets"]
+__all__ = ["RunOutcome", "collect", "free_port", "perfgate_plugin", "run_context",
+           "run_targets"]
+
+C = TypeVar("C", bound=SamplingCollector)
 
 
 def _as_file(source: str | Path | dict[str, Any], folder: Path) -> Path:
@@ -80,3 +94,38 @@ def perfgate_plugin() -> Iterator[Callable[[Any], Any]]:
             return plugin
 
         yield register
+
+
+def run_context(**options: Any) -> RunContext:
+    """A run context for a component tested on its own, as if from an empty targets file.
+
+    No services, no ``allow_hosts`` (only loopback may be loaded); ``options`` are
+    :class:`~perfgate.context.RunOptions` fields (``output_dir``, ``time_scale``...).
+    """
+    targets = TargetsFile(path=Path("targets.yml"), sha256="",
+                          model=TargetsFileModel(version=1), lines=LineMap("targets.yml"))
+    return RunContext(targets, RunOptions(**options))
+
+
+def collect(collector: type[C], config: Any, workload: Callable[[], Any],
+            context: RunContext | None = None) -> tuple[C, MetricSet]:
+    """Start ``collector`` with ``config``, run ``workload``, stop it; return both.
+
+    After the workload it waits one and a half intervals, so that at least one sample is
+    taken after it. ``context`` defaults to :func:`run_context`.
+    """
+    instance = collector(config, context or run_context())
+    instance.start()
+    try:
+        workload()
+        time.sleep(instance.interval * 1.5)  # at least one sample after the workload
+    finally:
+        metrics = instance.stop()
+    return instance, metrics
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

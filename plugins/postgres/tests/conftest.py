@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import os
-import time
-import types
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import psycopg
 import pytest
 
-from perfgate import MetricSet, RunContext, RunOptions
-from perfgate_postgres import PostgresCollector, PostgresConfig
+from perfgate import MetricSet, RunContext
+from perfgate.testing import collect, run_context
+from perfgate_postgres import PostgresCollector
 from perfgate_postgres.testing import TemporaryCluster, find_bindir
 
 SHARED_DSN = os.environ.get("PERFGATE_TEST_PG_DSN",
@@ -21,14 +20,9 @@ BOB_PASSWORD = "correct-horse-battery-staple"
 MALLORY_PASSWORD = "md5-secret-Pa55word"
 
 
-def make_context() -> RunContext:
-    targets = types.SimpleNamespace(model=types.SimpleNamespace(allow_hosts=[]), services={})
-    return RunContext(targets, RunOptions())  # type: ignore[arg-type]
-
-
 @pytest.fixture
 def context() -> RunContext:
-    return make_context()
+    return run_context()
 
 
 @pytest.fixture(scope="session")
@@ -86,19 +80,7 @@ def plain_cluster() -> Iterator[TemporaryCluster]:
         cluster.stop()
 
 
-def collect(config: PostgresConfig, workload: Callable[[], Any],
-            context: RunContext | None = None) -> tuple[PostgresCollector, MetricSet]:
-    """Start a collector, run ``workload``, stop it; return the collector and its metrics."""
-    collector = PostgresCollector(config, context or make_context())
-    collector.start()
-    try:
-        workload()
-        time.sleep(config.interval * 1.5)  # at least one sample after the workload
-    finally:
-        metrics = collector.stop()
-    return collector, metrics
-
-
 @pytest.fixture
 def run_collector() -> Callable[..., tuple[PostgresCollector, MetricSet]]:
-    return collect
+    """``run_collector(config, workload, context=None)``: :func:`perfgate.testing.collect`."""
+    return functools.partial(collect, PostgresCollector)

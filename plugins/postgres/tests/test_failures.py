@@ -24,11 +24,10 @@ from perfgate import (
     RunError,
     hookimpl,
 )
-from perfgate.testing import run_targets
+from perfgate.testing import free_port, run_context, run_targets
 from perfgate_postgres import PostgresCollector, PostgresConfig
-from perfgate_postgres.testing import free_port
 
-from .conftest import BOB_PASSWORD, MALLORY_PASSWORD, make_context
+from .conftest import BOB_PASSWORD, MALLORY_PASSWORD
 
 
 def assert_secret_free(texts: Any, *secrets: str) -> None:
@@ -38,7 +37,7 @@ def assert_secret_free(texts: Any, *secrets: str) -> None:
 
 
 def start_error(dsn: str, **options: Any) -> str:
-    collector = PostgresCollector(PostgresConfig(dsn=dsn, **options), make_context())
+    collector = PostgresCollector(PostgresConfig(dsn=dsn, **options), run_context())
     with pytest.raises(RunError) as info:
         collector.start()
     # No chained driver exception (whose text could carry connection details) is shown.
@@ -78,7 +77,7 @@ def test_wrong_password_md5_in_a_url(stats_cluster) -> None:
 def test_right_password_works(stats_cluster) -> None:
     cfg = PostgresConfig(dsn=stats_cluster.dsn("app", user="bob", password=BOB_PASSWORD),
                          interval="100ms")
-    collector = PostgresCollector(cfg, make_context())
+    collector = PostgresCollector(cfg, run_context())
     collector.start()
     metrics = collector.stop()
     assert collector.errors == []
@@ -107,7 +106,7 @@ def test_malformed_dsn() -> None:
 
 def test_server_goes_away_mid_run(plain_cluster) -> None:
     secret = "Trust-Ignores-This-Password"
-    context = make_context()
+    context = run_context()
     cfg = PostgresConfig(dsn=plain_cluster.dsn(password=secret), interval="100ms",
                          timeout="2s")
     collector = PostgresCollector(cfg, context)
@@ -131,7 +130,7 @@ def test_server_goes_away_mid_run(plain_cluster) -> None:
 
 
 def test_server_that_comes_back_is_measured_again(plain_cluster) -> None:
-    context = make_context()
+    context = run_context()
     collector = PostgresCollector(
         PostgresConfig(dsn=plain_cluster.dsn(), interval="100ms"), context)
     collector.start()
@@ -250,7 +249,7 @@ def test_run_with_the_database_up(plain_cluster, tmp_path, perfgate_plugin) -> N
 
 def test_a_server_that_stops_answering_does_not_hold_up_the_run(plain_cluster) -> None:
     """A frozen backend (SIGSTOP): the sample is cut after ``timeout``, then it recovers."""
-    context = make_context()
+    context = run_context()
     collector = PostgresCollector(
         PostgresConfig(dsn=plain_cluster.dsn(), interval="100ms", timeout="1s"), context)
     collector.start()

@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import os
-import time
-import types
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import redis
 
-from perfgate import MetricSet, RunContext, RunOptions
-from perfgate_redis import RedisCollector, RedisConfig
+from perfgate import MetricSet, RunContext
+from perfgate.testing import collect, run_context
+from perfgate_redis import RedisCollector
 from perfgate_redis.testing import TemporaryRedis, find_server
 
 #: A database of its own on the shared server (keys carry a per-test prefix too).
 SHARED_URL = os.environ.get("PERFGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
-
-
-def make_context() -> RunContext:
-    targets = types.SimpleNamespace(model=types.SimpleNamespace(allow_hosts=[]), services={})
-    return RunContext(targets, RunOptions())  # type: ignore[arg-type]
 
 
 def quiet_client(url: str) -> redis.Redis:
@@ -37,7 +32,7 @@ def quiet_client(url: str) -> redis.Redis:
 
 @pytest.fixture
 def context() -> RunContext:
-    return make_context()
+    return run_context()
 
 
 @pytest.fixture(scope="session")
@@ -80,19 +75,7 @@ def make_redis() -> Iterator[Callable[..., TemporaryRedis]]:
         server.stop()
 
 
-def collect(config: RedisConfig, workload: Callable[[], Any],
-            context: RunContext | None = None) -> tuple[RedisCollector, MetricSet]:
-    """Start a collector, run ``workload``, stop it; return the collector and its metrics."""
-    collector = RedisCollector(config, context or make_context())
-    collector.start()
-    try:
-        workload()
-        time.sleep(config.interval * 1.5)  # at least one sample after the workload
-    finally:
-        metrics = collector.stop()
-    return collector, metrics
-
-
 @pytest.fixture
 def run_collector() -> Callable[..., tuple[RedisCollector, MetricSet]]:
-    return collect
+    """``run_collector(config, workload, context=None)``: :func:`perfgate.testing.collect`."""
+    return functools.partial(collect, RedisCollector)

@@ -11,11 +11,8 @@ from typing import Any
 import pytest
 
 from perfgate import RunError
-from perfgate.testing import run_targets
+from perfgate.testing import free_port, run_context, run_targets
 from perfgate_redis import RedisCollector, RedisConfig
-from perfgate_redis.testing import free_port
-
-from .conftest import make_context
 
 PASSWORD = "Right-Redis-Password"
 
@@ -27,7 +24,7 @@ def assert_secret_free(texts: Any, *secrets: str) -> None:
 
 
 def start_error(url: str) -> str:
-    collector = RedisCollector(RedisConfig(url=url, timeout="2s"), make_context())
+    collector = RedisCollector(RedisConfig(url=url, timeout="2s"), run_context())
     with pytest.raises(RunError) as info:
         collector.start()
     error = info.value
@@ -75,7 +72,7 @@ def test_not_a_redis_url() -> None:
 
 def test_server_goes_away_mid_run(make_redis) -> None:
     server = make_redis(password=PASSWORD)
-    context = make_context()
+    context = run_context()
     collector = RedisCollector(
         RedisConfig(url=server.url(password=PASSWORD), interval="100ms", timeout="1s"),
         context)
@@ -95,7 +92,7 @@ def test_server_goes_away_mid_run(make_redis) -> None:
 
 def test_server_that_comes_back_is_measured_again(make_redis) -> None:
     server = make_redis()
-    context = make_context()
+    context = run_context()
     collector = RedisCollector(RedisConfig(url=server.url(), interval="100ms"), context)
     collector.start()
     time.sleep(0.3)
@@ -139,7 +136,7 @@ def test_in_a_run_the_redis_checks_error_and_the_run_completes(tmp_path) -> None
 def test_a_server_that_stops_answering_does_not_hold_up_the_run(make_redis) -> None:
     """A frozen server (SIGSTOP): the sample times out after ``timeout``, then it recovers."""
     server = make_redis()
-    context = make_context()
+    context = run_context()
     collector = RedisCollector(RedisConfig(url=server.url(), interval="100ms", timeout="1s"),
                                context)
     collector.start()

@@ -19,7 +19,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -30,16 +29,11 @@ from typing import Any
 
 import psycopg
 
+from perfgate.testing import free_port
+
 SERVER_USER = "postgres"
 #: The file in the data folder that holds the port, the socket folder and the test's settings.
 LOCAL_CONF = "perfgate-test.conf"
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def find_bindir() -> Path | None:
