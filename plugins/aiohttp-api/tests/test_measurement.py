@@ -108,13 +108,13 @@ def test_time_scale_shortens_the_load(drive, value) -> None:
     metrics, _ = drive({"executor": "ramping-vus", "start_vus": 0,
                         "stages": [{"duration": "10s", "target": 4},
                                    {"duration": "10s", "target": 4}],
-                        "requests": [{"path": "/health", "think_time": "1s"}]},
+                        "requests": [{"path": "/health", "think_time": "200ms"}]},
                        time_scale=0.05)
     elapsed = time.monotonic() - started
     assert elapsed < 2.5
     assert value(metrics, "vus", "max") <= 4
-    # think time scaled too: 1 s → 50 ms, so a VU does ~20 iterations per second
-    assert value(metrics, "iteration_duration", "med") == pytest.approx(50, abs=15)
+    # Think time is not scaled: the schedule shrinks, each VU keeps its pace.
+    assert value(metrics, "iteration_duration", "med") == pytest.approx(200, abs=30)
 
 
 def test_errors_are_classified_and_never_stop_a_vu(value, make_context) -> None:

@@ -90,13 +90,15 @@ class Prepared:
         "url",
     )
 
-    def __init__(self, spec: RequestSpec, base_url: str | None, scale: float) -> None:
+    def __init__(self, spec: RequestSpec, base_url: str | None) -> None:
         self.spec = spec
         self.label = spec.label
         self.method = spec.method
         self.head = spec.method == "HEAD"
         self.idempotent = spec.method in IDEMPOTENT
-        self.think = scale * spec.think_time
+        # Think time is how a user behaves, not how long the test lasts: --time-scale
+        # shortens the schedule but leaves each VU's pace (and so the load) as it is.
+        self.think = spec.think_time
         self.checks = CompiledChecks.build(spec.checks) if spec.checks else None
         self.check_counts = [[0, 0] for _ in (self.checks.names if self.checks else ())]
         self.captures = {name: parse_path(path) for name, path in spec.capture.items()}
@@ -170,8 +172,8 @@ class Plan:
         scenario = HttpScenario.model_validate(inp.scenario)
         scale = inp.time_scale
         base = scenario.url or inp.base_url
-        items: list[Prepared | Flow] = [Prepared(r, base, scale) for r in scenario.requests]
-        items += [Flow(f.name, [Prepared(s, base, scale) for s in f.steps])
+        items: list[Prepared | Flow] = [Prepared(r, base) for r in scenario.requests]
+        items += [Flow(f.name, [Prepared(s, base) for s in f.steps])
                   for f in scenario.flows]
         weights = [r.weight for r in scenario.requests] + [f.weight for f in scenario.flows]
         origins = sorted({p.origin for p in all_prepared(items) if p.origin is not None})
