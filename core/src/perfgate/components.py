@@ -309,10 +309,14 @@ class LoadDriver(Component):
 
     A driver's ``ScenarioConfig`` (a subclass of :class:`perfgate.config.ScenarioConfig`)
     validates the whole scenario mapping, so each driver owns its keys (``vus``, ``stages``...).
+    Its validators get ``info.context["targets_folder"]``, where relative paths start.
     """
 
     role = "load_driver"
     ScenarioConfig: ClassVar[type[ScenarioConfig]]
+    #: Validators the run adds whenever a scenario uses this driver (``("k6",)`` judges the
+    #: thresholds of a k6 script), whether or not the targets file lists them.
+    validators: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def produces(cls, config: Any) -> list[MetricInfo]:  # config is the scenario here
@@ -323,6 +327,8 @@ class LoadDriver(Component):
 
         Metrics must carry the tag ``scenario`` (the run adds it when missing). Progress goes
         through ``self.context.progress``. After an interrupt, return what was measured so far.
+        To fail and still hand over what was measured, raise an exception whose ``metrics``
+        attribute is a :class:`MetricSet`: the run keeps those metrics and records the error.
         """
         raise NotImplementedError
 
