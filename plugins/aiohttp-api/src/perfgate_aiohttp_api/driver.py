@@ -66,8 +66,8 @@ class HttpDriver(LoadDriver):
     @classmethod
     def builtin_targets(cls, config: Any) -> dict[str, TargetSpec]:
         return {"driver-health": TargetSpec(
-            metric="perfgate.driver.behind_schedule", target="rate<0.05",
-            critical="rate<0.20", on_missing="skip",
+            metric="perfgate.driver.behind_schedule", target="rate < 5%",
+            critical="rate < 20%", on_missing="skip",
             description="measurement invalid if the load generator was saturated (CPU) or "
                         "behind schedule for more than 20% of the run")}
 
