@@ -56,6 +56,14 @@ def bad_threshold(line: int, col: int, key: str, message: str, expression: str,
 
 
 CASES = [
+    case("bad-scenario-does-not-also-blame-its-targets", """\
+        version: 1
+        scenarios:
+          load: {driver: stub-http, vuss: 10}
+        targets:
+          lat: {metric: http.req_duration, target: p(95) < 200ms}
+        """,
+         "{f}:3:29: scenarios.load.vuss: unknown key 'vuss'; did you mean 'vus'?"),
     # -- YAML itself ----------------------------------------------------------------------
     case("yaml-colon-in-value", """\
         version: 1

@@ -290,6 +290,7 @@ def _resolve(tf: TargetsFile, host: PluginHost, problems: _Problems) -> None:
     context = {"targets_folder": tf.folder, "targets_path": tf.path}
     scenario_targets: list[tuple[str, str, TargetConfig]] = []
     wanted_validators: dict[str, Any] = dict(DEFAULT_VALIDATORS)
+    problems_before = len(problems.items)
     for name, raw in model.scenarios.items():
         base = _validate(ScenarioConfig, raw, ("scenarios", name), problems)
         if base is None:
@@ -336,12 +337,17 @@ def _resolve(tf: TargetsFile, host: PluginHost, problems: _Problems) -> None:
             if role == "collector":
                 for info in _produces(cls, cfg, problems, key_path):
                     produced.append((info, instance))
-    # Targets: the file's, each scenario's, and the components' built-in ones.
+    # Targets: the file's, each scenario's, and the components' built-in ones. When a
+    # scenario or component is itself wrong, what it would produce is unknown: "no component
+    # produces X" would only repeat that error, so it is not said.
+    complete = len(problems.items) == problems_before
     for tname, tcfg in model.targets.items():
-        _add_target(tf, problems, produced, tname, tcfg, ("targets", tname))
+        _add_target(tf, problems, produced, tname, tcfg, ("targets", tname),
+                    complete=complete)
     for scenario, tname, tcfg in scenario_targets:
         _add_target(tf, problems, produced, tname, tcfg,
-                    ("scenarios", scenario, "targets", tname), scenario=scenario)
+                    ("scenarios", scenario, "targets", tname), scenario=scenario,
+                    complete=complete)
     for use in [*tf.collectors.values(), *tf.scenarios.values()]:
         cfg = use.config
         cls = use.cls if isinstance(use, ComponentUse) else use.driver
@@ -388,7 +394,8 @@ def _produces(cls: type[Component], cfg: Any, problems: _Problems,
 
 def _add_target(tf: TargetsFile, problems: _Problems,
                 produced: list[tuple[MetricInfo, str]], name: str, cfg: TargetConfig,
-                key_path: Path_, scenario: str | None = None) -> None:
+                key_path: Path_, scenario: str | None = None,
+                complete: bool = True) -> None:
     try:
         metric, tags = parse_selector(cfg.metric)
     except ValueError as exc:
@@ -417,6 +424,8 @@ def _add_target(tf: TargetsFile, problems: _Problems,
     if len(thresholds) < 2:
         return
     matches = [(info, label) for info, label in produced if info.matches(metric)]
+    if not matches and not complete:
+        return
     if not matches:
         names = sorted({info.name for info, _ in produced})
         hint = _did_you_mean(metric, names)
