@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from perfgate.result import validate_result
+
 HERE = Path(__file__).parent
 
 
@@ -42,7 +44,10 @@ class Finished:
     output: Path
 
     def result(self) -> dict[str, Any]:
-        return json.loads((self.output / "result.json").read_text())
+        """The run's result.json, checked against the result schema."""
+        doc = json.loads((self.output / "result.json").read_text())
+        validate_result(doc)
+        return doc
 
 
 class Perfgate:

@@ -3,7 +3,9 @@
 - ``perfgate_plugin``: a fixture; ``perfgate_plugin(obj)`` registers a plugin object (a module,
   class or instance with ``@hookimpl`` functions) for the current test only.
 - :func:`run_targets`: run a targets file (a path, YAML text or a dict) in-process and get
-  the :class:`~perfgate.run.RunOutcome` (result document and exit code) back.
+  the :class:`~perfgate.run.RunOutcome` (result document and exit code) back; the result is
+  checked against the result schema, so a plugin that puts something unserialisable or
+  malformed into it fails its own tests.
 - :func:`run_context`: a :class:`~perfgate.context.RunContext` for a component tested on its
   own, outside a run.
 - :func:`collect`: start a :class:`~perfgate.components.SamplingCollector`, run a workload,
@@ -42,6 +44,7 @@ from perfgate.context import RunContext, RunOptions
 from perfgate.loader import TargetsFile, load_targets
 from perfgate.metrics import MetricSet
 from perfgate.plugins import PluginHost, extra_plugins
+from perfgate.result import validate_result
 from perfgate.run import RunOutcome, execute
 from perfgate.yamlmap import LineMap
 
@@ -81,7 +84,10 @@ def run_targets(source: str | Path | dict[str, Any], *, output_dir: Path | None 
         targets = load_targets(path, host, environ)
         options = RunOptions(output_dir=folder, only=list(only), fail_on=fail_on,
                              time_scale=time_scale, progress=False, baseline=baseline)
-        return execute(targets, host, options)
+        outcome = execute(targets, host, options)
+    # Every result a test produces must be a valid result document.
+    validate_result(outcome.result.to_dict())
+    return outcome
 
 
 @pytest.fixture
