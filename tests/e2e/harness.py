@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,14 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from perfgate.result import validate_result
+from perfgate.testing import free_port
+
+__all__ = ["HERE", "Finished", "Perfgate", "free_port", "pid_alive", "wait_for"]
 
 HERE = Path(__file__).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def pid_alive(pid: int) -> bool:
