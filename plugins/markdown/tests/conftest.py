@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from html.parser import HTMLParser
-from types import SimpleNamespace
 
 import pytest
 from markdown_it import MarkdownIt
 
 from perfgate import Check, MetricSet, ResultDocument, ThresholdOutcome, Verdict
-from perfgate.context import RunContext, RunOptions
+from perfgate.context import RunContext
+from perfgate.testing import run_context
 
 T0 = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC
 
@@ -111,8 +111,7 @@ def make_context(tmp_path):
     """``make_context(**options)``: a RunContext writing under ``tmp_path``."""
 
     def make(**options) -> RunContext:
-        targets = SimpleNamespace(model=SimpleNamespace(allow_hosts=[]), services={})
-        return RunContext(targets, RunOptions(output_dir=tmp_path, **options))
+        return run_context(output_dir=tmp_path, **options)
 
     return make
 

@@ -89,7 +89,7 @@ def test_baseline_option_is_relative_to_the_targets_file(result, make_result, ma
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
     write_atomic(tmp_path / "config" / "base.json", json.dumps(make_result().to_dict()))
     context = make_context()
-    context.targets.folder = tmp_path / "config"
+    context.targets.path = tmp_path / "config" / "targets.yml"
     rep = reporter(context, baseline="base.json")
     assert rep.baseline_path() == tmp_path / "config" / "base.json"
     rep.report(result)
