@@ -39,7 +39,7 @@ import pytest
 import yaml
 
 from perfgate.components import SamplingCollector
-from perfgate.config import TargetsFileModel
+from perfgate.config import ServiceConfig, TargetsFileModel
 from perfgate.context import RunContext, RunOptions
 from perfgate.loader import TargetsFile, load_targets
 from perfgate.metrics import MetricSet
@@ -102,14 +102,21 @@ def perfgate_plugin() -> Iterator[Callable[[Any], Any]]:
         yield register
 
 
-def run_context(**options: Any) -> RunContext:
-    """A run context for a component tested on its own, as if from an empty targets file.
+def run_context(*, services: dict[str, str] | None = None, allow_hosts: tuple[str, ...] = (),
+                targets_path: Path | None = None, **options: Any) -> RunContext:
+    """A run context for a component tested on its own, as if from a minimal targets file.
 
-    No services, no ``allow_hosts`` (only loopback may be loaded); ``options`` are
-    :class:`~perfgate.context.RunOptions` fields (``output_dir``, ``time_scale``...).
+    :param services: service name → URL (``context.service_url(name)`` answers them).
+    :param allow_hosts: hosts beyond loopback that load may go to.
+    :param targets_path: where the targets file would be (relative paths start in its folder).
+    :param options: :class:`~perfgate.context.RunOptions` fields (``output_dir``,
+        ``time_scale``...).
     """
-    targets = TargetsFile(path=Path("targets.yml"), sha256="",
-                          model=TargetsFileModel(version=1), lines=LineMap("targets.yml"))
+    path = Path(targets_path) if targets_path is not None else Path("targets.yml")
+    model = TargetsFileModel(
+        version=1, allow_hosts=list(allow_hosts),
+        services={name: ServiceConfig(url=url) for name, url in (services or {}).items()})
+    targets = TargetsFile(path=path, sha256="", model=model, lines=LineMap(str(path)))
     return RunContext(targets, RunOptions(**options))
 
 

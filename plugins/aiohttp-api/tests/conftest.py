@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from perfgate import MetricSet, RunContext, RunOptions, ServiceConfig
+from perfgate import MetricSet, RunContext
+from perfgate.testing import run_context
 from perfgate_aiohttp_api import HttpDriver, HttpScenario
 from perfgate_aiohttp_api.groundtruth import RunningServer, running_server
 
@@ -21,10 +21,8 @@ def server() -> Iterator[RunningServer]:
 
 def _make_context(services: dict[str, str] | None = None, allow_hosts: list[str] | None = None,
                  time_scale: float = 1.0) -> RunContext:
-    targets = SimpleNamespace(
-        model=SimpleNamespace(allow_hosts=allow_hosts or []),
-        services={k: ServiceConfig(url=v) for k, v in (services or {}).items()})
-    return RunContext(targets, RunOptions(time_scale=time_scale, progress=False))  # type: ignore[arg-type]
+    return run_context(services=services, allow_hosts=tuple(allow_hosts or ()),
+                       time_scale=time_scale, progress=False)
 
 
 @pytest.fixture

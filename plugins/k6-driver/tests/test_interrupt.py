@@ -9,13 +9,12 @@ import sys
 import threading
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import psutil
 import pytest
 import yaml
 
-from perfgate import RunContext, RunOptions, ServiceConfig
+from perfgate.testing import run_context
 from perfgate_k6_driver import K6Driver, K6Scenario
 
 LONG_SCRIPT = """
@@ -53,10 +52,8 @@ def wait_for(predicate, timeout: float = 15.0) -> None:
 
 
 def direct_driver(tmp_path: Path, server_url: str, **options) -> tuple[K6Driver, K6Scenario]:
-    targets = SimpleNamespace(model=SimpleNamespace(allow_hosts=[]),
-                              services={"gt": ServiceConfig(url=server_url)},
-                              path=tmp_path / "targets.yml", folder=tmp_path)
-    context = RunContext(targets, RunOptions(output_dir=tmp_path))
+    context = run_context(services={"gt": server_url}, targets_path=tmp_path / "targets.yml",
+                          output_dir=tmp_path)
     cfg = K6Scenario.model_validate({"driver": "k6", "service": "gt", **options})
     return K6Driver(cfg, context, "s"), cfg
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
-from perfgate import ConfigError, Kind, RunContext, RunOptions, ServiceConfig
-from perfgate.testing import run_targets
+from perfgate import ConfigError, Kind
+from perfgate.testing import run_context, run_targets
 from perfgate_k6_driver import K6Driver, K6Scenario
 from perfgate_k6_driver.binary import find_k6
 from perfgate_k6_driver.names import convert_selector, convert_tags, perfgate_name
@@ -18,10 +17,9 @@ from perfgate_k6_driver.script import declared_metrics
 
 
 def driver_for(tmp_path: Path, time_scale: float = 1.0, allow_hosts=(), **options):
-    targets = SimpleNamespace(model=SimpleNamespace(allow_hosts=list(allow_hosts)),
-                              services={"api": ServiceConfig(url="http://127.0.0.1:8000")},
-                              path=tmp_path / "targets.yml", folder=tmp_path)
-    context = RunContext(targets, RunOptions(output_dir=tmp_path, time_scale=time_scale))
+    context = run_context(services={"api": "http://127.0.0.1:8000"},
+                          allow_hosts=tuple(allow_hosts), targets_path=tmp_path / "targets.yml",
+                          output_dir=tmp_path, time_scale=time_scale)
     cfg = K6Scenario.model_validate({"driver": "k6", "service": "api", "script": "t.js",
                                      **options})
     return K6Driver(cfg, context, "load"), cfg
