@@ -322,9 +322,21 @@ CASES = [
     case("unknown-validator", """\
         version: 1
         validators:
+          regressions: {path: old.json}
+        """, "{f}:3:3: validators.regressions: unknown validator 'regressions'. Installed "
+             "validators: baseline, thresholds."),
+    case("baseline-option-typo", """\
+        version: 1
+        validators:
           baseline: {path: old.json}
-        """, "{f}:3:3: validators.baseline: unknown validator 'baseline'. Installed "
-             "validators: thresholds."),
+        """, "{f}:3:14: validators.baseline.path: unknown key 'path'; expected one of: file, "
+             "on_regression"),
+    case("baseline-without-sign", synthetic("""\
+        targets:
+          latency: {metric: synthetic.latency, baseline: p(95) <= 10%}
+        """), bad_threshold(5, 50, "targets.latency.baseline", "a baseline expression is "
+                            "relative: give the value a sign, as in +10% or -5ms",
+                            "p(95) <= 10%", 9)),
     case("unknown-reporter", """\
         version: 1
         reporters:
@@ -351,7 +363,7 @@ CASES = [
             metric: synthetic.latency
             on_missing: warn
         """), "{f}:5:3: targets.latency: a target needs 'target:', 'critical:' or both (e.g. "
-             "target: p(95) < 200ms)"),
+             "target: p(95) < 200ms), or a 'baseline:' (e.g. p(95) <= +10%)"),
     case("target-missing-metric", synthetic("""\
         targets:
           latency: {target: p(95) < 20ms}
@@ -578,7 +590,7 @@ CASES = [
          "reporters: console, json.",
          bad_threshold(10, 48, "targets.latency.target", "expected a number", "p(95) <", 7),
          "{f}:11:3: targets.cpu: a target needs 'target:', 'critical:' or both (e.g. target: "
-         "p(95) < 200ms)"),
+         "p(95) < 200ms), or a 'baseline:' (e.g. p(95) <= +10%)"),
 ]
 
 

@@ -102,7 +102,7 @@ def test_disable_plugins_blocks_them(site):
 def test_no_entrypoints_switch_keeps_only_builtins(site):
     out = perfgate(site, "plugins", PERFGATE_NO_ENTRYPOINTS="1")
     names = sorted(line.split()[0] for line in out.stdout.splitlines()[2:])
-    assert names == ["console", "json", "system", "thresholds"]
+    assert names == ["baseline", "console", "json", "system", "thresholds"]
 
 
 class Dup(Collector):

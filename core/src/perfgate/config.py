@@ -80,6 +80,8 @@ class TargetConfig(Model):
     metric: str
     target: str | None = None
     critical: str | None = None
+    #: Relative to the baseline result (``--baseline``): ``p(95) <= +10%``.
+    baseline: str | None = None
     on_missing: Literal["fail", "warn", "skip"] = "fail"
     description: str = ""
 

@@ -29,7 +29,7 @@ from perfgate.context import is_loopback
 from perfgate.errors import ConfigError, ConfigErrors, Location, ThresholdSyntaxError
 from perfgate.plugins import PluginHost
 from perfgate.redact import Redactor
-from perfgate.thresholds import Threshold, parse_threshold
+from perfgate.thresholds import BaselineThreshold, Threshold, parse_baseline, parse_threshold
 from perfgate.yamlmap import LineMap, Path_, format_key, load_yaml
 
 _SELECTOR = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*(?:\{(.*)\})?\s*$")
@@ -39,7 +39,7 @@ ROLE_WORDS = {"load_driver": "driver", "collector": "collector", "reporter": "re
 _PLAIN_WORDS = {"dict_type": "expected a mapping (key: value, ...)",
                 "list_type": "expected a list", "string_type": "expected text"}
 DEFAULT_REPORTERS = {"console": {}}
-DEFAULT_VALIDATORS = {"thresholds": {}}
+DEFAULT_VALIDATORS = {"thresholds": {}, "baseline": {}}
 
 
 @dataclass
@@ -69,6 +69,8 @@ class TargetUse:
     target: Threshold | None
     critical: Threshold | None
     group: str = "targets"
+    #: Relative to an earlier result; judged by the ``baseline`` validator.
+    baseline: BaselineThreshold | None = None
     scenario: str | None = None
     location: Location | None = None
     info: MetricInfo | None = None
@@ -407,21 +409,23 @@ def _add_target(tf: TargetsFile, problems: _Problems,
         _unknown_name(problems, "scenario", tags["scenario"], list(tf.model.scenarios),
                       (*key_path, "metric"))
         return
-    if cfg.target is None and cfg.critical is None:
+    if cfg.target is None and cfg.critical is None and cfg.baseline is None:
         problems.add("a target needs 'target:', 'critical:' or both (e.g. target: "
-                     "p(95) < 200ms)", key_path, prefer_key=True)
+                     "p(95) < 200ms), or a 'baseline:' (e.g. p(95) <= +10%)", key_path,
+                     prefer_key=True)
         return
-    thresholds: dict[str, Threshold | None] = {}
-    for which in ("target", "critical"):
+    thresholds: dict[str, Threshold | BaselineThreshold | None] = {}
+    for which in ("target", "critical", "baseline"):
         expression = getattr(cfg, which)
         if expression is None:
             thresholds[which] = None
             continue
         try:
-            thresholds[which] = parse_threshold(expression)
+            thresholds[which] = (parse_baseline(expression) if which == "baseline"
+                                 else parse_threshold(expression))
         except ThresholdSyntaxError as exc:
             problems.add(f"bad threshold: {exc.message}", (*key_path, which))
-    if len(thresholds) < 2:
+    if len(thresholds) < 3:
         return
     matches = [(info, label) for info, label in produced if info.matches(metric)]
     if not matches and not complete:
@@ -443,8 +447,10 @@ def _add_target(tf: TargetsFile, problems: _Problems,
                              (*key_path, which))
                 return
     tf.targets.append(TargetUse(
-        name=name, metric=metric, tags=tags, config=cfg, target=thresholds["target"],
-        critical=thresholds["critical"], group=scenario or "targets", scenario=scenario,
+        name=name, metric=metric, tags=tags, config=cfg,
+        target=thresholds["target"], critical=thresholds["critical"],  # type: ignore[arg-type]
+        baseline=thresholds["baseline"],  # type: ignore[arg-type]
+        group=scenario or "targets", scenario=scenario,
         location=tf.lines.location(key_path, prefer_key=True), info=info))
 
 

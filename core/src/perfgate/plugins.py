@@ -36,6 +36,7 @@ ENTRY_POINT_GROUP = "perfgate"
 BUILTIN_PLUGINS = {
     "system": "perfgate.builtin.system",
     "thresholds": "perfgate.builtin.thresholds",
+    "baseline": "perfgate.builtin.baseline",
     "console": "perfgate.builtin.console",
     "json": "perfgate.builtin.json_report",
 }

@@ -9,6 +9,11 @@
 
 ``p(95) < 200ms``, ``rate < 5%``, ``rate > 500``, ``max < 80%``, ``value <= 512MB``.
 
+A *baseline* expression is relative to the same aggregation in an earlier run: its value
+carries a sign. ``p(95) <= +10%`` holds when p(95) is at most 10% above the baseline's;
+``avg <= +20ms`` when the average grew by at most 20 ms; ``rate >= -0.01`` when a rate fell
+by at most one point. ``%`` is always a share of the baseline's value here.
+
 A value with a unit is converted to the metric's unit before comparing: ``1s`` against a
 trend in ms is 1000; ``5%`` against a rate (a ratio from 0 to 1) is 0.05, against a gauge in
 percent (CPU) it is 5; ``512MB`` is 536870912 B (sizes are binary: 1 KB = 1024 B). A bare
@@ -155,3 +160,53 @@ def parse_threshold(text: str) -> Threshold:
                                        f"{number.group(0)}{rest}", text, end)
         raise ThresholdSyntaxError("unexpected text after the value", text, end)
     return Threshold(text.strip(), "p" if name == "p" else name, percentile, op, value, unit)
+
+
+@dataclass(frozen=True)
+class BaselineThreshold:
+    """A relative expression: ``agg op ±N[unit]`` against the baseline's value of ``agg``."""
+
+    threshold: Threshold
+
+    @property
+    def text(self) -> str:
+        return self.threshold.text
+
+    @property
+    def label(self) -> str:
+        return self.threshold.label
+
+    def check_applies(self, kind: Kind, metric_unit: str) -> str | None:
+        if self.threshold.unit == "%":  # a share of the baseline: any unit will do
+            return Threshold(self.text, self.threshold.aggregation, self.threshold.percentile,
+                             self.threshold.op, 0.0, None).check_applies(kind, metric_unit)
+        return self._delta_threshold().check_applies(kind, metric_unit)
+
+    def _delta_threshold(self) -> Threshold:
+        t = self.threshold
+        return Threshold(t.text, t.aggregation, t.percentile, t.op, abs(t.value), t.unit)
+
+    def limit(self, baseline: float, kind: Kind, metric_unit: str) -> float:
+        """The limit for this run, in the metric's unit, given the baseline's value."""
+        t = self.threshold
+        if t.unit == "%":
+            return baseline * (1.0 + t.value / 100.0)
+        delta = self._delta_threshold().limit(kind, metric_unit)
+        return baseline + (delta if t.value >= 0 else -delta)
+
+    def holds(self, measured: float, baseline: float, kind: Kind, metric_unit: str) -> bool:
+        return OPERATORS[self.threshold.op](measured, self.limit(baseline, kind, metric_unit))
+
+
+_SIGNED = re.compile(r"(<=|>=|==|!=|<|>)\s*(?P<sign>[-+]?)")
+
+
+def parse_baseline(text: str) -> BaselineThreshold:
+    """Parse a relative expression; the value must carry its sign (``+10%``, ``-5ms``)."""
+    threshold = parse_threshold(text)
+    m = _SIGNED.search(text)
+    if m is None or not m.group("sign"):
+        position = m.end() if m else 0
+        raise ThresholdSyntaxError("a baseline expression is relative: give the value a sign, "
+                                   "as in +10% or -5ms", text, position)
+    return BaselineThreshold(threshold)

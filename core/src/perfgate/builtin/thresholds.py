@@ -33,6 +33,7 @@ class ThresholdsValidator(Validator):
                   producers=targets.producers_of(t.metric, t.tags.get("scenario")),
                   skipped_scenarios=skipped)
             for t in targets.targets
+            if t.target is not None or t.critical is not None  # baseline-only: not ours
         ]
 
 
