@@ -36,8 +36,10 @@ def baseline_run(tmp_path: Path, latency: float = 50, failures: int = 8) -> Path
 
 
 def checks(outcome) -> dict[str, tuple[Verdict, str]]:
-    return {c.name: (c.verdict, c.message) for c in outcome.result.checks
-            if c.group == "baseline"}
+    found = {c.name: (c.verdict, c.message) for c in outcome.result.checks
+             if c.group == "baseline"}
+    assert all(name.endswith(" vs baseline") for name in found)
+    return {name.removesuffix(" vs baseline"): value for name, value in found.items()}
 
 
 def test_without_a_baseline_the_checks_skip(tmp_path):
@@ -60,7 +62,7 @@ def test_relative_limits_against_known_numbers(tmp_path, latency, failures, expe
     assert {name: v for name, (v, _) in checks(outcome).items()} == expected
     assert outcome.exit_code == (1 if Verdict.FAIL in expected.values() else 0)
     latency_check = next(c for c in outcome.result.checks
-                         if c.group == "baseline" and c.name == "latency")
+                         if c.group == "baseline" and c.name == "latency vs baseline")
     assert latency_check.measured == pytest.approx(latency, rel=1e-3)
     assert latency_check.target.limit == pytest.approx(55, rel=1e-3)  # 50 ms + 10%
     assert latency_check.unit == "ms"

@@ -65,7 +65,7 @@ class BaselineValidator(Validator):
 
     def _check(self, target: TargetUse, verdict: Verdict, message: str) -> Check:
         assert target.baseline is not None
-        return Check(name=target.name, metric=target.selector, verdict=verdict,
+        return Check(name=f"{target.name} vs baseline", metric=target.selector, verdict=verdict,
                      aggregation=target.baseline.label, group="baseline",
                      scenario=target.scenario or target.tags.get("scenario"),
                      description=target.config.description, source=self.instance,
