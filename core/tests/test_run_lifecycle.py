@@ -123,3 +123,25 @@ def test_driver_validators_run_config_sees_the_folder_and_partial_metrics_are_ke
     assert checks["ops"].verdict is Verdict.PASS  # measured before the driver broke
     assert outcome.exit_code == 3  # still a broken run: the scenario failed
     assert outcome.result.details["s"]["script"] == str(tmp_path.resolve() / "k6/test.js")
+
+
+@pytest.mark.usefixtures("test_plugins")
+def test_built_in_checks_of_a_collector_used_twice_judge_only_their_own_instance(tmp_path):
+    outcome = run_targets("""
+        version: 1
+        collectors:
+          crashy: {value: 3, builtin_check: true}
+          down: {type: crashy, fail_on: start, builtin_check: true}
+        targets:
+          both: {metric: crashy.value, critical: value > 0}
+        """, output_dir=tmp_path)
+    checks = {c.name: c for c in outcome.result.checks}
+    assert checks["crashy.positive"].verdict is Verdict.PASS
+    assert checks["crashy.positive"].metric == "crashy.value{instance:crashy}"
+    assert checks["crashy.positive"].measured == 3
+    # The instance that never started is an error, not judged on the other one's numbers.
+    assert checks["down.positive"].verdict is Verdict.ERROR
+    assert "because down: ConnectionError: cannot reach" in checks["down.positive"].message
+    # A target over every instance is judged on what was measured.
+    assert checks["both"].verdict is Verdict.PASS
+    assert outcome.exit_code == 3

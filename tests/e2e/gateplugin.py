@@ -15,6 +15,7 @@ from perfgate import (
     LoadDriver,
     MetricInfo,
     MetricSet,
+    TargetSpec,
     hookimpl,
 )
 
@@ -81,6 +82,8 @@ class CrashyConfig(ComponentConfig):
     value: float = 42.0
     #: Quoted in the error message, as a careless plugin might: reports must redact it.
     dsn: str = "postgresql://app@127.0.0.1/app"
+    #: Propose a built-in check (`value > 0`) on this collector's own series.
+    builtin_check: bool = False
 
 
 class CrashyCollector(Collector):
@@ -93,6 +96,13 @@ class CrashyCollector(Collector):
     @classmethod
     def produces(cls, config: CrashyConfig) -> list[MetricInfo]:
         return [MetricInfo("crashy.value", Kind.GAUGE, "")]
+
+    @classmethod
+    def builtin_targets(cls, config: CrashyConfig) -> dict[str, TargetSpec]:
+        if not config.builtin_check:
+            return {}
+        return {"positive": TargetSpec(metric="crashy.value", critical="value > 0",
+                                       on_missing="fail")}
 
     def start(self) -> None:
         if self.config.fail_on == "start":

@@ -27,6 +27,7 @@ from perfgate.components import Component, MetricInfo, TargetSpec
 from perfgate.config import ScenarioConfig, ServiceConfig, TargetConfig, TargetsFileModel
 from perfgate.context import is_loopback
 from perfgate.errors import ConfigError, ConfigErrors, Location, ThresholdSyntaxError
+from perfgate.metrics import format_selector
 from perfgate.plugins import PluginHost
 from perfgate.redact import Redactor
 from perfgate.thresholds import BaselineThreshold, Threshold, parse_baseline, parse_threshold
@@ -49,6 +50,9 @@ class ComponentUse:
     instance: str
     cls: type[Component]
     config: Any
+    #: Tags the run adds to everything this component measures: ``instance:<key>`` when the
+    #: file uses its type under a key of its own or more than once (two postgres servers).
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -98,13 +102,19 @@ class TargetsFile:
     #: Which component produces what: (metric info, scenario name or collector instance).
     producers: list[tuple[MetricInfo, str]] = field(default_factory=list)
 
-    def producers_of(self, metric: str, scenario: str | None = None) -> list[str]:
-        """Scenario names and collector instances that produce ``metric``."""
+    def producers_of(self, metric: str, scenario: str | None = None,
+                     instance: str | None = None) -> list[str]:
+        """Scenario names and collector instances that produce ``metric``.
+
+        ``scenario`` and ``instance`` narrow the answer to what a tag filter selects.
+        """
         out = []
         for info, owner in self.producers:
             if not info.matches(metric):
                 continue
             if scenario is not None and owner in self.scenarios and owner != scenario:
+                continue
+            if instance is not None and owner in self.collectors and owner != instance:
                 continue
             out.append(owner)
         return sorted(set(out))
@@ -350,13 +360,20 @@ def _resolve(tf: TargetsFile, host: PluginHost, problems: _Problems) -> None:
         _add_target(tf, problems, produced, tname, tcfg,
                     ("scenarios", scenario, "targets", tname), scenario=scenario,
                     complete=complete)
+    uses_of_type: dict[str, int] = {}
+    for use in tf.collectors.values():
+        uses_of_type[use.cls.name] = uses_of_type.get(use.cls.name, 0) + 1
+    for use in tf.collectors.values():
+        if use.instance != use.cls.name or uses_of_type[use.cls.name] > 1:
+            use.tags = {"instance": use.instance}
     for use in [*tf.collectors.values(), *tf.scenarios.values()]:
         cfg = use.config
         cls = use.cls if isinstance(use, ComponentUse) else use.driver
         label = use.instance if isinstance(use, ComponentUse) else use.name
         for tname, spec in cls.builtin_targets(cfg).items():
             _add_builtin(tf, produced, f"{label}.{tname}", spec, label,
-                         scenario=use.name if isinstance(use, ScenarioUse) else None)
+                         scenario=use.name if isinstance(use, ScenarioUse) else None,
+                         tags=use.tags if isinstance(use, ComponentUse) else {})
 
 
 def _did_you_mean(name: str, known: list[str]) -> str:
@@ -455,15 +472,20 @@ def _add_target(tf: TargetsFile, problems: _Problems,
 
 
 def _add_builtin(tf: TargetsFile, produced: list[tuple[MetricInfo, str]], name: str,
-                 spec: TargetSpec, group: str, scenario: str | None) -> None:
-    metric, tags = parse_selector(spec.metric)
+                 spec: TargetSpec, group: str, scenario: str | None,
+                 tags: dict[str, str]) -> None:
+    metric, wanted = parse_selector(spec.metric)
+    selector = spec.metric
+    if tags:  # this component's own series only (instance:<key>)
+        wanted.update(tags)
+        selector = format_selector(metric, wanted)
     if scenario is not None:
-        tags.setdefault("scenario", scenario)
-    cfg = TargetConfig(metric=spec.metric, target=spec.target, critical=spec.critical,
+        wanted.setdefault("scenario", scenario)
+    cfg = TargetConfig(metric=selector, target=spec.target, critical=spec.critical,
                        on_missing=spec.on_missing, description=spec.description)  # type: ignore[arg-type]
     info = next((i for i, _ in produced if i.matches(metric)), None)
     tf.targets.append(TargetUse(
-        name=name, metric=metric, tags=tags, config=cfg,
+        name=name, metric=metric, tags=wanted, config=cfg,
         target=parse_threshold(spec.target) if spec.target else None,
         critical=parse_threshold(spec.critical) if spec.critical else None,
         group=group, scenario=scenario, info=info, source=group))

@@ -224,10 +224,11 @@ class Run:
         for collector in self.collectors:
             try:
                 measured = collector.stop()
-                if collector.instance != collector.name:
-                    # A collector used under its own key (two postgres servers, say) tags what
-                    # it measured, so `postgres.tps{instance:replica}` picks one of them.
-                    measured = measured.tag_all(instance=collector.instance)
+                # A type used under a key of its own or twice (two postgres servers) tags
+                # what it measured, so `postgres.tps{instance:replica}` picks one of them.
+                tags = self.targets.collectors[collector.instance].tags
+                if tags:
+                    measured = measured.tag_all(**tags)
                 self.metrics.merge(measured)
             except Exception as exc:
                 self.error(collector.instance, "collector", "stop", exc)

@@ -30,7 +30,8 @@ class ThresholdsValidator(Validator):
         skipped = frozenset(s["name"] for s in result.scenarios if s["status"] == "skipped")
         return [
             judge(t, metrics, broken=broken,
-                  producers=targets.producers_of(t.metric, t.tags.get("scenario")),
+                  producers=targets.producers_of(t.metric, t.tags.get("scenario"),
+                                                 t.tags.get("instance")),
                   skipped_scenarios=skipped)
             for t in targets.targets
             if t.target is not None or t.critical is not None  # baseline-only: not ours
