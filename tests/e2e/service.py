@@ -19,7 +19,10 @@ def main() -> None:
     parser.add_argument("--health-status", type=int, default=200)
     parser.add_argument("--child", action="store_true", help="spawn a grandchild process")
     parser.add_argument("--exit-now", action="store_true", help="exit with code 7 at once")
+    parser.add_argument("--print-env", default=None, help="print this variable's value")
     args = parser.parse_args()
+    if args.print_env:
+        print(f"{args.print_env}={__import__('os').environ.get(args.print_env)}", flush=True)
     if args.exit_now:
         print("service: refusing to start (on purpose)", flush=True)
         sys.exit(7)

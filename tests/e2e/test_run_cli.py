@@ -259,3 +259,15 @@ def test_a_port_already_taken_is_refused_before_starting_the_service(perfgate, t
     assert done.code == 3
     assert "already answers before perfgate started it" in doc["errors"][0]["message"]
     assert not pidfile.exists()
+
+
+def test_a_secret_the_service_prints_is_redacted_in_its_log(perfgate, tmp_path):
+    perfgate.env["SERVICE_PASSWORD"] = "pw-Zq81-never-shown"
+    block, _ = service_block(tmp_path)
+    block = block.replace('"--child"]', '"--child", "--print-env", "DB_PASS"]')
+    block += "    env: {DB_PASS: '${env:SERVICE_PASSWORD}'}\n"
+    done, _ = run_ok(perfgate, targets(service=block))
+    assert done.code == 0, done.stderr
+    log = (done.output / "services" / "api.log").read_text()
+    assert "DB_PASS=***" in log
+    assert "pw-Zq81-never-shown" not in log

@@ -66,7 +66,8 @@ class Run:
         self.result = ResultDocument()
         self.metrics = MetricSet()
         self.services = ServiceManager(targets.services, targets.folder,
-                                       options.output_dir / "services")
+                                       options.output_dir / "services",
+                                       Redactor(targets.secrets))
         self.collectors: list[Collector] = []
         self.driver: LoadDriver | None = None
         self.signal_received: int | None = None

@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 
 from perfgate.config import ServiceConfig
 from perfgate.errors import ServiceError
+from perfgate.redact import Redactor
+from perfgate.result import write_atomic
 
 
 @dataclass
@@ -84,10 +86,14 @@ def _tail(path: Path, lines: int = 15) -> str:
 class ServiceManager:
     """Starts the services of a targets file and guarantees they are stopped."""
 
-    def __init__(self, services: dict[str, ServiceConfig], folder: Path, log_dir: Path) -> None:
+    def __init__(self, services: dict[str, ServiceConfig], folder: Path, log_dir: Path,
+                 redactor: Redactor | None = None) -> None:
         self.services = services
         self.folder = folder
         self.log_dir = log_dir
+        #: Applied to each log once its service stopped: a service that prints the secret
+        #: perfgate handed it must not leave it in a file CI uploads.
+        self.redactor = redactor or Redactor()
         self.started: list[StartedService] = []
 
     def start_all(self, stopping: object | None = None) -> None:
@@ -154,8 +160,22 @@ class ServiceManager:
             problem = stop_group(service.process, service.config.stop_timeout)
             if problem:
                 problems.append(f"service {service.name!r}: {problem}")
+            problem = self._redact_log(service.log_path)
+            if problem:
+                problems.append(f"service {service.name!r}: {problem}")
         self.started.clear()
         return problems
+
+
+    def _redact_log(self, path: Path) -> str | None:
+        try:
+            text = path.read_text(errors="replace")
+            clean = self.redactor.text(text)
+            if clean != text:
+                write_atomic(path, clean)
+        except OSError as exc:
+            return f"could not redact its log {path}: {exc.strerror}"
+        return None
 
 
 def stop_group(process: subprocess.Popen[bytes], timeout: float) -> str | None:
