@@ -55,6 +55,7 @@ def test_flow_captures_a_token_and_an_id(drive, value, server) -> None:
     assert value(metrics, "checks", "rate") == 1.0
     assert value(metrics, "http.req_failed", "rate") == 0.0
     assert value(metrics, "http.reqs", "count", {"name": "read"}) == 12
+    assert [m.tags for m in metrics.select("iterations")] == [{"scenario": "load"}]
 
 
 def test_a_missing_capture_ends_the_flow(drive, value, server) -> None:
@@ -66,7 +67,46 @@ def test_a_missing_capture_ends_the_flow(drive, value, server) -> None:
         ]}]})
     assert server.counters()["total"] == 2  # only the first step was sent
     assert value(metrics, "iterations", "count") == 2
+    assert value(metrics, "iterations", "count", {"error": "capture"}) == 2
     assert metrics.combined("http.reqs", {"name": "second"}) is None
+
+
+def test_a_failed_capture_is_a_failed_request(drive, value, server) -> None:
+    # /items answers 201 with {"id": ...}: $.nope.id is not in it
+    metrics, _ = drive({
+        "executor": "per-vu-iterations", "vus": 2, "iterations": 3,
+        "flows": [{"name": "shop", "steps": [
+            {"name": "create", "method": "POST", "path": "/items", "json": {"name": "pen"},
+             "capture": {"id": "$.nope.id"}, "checks": {"status": 201}},
+            {"name": "read", "path": "/items/${id}", "checks": {"status": 200}},
+        ]}]})
+    counted = server.counters()
+    assert counted["total"] == 6 and counted["failed"] == 0  # the server saw 6 good creates
+    assert value(metrics, "http.reqs", "count") == 6
+    assert value(metrics, "http.req_failed", "rate") == 1.0
+    tags = {"name": "create", "status": "201", "error": "capture"}
+    assert value(metrics, "http.reqs", "count", tags) == 6
+    assert value(metrics, "checks", "rate", {"check": "status is 201"}) == 1.0
+    assert metrics.combined("http.reqs", {"name": "read"}) is None
+    assert value(metrics, "iterations", "count", {"error": "capture"}) == 6
+    assert value(metrics, "iterations", "count") == 6  # every one ended at the capture
+
+
+def test_a_capture_from_a_failed_response_keeps_its_error(drive, value, server) -> None:
+    # /errors/1/2 answers 500, 200, 500, 200: neither has "ok"; a 500 stays an http_5xx
+    metrics, _ = drive({
+        "executor": "per-vu-iterations", "vus": 1, "iterations": 4,
+        "flows": [{"name": "flaky", "steps": [
+            {"name": "first", "path": "/errors/1/2", "capture": {"ok": "$.ok"}},
+            {"name": "second", "path": "/items/${ok}"},
+        ]}]})
+    assert server.counters()["total"] == 4  # the second step was never sent
+    assert value(metrics, "http.reqs", "count", {"error": "http_5xx", "status": "500"}) == 2
+    assert value(metrics, "http.reqs", "count", {"error": "capture", "status": "200"}) == 2
+    assert value(metrics, "http.req_failed", "rate") == 1.0
+    assert value(metrics, "iterations", "count", {"error": "http_5xx"}) == 2
+    assert value(metrics, "iterations", "count", {"error": "capture"}) == 2
+    assert value(metrics, "iterations", "count") == 4
 
 
 def test_method_headers_query_and_body_are_sent(drive, server) -> None:

@@ -48,6 +48,34 @@ def test_issue_2_scenario_in_a_perfgate_run(server, tmp_path) -> None:
     assert counted["/delay/1"] > 2 * counted["/health"]  # weight 3 against 1
 
 
+def test_zero_drops_and_zero_internal_errors_pass_count_targets(server, tmp_path) -> None:
+    from perfgate.testing import run_targets
+
+    outcome = run_targets(f"""
+        version: 1
+        scenarios:
+          open:
+            driver: http
+            url: "{server.url}"
+            executor: constant-arrival-rate
+            rate: 50
+            duration: 1s
+            pre_allocated_vus: 5
+            max_vus: 50
+            requests: [{{path: /health}}]
+        targets:
+          no_drops: {{metric: dropped_iterations, target: "count == 0"}}
+          no_bugs: {{metric: perfgate.driver.internal_errors, target: "count == 0"}}
+          all_started: {{metric: iterations, target: "count == 50"}}
+    """, output_dir=tmp_path)
+    by_name = {c.name: c for c in outcome.result.checks}
+    for name in ("no_drops", "no_bugs", "all_started"):
+        assert by_name[name].verdict.value == "pass", by_name[name]
+        assert by_name[name].measured is not None
+    assert by_name["no_drops"].measured == 0
+    assert server.counters()["paths"]["/health"] >= 50
+
+
 def test_health_tick_marks_saturation_and_lag() -> None:
     rec = Recorder("s")
     assert rec.health(1.0, CPU_SATURATED + 1, 0.0, (1, 1)) is True

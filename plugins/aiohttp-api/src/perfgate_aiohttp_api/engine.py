@@ -66,7 +66,7 @@ class Engine:
         self.should_stop = should_stop
         self.publish = publish
         self.record_vus = record_vus
-        self.recorder = Recorder(plan.scenario_name, plan.expected)
+        self.recorder = Recorder(plan.scenario_name, plan.expected, plan.open_model)
         self.traffic = Traffic()
         self.tls = tls_context(plan.insecure) if any(o[0] == "https" for o in plan.origins) \
             else None
@@ -125,15 +125,20 @@ class Engine:
         return conn
 
     async def _send(self, vu: VU, req: Prepared, start_ns: int,
-                    values: dict[str, str] | None) -> bool:
-        """Send ``req`` once and record it; False if a flow must stop (a capture failed)."""
+                    values: dict[str, str] | None) -> str | None:
+        """Send ``req`` once and record it; the error that ends a flow here, or None.
+
+        A flow ends at a step whose values could not be captured (its request counts as
+        failed with ``error: capture`` unless it already failed otherwise) and at a capture
+        step that got no response.
+        """
         if req.templated:
             try:
                 origin, data = req.render(values or {})
             except (KeyError, ValueError):
                 self._record(req, "capture", start_ns or perf_counter_ns(), perf_counter_ns(),
                              None)
-                return False
+                return "capture"
         else:
             origin, data = req.origin, req.data  # type: ignore[assignment]
         conn = vu.conns.get(origin)
@@ -142,7 +147,7 @@ class Engine:
             conn = await self._connection(vu, origin)
             if isinstance(conn, str):
                 self._record(req, conn, start_ns or attempt, perf_counter_ns(), None)
-                return not req.captures
+                return conn if req.captures else None
         if not start_ns:
             start_ns = perf_counter_ns()
         reused = conn.responses
@@ -153,25 +158,34 @@ class Engine:
             conn = await self._connection(vu, origin)
             if isinstance(conn, str):
                 self._record(req, conn, start_ns, perf_counter_ns(), None)
-                return not req.captures
+                return conn if req.captures else None
             result = await conn.send(data, self.loop, req.keep_body, req.head)
         end = perf_counter_ns()
         if conn.closed:
             self.conns.discard(conn)
-        cell = req.cells.get(result)
+        duration_us = (end - start_ns) // 1000
+        body = conn.body_bytes() if req.keep_body else b""
+        doc = decode_json(body) if req.keep_body and (
+            req.captures or (req.checks and req.checks.json_equals)) else MISSING
+        ended = None
+        key: int | str | tuple[str, int | str] = result
+        if req.captures and values is not None and not self._capture(req, doc, values):
+            ended = self.recorder.error(result)
+            if ended is None:  # the response was fine but lacked the value
+                ended = "capture"
+                key = ("capture", result)
+        cell = req.cells.get(key)
         if cell is None:
-            cell = req.cells[result] = self.recorder.cell(req.label, req.method, result)
-        cell.durations.append((end - start_ns) // 1000)
+            cell = req.cells[key] = self.recorder.cell(
+                req.label, req.method, result, "capture" if isinstance(key, tuple) else None)
+        cell.durations.append(duration_us)
         first = conn.first_byte_ns
         if first:
             cell.waiting.append((first - conn.sent_ns) // 1000)
             cell.receiving.append((end - first) // 1000)
-        if req.keep_body:
-            return self._inspect(req, result, conn.body_bytes(), (end - start_ns) // 1000,
-                                 values)
         if req.checks is not None:
-            self._check(req, result, b"", MISSING, (end - start_ns) // 1000)
-        return True
+            self._check(req, result, body, doc, duration_us)
+        return ended
 
     def _record(self, req: Prepared, result: int | str, start_ns: int, end_ns: int,
                 body: bytes | None) -> None:
@@ -189,18 +203,17 @@ class Engine:
             counts[0] += ok
             counts[1] += 1
 
-    def _inspect(self, req: Prepared, result: int | str, body: bytes, duration_us: int,
-                 values: dict[str, str] | None) -> bool:
-        doc = decode_json(body) if (req.captures or (req.checks and req.checks.json_equals)) \
-            else MISSING
-        if req.checks is not None:
-            self._check(req, result, body, doc, duration_us)
-        if req.captures and values is not None:
-            got = capture(doc, req.captures)
-            missing = [k for k, v in got.items() if v is None]
-            values.update({k: v for k, v in got.items() if v is not None})
-            return not missing
-        return True
+    @staticmethod
+    def _capture(req: Prepared, doc: Any, values: dict[str, str]) -> bool:
+        """Take the step's captures from ``doc`` into ``values``; False if one is missing."""
+        got = capture(doc, req.captures)
+        complete = True
+        for name, value in got.items():
+            if value is None:
+                complete = False
+            else:
+                values[name] = value
+        return complete
 
     # -- one iteration --------------------------------------------------------------------
     async def _iteration(self, vu: VU, scheduled_ns: int) -> None:
@@ -211,6 +224,7 @@ class Engine:
                 scheduled_ns = now
             self.recorder.schedule_lag.append((now - scheduled_ns) // 1000)
         started = scheduled_ns or now
+        ended: str | None = None
         try:
             if item.__class__ is Prepared:
                 await self._send(vu, item, scheduled_ns, None)  # type: ignore[arg-type]
@@ -220,9 +234,9 @@ class Engine:
                 values: dict[str, str] = {}
                 first = scheduled_ns
                 for step in item.steps:  # type: ignore[union-attr]
-                    ok = await self._send(vu, step, first, values)
+                    ended = await self._send(vu, step, first, values)
                     first = 0
-                    if not ok:
+                    if ended is not None:
                         break
                     if step.think:
                         await asyncio.sleep(step.think)
@@ -233,7 +247,11 @@ class Engine:
             vu.conns.clear()
             await asyncio.sleep(0.01)
             return
-        self.recorder.iteration_durations.append((perf_counter_ns() - started) // 1000)
+        duration_us = (perf_counter_ns() - started) // 1000
+        if ended is None:
+            self.recorder.iteration_durations.append(duration_us)
+        else:
+            self.recorder.ended_early(ended).append(duration_us)
 
     # -- closed model ---------------------------------------------------------------------
     def _new_vu(self) -> VU:

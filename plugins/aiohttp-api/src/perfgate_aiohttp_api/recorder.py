@@ -46,12 +46,15 @@ def fold(trend: Trend, values_us: list[int], t: float) -> None:
 class Recorder:
     """Collects one engine's results and turns them into a :class:`perfgate.MetricSet`."""
 
-    def __init__(self, scenario: str, expected: frozenset[int] | None = None) -> None:
+    def __init__(self, scenario: str, expected: frozenset[int] | None = None,
+                 open_model: bool = False) -> None:
         self.scenario = scenario
         self.expected = expected
+        self.open_model = open_model
         self.metrics = MetricSet()
         self.cells: list[Cell] = []
         self.iteration_durations: list[int] = []
+        self.ended: dict[str, list[int]] = {}  # flows ended early, by the error that ended them
         self.connecting: list[int] = []
         self.schedule_lag: list[int] = []
         self.dropped = 0
@@ -63,24 +66,32 @@ class Recorder:
         self._base = {"scenario": scenario}
 
     def failed(self, result: int | str) -> bool:
+        """Whether ``result`` (a status code or an error kind) is a failed request."""
         if isinstance(result, str):
             return True
         if self.expected is not None:
             return result not in self.expected
         return not 100 <= result < 400
 
-    def cell(self, label: str, method: str, result: int | str) -> Cell:
-        """A new cell for ``label`` with ``result`` (a status code or an error kind)."""
-        failed = self.failed(result)
-        tags = {**self._base, "name": label, "method": method}
+    def error(self, result: int | str) -> str | None:
+        """The ``error`` tag of ``result``: the error kind, ``http_4xx``..., or None."""
         if isinstance(result, str):
-            tags["status"] = "0"
-            tags["error"] = result
-        else:
-            tags["status"] = str(result)
-            if failed:
-                tags["error"] = f"http_{result // 100}xx"
-        cell = Cell(tags, failed)
+            return result
+        return f"http_{result // 100}xx" if self.failed(result) else None
+
+    def cell(self, label: str, method: str, result: int | str,
+             error: str | None = None) -> Cell:
+        """A new cell for ``label`` with ``result`` (a status code or an error kind).
+
+        ``error`` marks a response that is fine by its status as failed for another reason
+        (``capture``: it lacked a value a flow needed); its status is kept.
+        """
+        tags = {**self._base, "name": label, "method": method,
+                "status": "0" if isinstance(result, str) else str(result)}
+        error = error or self.error(result)
+        if error is not None:
+            tags["error"] = error
+        cell = Cell(tags, error is not None)
         self.cells.append(cell)
         return cell
 
@@ -88,6 +99,13 @@ class Recorder:
         """An unexpected exception in an iteration (a bug): counted, quoted by the driver."""
         self.metrics.counter("perfgate.driver.internal_errors",
                              {**self._base, "error": message[:200]}).add(1)
+
+    def ended_early(self, error: str) -> list[int]:
+        """Durations of flow iterations that ended early with ``error``; the loop appends."""
+        durations = self.ended.get(error)
+        if durations is None:
+            durations = self.ended[error] = []
+        return durations
 
     def check_counts(self, label: str, name: str) -> list[int]:
         """``[passes, total]`` for one check of one request; the hot loop adds to it."""
@@ -103,7 +121,8 @@ class Recorder:
             requests += n
             if cell.failed:
                 errors += n
-        return requests, errors, self.iterations + len(self.iteration_durations)
+        iterations = self.iterations + len(self.iteration_durations)
+        return requests, errors, iterations + sum(map(len, self.ended.values()))
 
     def flush(self, t: float, received: int, sent: int) -> None:
         """Fold everything recorded since the last flush into the metrics at epoch ``t``."""
@@ -141,6 +160,13 @@ class Recorder:
             jobs.append((m.trend("iteration_duration", self._base), durations))
             m.counter("iterations", self._base).add(len(durations), t)
             self.iterations += len(durations)
+        for error, durations in self.ended.items():
+            if durations:
+                self.ended[error] = []
+                tags = {**self._base, "error": error}
+                jobs.append((m.trend("iteration_duration", tags), durations))
+                m.counter("iterations", tags).add(len(durations), t)
+                self.iterations += len(durations)
         if self.connecting:
             values, self.connecting = self.connecting, []
             jobs.append((m.trend("http.req_connecting", self._base), values))
@@ -190,8 +216,17 @@ class Recorder:
         self.metrics.gauge("vus_max", self._base).add(allocated, t)
 
     def finish(self, start: float, end: float) -> MetricSet:
-        self.metrics.set_window(start, end)
-        return self.metrics
+        """The metrics with their window; counters users gate on with ``count == 0`` are
+        recorded as 0 when nothing happened, so such a target finds them measured."""
+        m = self.metrics
+        if self.open_model:
+            dropped = m.counter("dropped_iterations", self._base)
+            if not dropped.count:
+                dropped.add(0, end)
+        if not m.select("perfgate.driver.internal_errors"):
+            m.counter("perfgate.driver.internal_errors", self._base).add(0, end)
+        m.set_window(start, end)
+        return m
 
 
 def summary(metrics: MetricSet) -> dict[str, Any]:
