@@ -58,6 +58,9 @@ class ServiceConfig(Model):
     env: TextMap = Field(default_factory=dict)
     #: Status codes that count as healthy (default: any 2xx).
     health_status: list[int] | None = None
+    #: Where a started service's output goes, relative to ``--output``
+    #: (default ``services/<name>.log``).
+    log: str | None = None
 
     @field_validator("url")
     @classmethod

@@ -65,8 +65,7 @@ class Run:
         self.context = RunContext(targets, options, self.progress)
         self.result = ResultDocument()
         self.metrics = MetricSet()
-        self.services = ServiceManager(targets.services, targets.folder,
-                                       options.output_dir / "services",
+        self.services = ServiceManager(targets.services, targets.folder, options.output_dir,
                                        Redactor(targets.secrets))
         self.collectors: list[Collector] = []
         self.driver: LoadDriver | None = None

@@ -1,7 +1,8 @@
 """Services perfgate starts for a run: start in their own process group, wait until healthy,
 always stop the whole group (SIGTERM, then SIGKILL after ``stop_timeout``).
 
-Output of each started service goes to ``<output>/services/<name>.log``.
+Output of each started service goes to ``<output>/services/<name>.log``, or to the service's
+``log:`` path (relative to ``<output>``); secrets are redacted from it once the service stops.
 """
 
 from __future__ import annotations
@@ -86,11 +87,11 @@ def _tail(path: Path, lines: int = 15) -> str:
 class ServiceManager:
     """Starts the services of a targets file and guarantees they are stopped."""
 
-    def __init__(self, services: dict[str, ServiceConfig], folder: Path, log_dir: Path,
+    def __init__(self, services: dict[str, ServiceConfig], folder: Path, output_dir: Path,
                  redactor: Redactor | None = None) -> None:
         self.services = services
         self.folder = folder
-        self.log_dir = log_dir
+        self.output_dir = output_dir
         #: Applied to each log once its service stopped: a service that prints the secret
         #: perfgate handed it must not leave it in a file CI uploads.
         self.redactor = redactor or Redactor()
@@ -116,8 +117,8 @@ class ServiceManager:
         # The start command sees the interpreter perfgate runs in first on PATH.
         env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
         env.update(config.env)
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        log_path = self.log_dir / f"{name}.log"
+        log_path = self.output_dir / (config.log or f"services/{name}.log")
+        log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(log_path, "wb") as log:
             try:
                 process = subprocess.Popen(args, cwd=cwd, env=env, stdout=log,

@@ -87,7 +87,7 @@ def test_the_demo_gate_runs_against_the_demo_service(tmp_path):
     assert outcome.exit_code == (1 if verdicts["cpu"] == "fail" else 0)
     assert (tmp_path / "out" / "reports" / "result.json").exists()
 
-    log = (tmp_path / "out" / "services" / "api.log").read_text()
+    log = (tmp_path / "out" / "reports" / "demo_app.log").read_text()
     db = Path(re.search(r"database (\S+) \(temporary", log).group(1))
     assert "demo_app: stopped" in log
     assert not db.parent.exists()
