@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from perfgate_markdown import render
-from perfgate_markdown._baseline import Baseline
+from perfgate_markdown._baseline import Baseline, format_delta
 
 
 def number(cell: str) -> float:
@@ -102,6 +102,54 @@ def test_interrupted_run_says_so(result, html):
     assert "Warnings fail this gate" in page
 
 
+@pytest.mark.parametrize(("status", "exit_code", "verdict", "fail_on", "heading"), [
+    ("completed", 0, "pass", "fail", "## ✅ perfgate: PASS"),
+    ("completed", 0, "warn", "fail", "## ⚠️ perfgate: WARN"),
+    ("completed", 1, "fail", "fail", "## ❌ perfgate: FAIL"),
+    ("completed", 1, "warn", "warn", "## ❌ perfgate: FAIL (exit 1) — checks: warn"),
+    ("interrupted", 130, "pass", "fail", "## ⛔ perfgate: INTERRUPTED (exit 130) — checks: pass"),
+    ("interrupted", 143, "fail", "fail", "## ⛔ perfgate: INTERRUPTED (exit 143) — checks: fail"),
+    ("broken", 3, "pass", "fail", "## 💥 perfgate: BROKEN (exit 3) — checks: pass"),
+    ("broken", 3, "warn", "fail", "## 💥 perfgate: BROKEN (exit 3) — checks: warn"),
+    # a reporter failed after the status was written: the exit code still says broken
+    ("completed", 3, "pass", "fail", "## 💥 perfgate: BROKEN (exit 3) — checks: pass"),
+])
+def test_heading_never_contradicts_the_exit_code(status, exit_code, verdict, fail_on,
+                                                 heading):
+    from perfgate import ResultDocument
+
+    doc = ResultDocument(run={"status": status, "fail_on": fail_on}, verdict=verdict,
+                         exit_code=exit_code)
+    lines = render(doc).splitlines()
+    assert lines[0] == heading
+    assert lines[2].endswith(f"— exit code {exit_code}")
+
+
+def test_unnamed_requests_show_their_method_once(tables, find_table):
+    from perfgate import MetricSet, ResultDocument
+
+    metrics = MetricSet()
+    # the http driver names an unnamed request after its method and path
+    for name, method in (("GET /x", "GET"), ("post /y", "POST"), ("GETTER", "GET")):
+        tags = {"scenario": "load", "name": name, "method": method, "status": "200"}
+        metrics.trend("http.req_duration", tags, "ms").add(10.0, 1.0)
+        metrics.counter("http.reqs", tags).add(1, 1.0)
+    metrics.set_window(0.0, 2.0)
+    doc = ResultDocument(run={"status": "completed"}, metrics=metrics.to_list(),
+                         scenarios=[{"name": "load", "driver": "http", "started": 0.0,
+                                     "finished": 2.0, "status": "completed", "error": None}])
+    rows = find_table(tables(render(doc)), "Endpoint")
+    assert [row[0] for row in rows[1:]] == ["GET /x", "GET GETTER", "post /y", "Total"]
+
+
+def test_ratio_and_percent_deltas_are_in_points():
+    assert format_delta(0.0010, 0.0001, "ratio") == "+0.09 pp"
+    assert format_delta(0.02, 0.05, "ratio") == "-3.00 pp"
+    assert format_delta(35.0, 20.0, "%") == "+15.0 pp"
+    assert format_delta(0.05, 0.05, "ratio") == "±0"
+    assert format_delta(110.0, 100.0, "ms") == "+10.00ms (+10.0%)"
+
+
 def test_baseline_adds_delta_columns(result, make_result, tables, find_table, html):
     before = make_result(p95=160.0, cpu=(5.0, 10.0, 15.0),
                          users_ms=[float(v) for v in range(10, 501, 10)])
@@ -121,7 +169,7 @@ def test_baseline_adds_delta_columns(result, make_result, tables, find_table, ht
     assert delta.startswith("+") and delta.endswith("(+100.0%)")
     assert number(delta[1:]) == pytest.approx(480, rel=2e-3)
     resources = find_table(found, "Metric")
-    assert resources[1] == ["system.cpu", "20.0%", "30.0%", "30.0%", "+10.0%", "+15.0%"]
+    assert resources[1] == ["system.cpu", "20.0%", "30.0%", "30.0%", "+10.0 pp", "+15.0 pp"]
     assert "Compared with the baseline <code>base.json</code> (run <code>run-42</code>" \
         in html(text)
 

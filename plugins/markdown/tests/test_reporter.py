@@ -224,8 +224,8 @@ def test_a_run_through_the_core_writes_the_report(perfgate_plugin, tmp_path, tab
                          baseline=tmp_path / "first" / "out" / "result.json")
     text = (tmp_path / "second" / "out" / "report.md").read_text(encoding="utf-8")
     rows = {row[0]: row for row in find_table(tables(text), "Check")}
-    assert rows["error-rate"][-2:] == ["2.00%", "+2.00%"]
+    assert rows["error-rate"][-2:] == ["2.00%", "+2.00 pp"]  # percentage points
     assert rows["api-latency"][-2:] == ["95.04ms", "±0"]
     requests = find_table(tables(text), "Endpoint")
-    assert requests[1][-3:] == ["±0", "±0", "+2.00%"]
+    assert requests[1][-3:] == ["±0", "±0", "+2.00 pp"]
     assert second.exit_code == 3  # db-latency could not be evaluated

@@ -47,8 +47,12 @@ def metric_set(docs: Iterable[Mapping[str, Any]]) -> MetricSet:
 
 
 def _endpoint(tags: Mapping[str, str]) -> str:
+    """``GET health``: the method, then the name, unless the name already starts with it
+    (the http driver names an unnamed request ``GET /x``)."""
     name = tags.get("name") or tags.get("url") or ""
     method = tags.get("method") or ""
+    if method and name.split(" ", 1)[0].upper() == method.upper():
+        return name
     return " ".join(part for part in (method, name) if part)
 
 

@@ -25,6 +25,8 @@ from perfgate_markdown._text import code, escape, escape_line, plain, table, tru
 
 #: How each verdict shows, in tables and in the headline.
 VERDICT_MARKS = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "💥", "skip": "⏭️"}
+#: The headline's mark when the run's status, not the checks, decides the exit code.
+RUN_MARKS = {"interrupted": "⛔", "broken": "💥"}
 SCENARIO_MARKS = {"completed": "✅", "failed": "❌", "interrupted": "⏹️", "skipped": "⏭️"}
 _RUN_STATUS = {
     "interrupted": "The run was interrupted: this report covers what was measured until then.",
@@ -77,9 +79,25 @@ def _timestamp(epoch: float | None) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _headline(result: ResultDocument, title: str) -> str:
+def _heading(result: ResultDocument, title: str) -> str:
+    """``✅ perfgate: PASS``, or the run's status when the checks' verdict alone would
+    contradict the exit code: ``⛔ perfgate: INTERRUPTED (exit 130) — checks: pass``."""
     verdict = str(result.verdict)
-    lines = [f"## {VERDICT_MARKS.get(verdict, '❔')} {escape(title)}: {escape(verdict.upper())}"]
+    status = str(result.run.get("status", "completed"))
+    code = result.exit_code
+    if status == "interrupted":
+        mark, word = RUN_MARKS["interrupted"], "INTERRUPTED"
+    elif status == "broken" or code not in (0, 1):
+        mark, word = RUN_MARKS["broken"], "BROKEN"
+    elif code == 1 and verdict != "fail" and verdict != "error":
+        mark, word = VERDICT_MARKS["fail"], "FAIL"  # warnings fail this gate
+    else:
+        return f"## {VERDICT_MARKS.get(verdict, '❔')} {escape(title)}: {escape(verdict.upper())}"
+    return f"## {mark} {escape(title)}: {word} (exit {code}) — checks: {escape(verdict)}"
+
+
+def _headline(result: ResultDocument, title: str) -> str:
+    lines = [_heading(result, title)]
     summary = result.summary or {}
     counts = " · ".join(f"{VERDICT_MARKS[v]} {summary.get(v, 0)} {v}" for v in VERDICT_MARKS)
     lines.append(f"**{summary.get('checks', len(result.checks))} checks**: {counts} — "
