@@ -154,3 +154,31 @@ def test_blocked_hosts_fail_inside_k6(run_k6, script):
     assert metrics.combined("http.req_failed", {"name": "ours"}).aggregate("passes") == 0
     blocked = metrics.combined("http.req_failed", {"name": "elsewhere", "error_code": "1110"})
     assert blocked is not None and blocked.aggregate("passes") == 3
+
+
+def test_check_rejects_a_script_that_is_not_there(tmp_path, capsys):
+    from perfgate.cli import main
+
+    targets = tmp_path / "targets.yml"
+    targets.write_text("version: 1\n"
+                       "services: {api: {url: 'http://127.0.0.1:8000'}}\n"
+                       "scenarios:\n"
+                       "  load:\n"
+                       "    driver: k6\n"
+                       "    service: api\n"
+                       "    script: scripts/missing.js\n"
+                       "    iterations: 1\n")
+    assert main(["check", str(targets)]) == 2
+    err = capsys.readouterr().err
+    assert f"targets.yml:7:13: scenarios.load.script: k6 script " \
+           f"{tmp_path / 'scripts' / 'missing.js'} does not exist" in err
+    # the same script once written (relative to the targets file, not the current folder)
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "missing.js").write_text("export default function () {}\n")
+    assert main(["check", str(targets)]) == 0
+    assert "OK" in capsys.readouterr().out
+    # a folder is not a script
+    (tmp_path / "scripts" / "dir.js").mkdir()
+    targets.write_text(targets.read_text().replace("missing.js", "dir.js"))
+    assert main(["check", str(targets)]) == 2
+    assert "scenarios.load.script: k6 script" in capsys.readouterr().err

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from perfgate import MetricSet, Verdict
+from perfgate import MetricSet, RunError, Verdict
+from perfgate.testing import run_context
+from perfgate_k6_driver import K6Driver, K6Scenario
 
 #: A target on this scenario's requests: an error verdict when k6 broke before measuring.
 LATENCY = {"latency": {"metric": "http.req_duration{scenario:s}", "target": "p(95) < 1000ms"}}
@@ -184,10 +186,14 @@ def test_test_fail_is_a_failed_check(run_k6, script):
     assert failing(outcome) == ["s.k6 test.fail()"]
 
 
-def test_missing_script_and_bad_k6_path_are_run_errors(run_k6, script):
-    outcome = run_k6({"script": "nowhere.js", "iterations": 1}, targets=LATENCY)
-    assert outcome.exit_code == 3
-    assert "k6 script 'nowhere.js' not found" in outcome.result.errors[0]["message"]
+def test_a_script_gone_at_run_time_and_a_bad_k6_path_are_run_errors(run_k6, script,
+                                                                    tmp_path):
+    # Loaded without the targets file's folder (no loader), the script is looked up when
+    # the scenario runs: missing then, it is a run error.
+    cfg = K6Scenario.model_validate({"driver": "k6", "script": "nowhere.js", "iterations": 1})
+    context = run_context(targets_path=tmp_path / "targets.yml", output_dir=tmp_path)
+    with pytest.raises(RunError, match=r"k6 script 'nowhere\.js' not found"):
+        K6Driver(cfg, context, "s").run(cfg)
     path = script("export default function () {}")
     outcome = run_k6({"script": str(path), "iterations": 1, "k6_path": "/nonexistent/k6"})
     assert outcome.exit_code == 3

@@ -27,6 +27,7 @@ from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_
 
 from perfgate import ComponentConfig, DriverScenario, Duration
 from perfgate_k6_driver.names import DROPPED_TAGS
+from perfgate_k6_driver.script import resolve
 
 #: k6 flags the driver sets itself: a scenario cannot pass them in ``k6_args``.
 RESERVED_FLAGS = ("--summary-export", "--no-summary", "--log-format", "--address", "-a",
@@ -71,6 +72,20 @@ class K6Scenario(DriverScenario):
     @property
     def targets_folder(self) -> Path | None:
         return self._targets_folder
+
+    @field_validator("script")
+    @classmethod
+    def _script_exists(cls, value: str, info: ValidationInfo) -> str:
+        """With the targets file's folder known, a script that is not there is a config error."""
+        folder = (info.context or {}).get("targets_folder")
+        if folder is None:
+            return value
+        path = resolve(value, Path(folder))
+        if not path.is_file():
+            what = "is not a file" if path.exists() else "does not exist"
+            raise ValueError(f"k6 script {path} {what} (a relative script path starts at the "
+                             "targets file's folder)")
+        return value
 
     @field_validator("env", mode="before")
     @classmethod

@@ -42,9 +42,15 @@ def declared_metrics(script: Path) -> list[MetricInfo]:
     return list(found.values())
 
 
-def locate(script: str, base: Path | None) -> Path | None:
-    """The script's path: absolute as written, else relative to ``base`` (or the cwd)."""
+def resolve(script: str, base: Path | None) -> Path:
+    """The script's path, found or not: absolute as written, else under ``base`` (or the cwd)."""
     path = Path(script).expanduser()
     if not path.is_absolute():
         path = (base or Path.cwd()) / path
+    return path
+
+
+def locate(script: str, base: Path | None) -> Path | None:
+    """The script's path if it is a file, else None (see :func:`resolve`)."""
+    path = resolve(script, base)
     return path if path.is_file() else None
