@@ -755,7 +755,7 @@ def test_numbers_are_fine_as_environment_and_tag_values(
                     "tags: {build: 1234}}\n")
     code, out, err = invoke(["check", str(path)], capsys)
     assert (code, err) == (0, "")
-    assert out.startswith(f"{path}: OK: 1 services, 1 scenarios")
+    assert out.startswith(f"{path}: OK: 1 service, 1 scenario")
 
 
 # -- the same from the outside: the installed `perfgate` command ---------------------------

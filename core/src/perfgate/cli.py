@@ -18,6 +18,7 @@ from perfgate.errors import ConfigError, PerfgateError
 from perfgate.loader import TargetsFile, load_targets
 from perfgate.plugins import PluginHost
 from perfgate.run import EXIT_BROKEN, EXIT_CONFIG, execute
+from perfgate.units import plural
 
 
 class _Parser(argparse.ArgumentParser):
@@ -93,9 +94,10 @@ def cmd_run(args: argparse.Namespace, path: Path, default_scale: float = 1.0) ->
 def cmd_check(args: argparse.Namespace) -> int:
     host = PluginHost.load()
     targets = _load(args.file, host)
-    print(f"{args.file}: OK: {len(targets.services)} services, {len(targets.scenarios)} "
-          f"scenarios, {len(targets.collectors)} collectors, {len(targets.targets)} checks, "
-          f"reporters: {', '.join(targets.reporters) or 'none'}")
+    counts = ", ".join(plural(n, word) for n, word in (
+        (len(targets.services), "service"), (len(targets.scenarios), "scenario"),
+        (len(targets.collectors), "collector"), (len(targets.targets), "check")))
+    print(f"{args.file}: OK: {counts}, reporters: {', '.join(targets.reporters) or 'none'}")
     return 0
 
 

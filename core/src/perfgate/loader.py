@@ -28,7 +28,7 @@ from perfgate.config import ScenarioConfig, ServiceConfig, TargetConfig, Targets
 from perfgate.context import is_loopback
 from perfgate.errors import ConfigError, ConfigErrors, Location, ThresholdSyntaxError
 from perfgate.metrics import format_selector
-from perfgate.plugins import PluginHost
+from perfgate.plugins import PluginHost, disabled_plugins
 from perfgate.redact import Redactor
 from perfgate.thresholds import BaselineThreshold, Threshold, parse_baseline, parse_threshold
 from perfgate.yamlmap import LineMap, Path_, format_key, load_yaml
@@ -244,6 +244,8 @@ def _unknown_component(role: str, name: str, host: PluginHost) -> str:
     word = ROLE_WORDS[role]
     message = f"unknown {word} {name!r}" + _did_you_mean(name, installed)
     message += f" Installed {word}s: {', '.join(installed) or 'none'}."
+    if name in disabled_plugins():
+        message += f" (A plugin named {name!r} is blocked by PERFGATE_DISABLE_PLUGINS.)"
     return message + host.broken_hint()
 
 

@@ -112,7 +112,8 @@ class ComponentRegistry:
         return sorted(self.by_role[role])
 
 
-def _disabled() -> set[str]:
+def disabled_plugins() -> set[str]:
+    """Plugin names blocked with ``PERFGATE_DISABLE_PLUGINS``."""
     raw = os.environ.get("PERFGATE_DISABLE_PLUGINS", "")
     return {part.strip() for part in raw.split(",") if part.strip()}
 
@@ -146,7 +147,7 @@ class PluginHost:
     def load(cls) -> PluginHost:
         """Load every installed, non-disabled plugin and the extra ones; register components."""
         host = cls()
-        disabled = _disabled()
+        disabled = disabled_plugins()
         points = _entry_points()
         seen = {ep.name for ep in points}
         if os.environ.get("PERFGATE_NO_ENTRYPOINTS"):

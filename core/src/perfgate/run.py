@@ -300,6 +300,7 @@ class Run:
                                            "phase": "report", "message": message})
                 if self.result.exit_code in (EXIT_PASSED, EXIT_FAILED):
                     self.result.exit_code = EXIT_BROKEN
+                    self.result.run["status"] = "broken"  # reporters after this one say so
             for problem in reporter.errors:  # not fatal: the report was written
                 print(f"perfgate: reporter {instance!r}: {redactor.text(problem)}",
                       file=sys.stderr)

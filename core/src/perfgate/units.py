@@ -91,3 +91,8 @@ def format_value(value: float | None, unit: str) -> str:
         return f"{value:.0f}B{suffix}"
     number = f"{value:.0f}" if float(value).is_integer() else f"{value:.2f}"
     return f"{number}{base and ' ' + base}{suffix}"
+
+
+def plural(count: int, word: str) -> str:
+    """``1 check``, ``2 checks``."""
+    return f"{count} {word}" + ("" if count == 1 else "s")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from typing import TextIO
 
@@ -10,9 +11,10 @@ from tabulate import tabulate
 
 from perfgate.components import ComponentConfig, Reporter
 from perfgate.hookspecs import hookimpl
+from perfgate.metrics import MetricSet
 from perfgate.plugins import Register
 from perfgate.result import ResultDocument
-from perfgate.units import format_value
+from perfgate.units import format_value, plural
 
 COLOURS = {"pass": "32", "warn": "33", "fail": "31", "error": "35", "skip": "90"}
 SYMBOLS = {"pass": "✓", "warn": "!", "fail": "✗", "error": "E", "skip": "-"}
@@ -76,20 +78,34 @@ def render(result: ResultDocument, colour: bool = False, scenarios: bool = True)
     duration = result.run.get("duration")
     took = f" in {duration:.1f}s" if isinstance(duration, int | float) else ""
     status = result.run.get("status", "completed")
-    extra = "" if status == "completed" else f" (run {status})"
-    lines.append(paint(result.verdict, f"perfgate: {result.verdict.upper()}{extra} — "
-                                       f"{s.get('checks', 0)} checks: {counts or 'none'}{took}"))
-    return "\n".join(lines)
+    checks = f"{plural(s.get('checks', 0), 'check')}: {counts or 'none'}{took}"
+    if status == "completed":
+        headline = paint(result.verdict, f"perfgate: {result.verdict.upper()} — {checks}")
+    else:  # never let a pass verdict stand over a run that broke or was stopped
+        headline = paint("error", f"perfgate: RUN {status.upper()} (exit {result.exit_code})"
+                                  f" — {checks}")
+    lines.append(headline)
+    return _printable("\n".join(lines))
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1a\x1c-\x1f\x7f]|\x1b(?!\[[0-9;]*m)")
+
+
+def _printable(text: str) -> str:
+    """Drop control characters from names and messages; keep our own colour codes."""
+    return _CONTROL.sub("", text)
 
 
 def _scenario_line(result: ResultDocument, s: dict) -> str:
     text = f"scenario {s['name']} ({s['driver']}): {s['status']}"
-    reqs = [m for m in result.metrics
-            if m["name"] == "http.reqs" and m["tags"].get("scenario") == s["name"]]
-    if reqs:
-        total = sum(m["values"]["count"] or 0 for m in reqs)
-        duration = max((s.get("finished") or 0) - (s.get("started") or 0), 1e-9)
-        text += f", {int(total)} requests, {total / duration:.1f}/s"
+    reqs = MetricSet.from_list(m for m in result.metrics if m["name"] == "http.reqs"
+                               and m["tags"].get("scenario") == s["name"])
+    merged = reqs.combined("http.reqs", {"scenario": s["name"]})
+    if merged is not None:
+        # The rate a check on http.reqs judges: per second of the driver's load window.
+        rate = merged.aggregate("rate")
+        text += f", {int(merged.aggregate('count') or 0)} requests"
+        text += f", {rate:.1f}/s" if rate is not None else ""
     if s.get("error"):
         text += f" — {s['error']}"
     return text
