@@ -1,0 +1,45 @@
+"""The console report: the headline follows the run, hostile names stay printable."""
+
+from __future__ import annotations
+
+from perfgate.builtin.console import render
+from perfgate.metrics import MetricSet
+from perfgate.result import Check, ResultDocument, Verdict
+
+
+def result(status: str = "completed", exit_code: int = 0, name: str = "latency") -> ResultDocument:
+    doc = ResultDocument(run={"status": status, "duration": 2.0}, exit_code=exit_code,
+                         checks=[Check(name=name, metric="m", verdict=Verdict.PASS)])
+    doc.summarise()
+    return doc
+
+
+def test_completed_run_headline_is_the_verdict():
+    assert render(result()).splitlines()[-1] == "perfgate: PASS — 1 check: 1 pass in 2.0s"
+
+
+def test_interrupted_or_broken_run_never_headlines_pass():
+    last = render(result("interrupted", 130)).splitlines()[-1]
+    assert last == "perfgate: RUN INTERRUPTED (exit 130) — 1 check: 1 pass in 2.0s"
+    assert "PASS —" not in last
+    assert render(result("broken", 3)).splitlines()[-1].startswith("perfgate: RUN BROKEN (exit 3)")
+
+
+def test_control_characters_in_names_are_dropped_but_colours_kept():
+    text = render(result(name="evil\x1b]0;title\x07\x1b[2Jname"), colour=True)
+    assert "\x07" not in text and "\x1b]" not in text and "\x1b[2J" not in text
+    assert "evil]0;title[2Jname" in text  # harmless once the ESC is gone
+    assert "\x1b[32m" in text  # the verdict's own colour survives
+
+
+def test_scenario_line_shows_the_rate_a_check_would_judge():
+    metrics = MetricSet()
+    reqs = metrics.counter("http.reqs", {"scenario": "load", "name": "a"})
+    for _ in range(300):
+        reqs.add(1, t=1000.5)
+    reqs.set_window(1000.0, 1003.0)  # 300 requests over the 3 s of load
+    doc = result()
+    doc.metrics = metrics.to_list()
+    doc.scenarios = [{"name": "load", "driver": "http", "started": 999.0, "finished": 1004.0,
+                      "status": "completed", "error": None}]
+    assert "scenario load (http): completed, 300 requests, 100.0/s" in render(doc)
