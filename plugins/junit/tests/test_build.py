@@ -148,6 +148,43 @@ def test_a_completed_run_has_no_run_case(every_verdict):
     assert "run" not in cases(read(render(every_verdict())))
 
 
+@pytest.mark.parametrize("verdicts, fail_on, exit_code, kind, message", [
+    # a reporter failed after every check passed: exit 3, the status still "completed"
+    (["pass"], "fail", 3, "broken", "the run broke (exit code 3)"),
+    (["pass", "warn"], "fail", 3, "broken", "the run broke (exit code 3)"),
+    # a failing check gives 1, not 3: the 3 still needs its own red case
+    (["pass", "fail"], "fail", 3, "broken", "the run broke (exit code 3)"),
+    (["pass", "warn"], "fail", 1, "error", "perfgate exited with code 1, which no check "
+                                           "explains"),
+])
+def test_an_exit_code_no_check_explains_is_a_run_error(verdicts, fail_on, exit_code, kind,
+                                                       message, assert_valid):
+    result = ResultDocument(run={"status": "completed", "fail_on": fail_on},
+                            checks=[Check(f"c{i}", "m", Verdict(v))
+                                    for i, v in enumerate(verdicts)],
+                            errors=[{"component": "html", "role": "reporter", "phase": "report",
+                                     "message": "disk full"}])
+    result.summarise()
+    result.exit_code = exit_code
+    text = render(result)
+    assert_valid(text)
+    xml = read(text)
+    [error] = cases(xml)["run"].result
+    assert (type(error), error.type, error.message) == (Error, kind, message)
+    assert error.text.splitlines()[1:] == ["reporter html (report): disk full"]
+    assert xml.errors >= 1
+
+
+def test_a_failed_gate_needs_no_run_case():
+    for verdicts, fail_on in ((["pass", "fail"], "fail"), (["pass", "warn"], "warn")):
+        result = ResultDocument(run={"status": "completed", "fail_on": fail_on},
+                                checks=[Check(f"c{i}", "m", Verdict(v))
+                                        for i, v in enumerate(verdicts)])
+        result.summarise()
+        result.exit_code = 1
+        assert "run" not in cases(read(render(result)))
+
+
 @pytest.mark.parametrize("verdicts, status, fail_on, exit_code", [
     (["pass"], "completed", "fail", 0),
     (["pass", "warn"], "completed", "fail", 0),
@@ -156,6 +193,8 @@ def test_a_completed_run_has_no_run_case(every_verdict):
     (["skip"], "completed", "fail", 0),
     (["pass", "error"], "broken", "fail", 3),
     (["pass"], "interrupted", "fail", 130),
+    (["pass"], "completed", "fail", 3),  # a reporter broke after the checks passed
+    (["pass", "warn"], "completed", "fail", 3),
 ])
 def test_ci_goes_red_exactly_when_perfgate_fails(verdicts, status, fail_on, exit_code):
     result = ResultDocument(run={"status": status, "fail_on": fail_on},

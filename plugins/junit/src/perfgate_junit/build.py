@@ -9,7 +9,8 @@
         <testcase classname="<check group>" name="<check name>" time=.. timestamp=..>
           <failure|error|skipped type="<verdict>" message="<measured, thresholds, verdict>">
           <system-out>  what was measured against what (a failure or error holds it instead)
-        <testcase classname="perfgate" name="run">   only when the run broke or was interrupted
+        <testcase classname="perfgate" name="run">   when the run broke or was interrupted, or
+                      its exit code is non-zero for another reason than a red check
         <system-out>  notes on measurement      <system-err>  problems met during the run
 
 A ``fail`` is a ``<failure>``, an ``error`` an ``<error>``, a ``skip`` a ``<skipped>``; a
@@ -117,19 +118,38 @@ def _problem(error: Mapping[str, Any]) -> str:
             f"{error.get('message')}")
 
 
-def _run_case(result: ResultDocument, when: Window) -> ET.Element | None:
-    """A test case for the run itself when it did not complete: CI must see it red."""
+def _red(check: Check, warn_fails: bool) -> bool:
+    """Whether the check's test case is a ``<failure>`` or an ``<error>``."""
+    verdict = check.verdict.value
+    return verdict in ("fail", "error") or (verdict == "warn" and warn_fails)
+
+
+def _run_case(result: ResultDocument, when: Window, warn_fails: bool) -> ET.Element | None:
+    """A test case for the run itself when the checks do not explain the exit code.
+
+    An interrupted or broken run always has one; so has any other non-zero exit code that
+    is not the gate failing on a red check (exit 3 after a reporter failed, for example),
+    so CI never shows green for a job that failed.
+    """
     status = str(result.run.get("status", "completed"))
-    if status == "completed":
+    code = result.exit_code
+    if status in ("interrupted", "broken"):
+        kind = status
+        headline = (f"the run {'was interrupted' if status == 'interrupted' else 'broke'} "
+                    f"(exit code {code})")
+    elif code == 0 or (code == 1 and any(_red(c, warn_fails) for c in result.checks)):
         return None
-    lines = [f"the run {'was interrupted' if status == 'interrupted' else 'broke'} "
-             f"(exit code {result.exit_code})"]
+    elif code == 3:
+        kind, headline = "broken", f"the run broke (exit code {code})"
+    else:
+        kind, headline = "error", f"perfgate exited with code {code}, which no check explains"
+    lines = [headline]
     lines += [f"scenario {s.get('name')} failed: {s.get('error') or 'no reason given'}"
               for s in result.scenarios if s.get("status") == "failed"]
     lines += [_problem(e) for e in result.errors]
     case = element("testcase", classname="perfgate", name="run", time=seconds(when.duration),
                    timestamp=timestamp(when.started))
-    case.append(element("error", "\n".join(lines), type=status, message=lines[0]))
+    case.append(element("error", "\n".join(lines), type=kind, message=lines[0]))
     return case
 
 
@@ -209,7 +229,7 @@ def build(result: ResultDocument, *, group_by: str = "run", fail_on_warn: bool =
         cases = [_testcase(c, scenarios.get(c.scenario or "", suite.window), warn_fails)
                  for c in suite.checks]
         if suite.run_level:
-            run_case = _run_case(result, suite.window)
+            run_case = _run_case(result, suite.window, warn_fails)
             cases += [run_case] if run_case is not None else []
         node = element("testsuite", name=suite.name, **_counts(cases),
                        time=seconds(suite.window.duration),
