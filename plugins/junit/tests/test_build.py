@@ -175,14 +175,18 @@ def test_an_exit_code_no_check_explains_is_a_run_error(verdicts, fail_on, exit_c
     assert xml.errors >= 1
 
 
-def test_a_failed_gate_needs_no_run_case():
-    for verdicts, fail_on in ((["pass", "fail"], "fail"), (["pass", "warn"], "warn")):
+def test_a_red_check_that_explains_the_exit_code_needs_no_run_case():
+    for verdicts, fail_on, exit_code in ((["pass", "fail"], "fail", 1),
+                                         (["pass", "warn"], "warn", 1),
+                                         (["pass", "error"], "fail", 3)):
         result = ResultDocument(run={"status": "completed", "fail_on": fail_on},
                                 checks=[Check(f"c{i}", "m", Verdict(v))
                                         for i, v in enumerate(verdicts)])
         result.summarise()
-        result.exit_code = 1
-        assert "run" not in cases(read(render(result)))
+        result.exit_code = exit_code
+        xml = read(render(result))
+        assert "run" not in cases(xml)
+        assert xml.failures + xml.errors == 1
 
 
 @pytest.mark.parametrize("verdicts, status, fail_on, exit_code", [

@@ -124,12 +124,25 @@ def _red(check: Check, warn_fails: bool) -> bool:
     return verdict in ("fail", "error") or (verdict == "warn" and warn_fails)
 
 
+def _explained(code: int, checks: Iterable[Check], warn_fails: bool) -> bool:
+    """Whether the checks' own red test cases account for exit code ``code``: 1 when one
+    failed (the gate failed), 3 when one is an error (a metric was never measured because a
+    component broke)."""
+    if code == 0:
+        return True
+    if code == 1:
+        return any(_red(c, warn_fails) for c in checks)
+    if code == 3:
+        return any(c.verdict.value == "error" for c in checks)
+    return False
+
+
 def _run_case(result: ResultDocument, when: Window, warn_fails: bool) -> ET.Element | None:
     """A test case for the run itself when the checks do not explain the exit code.
 
     An interrupted or broken run always has one; so has any other non-zero exit code that
-    is not the gate failing on a red check (exit 3 after a reporter failed, for example),
-    so CI never shows green for a job that failed.
+    no red check explains (exit 3 after a reporter failed, for example), so CI never shows
+    green for a job that failed.
     """
     status = str(result.run.get("status", "completed"))
     code = result.exit_code
@@ -137,7 +150,7 @@ def _run_case(result: ResultDocument, when: Window, warn_fails: bool) -> ET.Elem
         kind = status
         headline = (f"the run {'was interrupted' if status == 'interrupted' else 'broke'} "
                     f"(exit code {code})")
-    elif code == 0 or (code == 1 and any(_red(c, warn_fails) for c in result.checks)):
+    elif _explained(code, result.checks, warn_fails):
         return None
     elif code == 3:
         kind, headline = "broken", f"the run broke (exit code {code})"
