@@ -213,7 +213,8 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...], data: Any) -> li
             for t in _unwrap(tp):
                 origin = typing.get_origin(t)
                 if isinstance(t, type) and issubclass(t, BaseModel):
-                    f = t.model_fields.get(str(part))
+                    f = t.model_fields.get(str(part)) or next(
+                        (f for f in t.model_fields.values() if f.alias == str(part)), None)
                     if f is not None:
                         nxt.append(f.annotation)
                 elif origin in (dict, Mapping) and typing.get_args(t):
@@ -225,7 +226,8 @@ def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...], data: Any) -> li
     for tp in current:
         for t in _unwrap(tp):
             if isinstance(t, type) and issubclass(t, BaseModel):
-                keys.extend(t.model_fields)
+                # The names the file uses: a field's alias where it has one (json for json_body).
+                keys.extend(f.alias or name for name, f in t.model_fields.items())
     return keys
 
 
