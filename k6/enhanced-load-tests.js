@@ -327,7 +327,8 @@ export function apiCall(data) {
   }
 }
 
-// Reads that miss the cache (random large pages) mixed with writes that invalidate it.
+// Reads that miss the cache (random large pages) mixed with writes that invalidate it, each
+// followed by a short random pause of 0-50 ms (THINK_TIME does not apply).
 export function databaseStress(data) {
   const roll = Math.random();
   const total = Math.max(1, data.total);
