@@ -38,6 +38,12 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def load_allowed(url: str, allow_hosts: list[str] | tuple[str, ...]) -> bool:
+    """True if load may go to ``url``: its host is loopback or listed in ``allow_hosts``."""
+    host = urlsplit(url).hostname or ""
+    return is_loopback(host) or host in allow_hosts
+
+
 class RunContext:
     """Handed to every component: read-only facts plus the run's stop signal and progress."""
 
@@ -75,9 +81,9 @@ class RunContext:
 
     def check_load_allowed(self, url: str) -> None:
         """Refuse load against a host that is neither loopback nor listed in ``allow_hosts``."""
-        host = urlsplit(url).hostname or ""
-        if is_loopback(host) or host in self.targets.model.allow_hosts:
+        if load_allowed(url, self.targets.model.allow_hosts):
             return
+        host = urlsplit(url).hostname or ""
         raise ConfigError(
             f"refusing to send load to {host!r}: only loopback and hosts listed under "
             "allow_hosts: in the targets file are allowed")

@@ -303,7 +303,8 @@ def _resolve(tf: TargetsFile, host: PluginHost, problems: _Problems) -> None:
                          ("services", name, "url"))
     produced = tf.producers
     # Components' validators see where the file is: relative paths in it start there.
-    context = {"targets_folder": tf.folder, "targets_path": tf.path}
+    context = {"targets_folder": tf.folder, "targets_path": tf.path,
+               "allow_hosts": list(model.allow_hosts)}
     scenario_targets: list[tuple[str, str, TargetConfig]] = []
     wanted_validators: dict[str, Any] = dict(DEFAULT_VALIDATORS)
     problems_before = len(problems.items)

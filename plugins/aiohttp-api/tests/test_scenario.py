@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from pydantic import ValidationError
 
@@ -54,6 +56,8 @@ def test_presets_match_the_plan(preset: str, vus: int, minutes: int) -> None:
     ({"executor": "constant-vus", "duration": "1s", "bogus": 1}, "Extra inputs"),
     ({"executor": "constant-vus", "duration": "soon"}, "not a duration"),
     ({"executor": "constant-vus", "duration": "1s", "workers": 0}, "workers"),
+    ({"executor": "constant-arrival-rate", "rate": 10, "duration": "1s",
+      "pre_allocated_vus": 50, "max_vus": 5}, r"pre_allocated_vus \(50\) cannot exceed"),
 ])
 def test_bad_scenarios_say_what_is_wrong(bad: dict, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
@@ -122,3 +126,16 @@ def test_driver_declares_its_metrics_and_health_check() -> None:
             "perfgate.driver.behind_schedule"} <= names
     check = HttpDriver.builtin_targets(None)["driver-health"]
     assert check.metric == "perfgate.driver.behind_schedule" and check.critical
+
+
+def test_a_url_load_may_not_go_to_is_refused_when_the_file_is_checked() -> None:
+    scenario = {"driver": "http", "executor": "constant-vus", "vus": 1, "duration": "1s",
+                "url": "http://127.0.0.1:1",
+                "requests": [{"path": "/"}, {"url": "http://203.0.113.9/x"}]}
+    with pytest.raises(ValidationError,
+                       match=re.escape("refusing to send load to http://203.0.113.9/x")):
+        HttpScenario.model_validate(scenario, context={"allow_hosts": []})
+    allowed = HttpScenario.model_validate(scenario, context={"allow_hosts": ["203.0.113.9"]})
+    assert allowed.requests[1].url == "http://203.0.113.9/x"
+    # Outside a targets file there is nothing to check against: the driver checks at run time.
+    assert HttpScenario.model_validate(scenario).url == "http://127.0.0.1:1"

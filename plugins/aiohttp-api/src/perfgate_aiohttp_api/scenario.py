@@ -20,9 +20,17 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from perfgate import DriverScenario, Duration
+from perfgate.context import load_allowed
 
 Executor = Literal["constant-vus", "ramping-vus", "constant-arrival-rate",
                    "ramping-arrival-rate", "per-vu-iterations", "shared-iterations"]
@@ -259,6 +267,22 @@ class HttpScenario(DriverScenario):
             raise ValueError(f"executor {kind} does not take {', '.join(stray)}")
         if kind == "shared-iterations" and (ex.get("vus") or 1) > ex["iterations"]:
             raise ValueError("shared-iterations needs iterations >= vus")
+        pre, most = ex.get("pre_allocated_vus"), ex.get("max_vus")
+        if pre is not None and most is not None and pre > most:
+            raise ValueError(f"pre_allocated_vus ({pre}) cannot exceed max_vus ({most})")
+
+    @model_validator(mode="after")
+    def _hosts_allowed(self, info: ValidationInfo) -> HttpScenario:
+        """Refuse, when the file is checked, a URL whose host load may not go to."""
+        allow = (info.context or {}).get("allow_hosts")
+        if allow is None:  # validated outside a targets file: the driver checks at run time
+            return self
+        urls = [self.url, *(spec.url for spec in self.all_requests())]
+        for url in urls:
+            if url and "${" not in url and not load_allowed(url, allow):
+                raise ValueError(f"refusing to send load to {url}: its host is neither "
+                                 "loopback nor listed under allow_hosts:")
+        return self
 
     def effective(self) -> dict[str, Any]:
         """Executor options after the preset: ``executor``, ``vus``, ``stages`` (dicts)..."""
