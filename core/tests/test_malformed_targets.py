@@ -556,6 +556,18 @@ CASES = [
         """, "{f}:3:19: collectors.crashy.value: environment variable PERFGATE_TEST_UNSET_TOKEN "
              "is not set (referenced as ${secret:PERFGATE_TEST_UNSET_TOKEN}; set it, or give a "
              "default: ${secret:PERFGATE_TEST_UNSET_TOKEN:-value})"),
+    case("every-unset-variable-at-once", """\
+        version: 1
+        services:
+          api:
+            url: "http://127.0.0.1:${env:PERFGATE_TEST_UNSET_PORT}"
+            env: {TOKEN: "${env:PERFGATE_TEST_UNSET_A}"}
+        """, "{f}:4:10: services.api.url: environment variable PERFGATE_TEST_UNSET_PORT is not "
+             "set (referenced as ${env:PERFGATE_TEST_UNSET_PORT}; set it, or give a default: "
+             "${env:PERFGATE_TEST_UNSET_PORT:-value})",
+         "{f}:5:18: services.api.env.TOKEN: environment variable PERFGATE_TEST_UNSET_A is not "
+         "set (referenced as ${env:PERFGATE_TEST_UNSET_A}; set it, or give a default: "
+         "${env:PERFGATE_TEST_UNSET_A:-value})"),
     # -- several errors at once ---------------------------------------------------------------
     case("several-errors-shape", """\
         version: 1

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from perfgate.errors import ConfigError, Location
+from perfgate.errors import ConfigError, ConfigErrors, Location
 from perfgate.redact import Redactor
 
 Path_ = tuple[str | int, ...]
@@ -61,6 +61,7 @@ class _Builder:
         self.lines = LineMap(path)
         self.environ = environ
         self.secrets: set[str] = set()
+        self.missing: list[ConfigError] = []
         self.loader: yaml.SafeLoader | None = None
 
     def build(self, node: yaml.Node, key_path: Path_) -> Any:
@@ -109,10 +110,12 @@ class _Builder:
             value = self.environ.get(name)
             if value is None:
                 if default is None:
-                    raise ConfigError(
+                    # Noted, not raised: every unset variable of the file is named at once.
+                    self.missing.append(ConfigError(
                         f"environment variable {name} is not set (referenced as {m.group(0)}; "
                         f"set it, or give a default: ${{{kind}:{name}:-value}})",
-                        self._loc(node), format_key(key_path))
+                        self._loc(node), format_key(key_path)))
+                    return ""
                 value = default
             if (kind == "secret" or SECRET_NAME.search(name)) and value:
                 self.secrets.add(value)
@@ -132,6 +135,11 @@ def load_yaml(text: str, path: str,
         if node is None:
             return None, builder.lines, builder.secrets
         data = builder.build(node, ())
+        if builder.missing:
+            raise (builder.missing[0] if len(builder.missing) == 1
+                   else ConfigErrors(builder.missing))
+    except ConfigErrors:
+        raise
     except ConfigError as exc:
         if not builder.secrets:
             raise
