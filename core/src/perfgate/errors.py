@@ -89,7 +89,14 @@ class RunError(PerfgateError):
 
 
 class ServiceError(RunError):
-    """A service perfgate manages did not start or never became healthy."""
+    """A service perfgate manages did not start or never became healthy.
+
+    :param service: the service's name in the targets file
+    """
+
+    def __init__(self, message: str, service: str | None = None):
+        self.service = service
+        super().__init__(message)
 
 
 class ConfigErrors(ConfigError):

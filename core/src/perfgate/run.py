@@ -141,9 +141,10 @@ class Run:
         try:
             self.services.start_all(self.context.stopping)
         except ServiceError as exc:
-            self.error("services", "service", "start", exc)
+            self.error(exc.service or "services", "service", "start", exc)
             self.broken = True
-            self._skip_scenarios(f"not run: {exc}")
+            # One line here: the service's error, with its log, is in the run's errors.
+            self._skip_scenarios(f"not run: {str(exc).splitlines()[0]}")
             return
         finally:
             self.context.service_pids = self.services.pids()
@@ -269,6 +270,9 @@ class Run:
                                            group="validators", source=instance,
                                            message=f"validator crashed: {describe(exc)}"))
         result.summarise()
+        if not result.checks:
+            result.notes.append("the targets file defines no checks: this gate cannot fail on "
+                                "performance (add targets:)")
         if self.signal_received is not None:
             result.run["status"] = "interrupted"
             code = EXIT_SIGNAL.get(self.signal_received, EXIT_BROKEN)

@@ -110,7 +110,7 @@ class ServiceManager:
             raise ServiceError(
                 f"service {name!r}: {config.url} already answers before perfgate started it; "
                 "another process holds the port, and perfgate would measure that one instead. "
-                "Stop it, or use another port")
+                "Stop it, or use another port", name)
         args = config.start if isinstance(config.start, list) else shlex.split(config.start or "")
         cwd = self.folder / config.cwd if config.cwd else self.folder
         env = dict(os.environ)
@@ -126,7 +126,7 @@ class ServiceManager:
                                            start_new_session=True)
             except OSError as exc:
                 raise ServiceError(f"service {name!r}: cannot start {args[0]!r}: "
-                                   f"{exc.strerror or exc}") from None
+                                   f"{exc.strerror or exc}", name) from None
         self.started.append(StartedService(name, process, config, log_path))
 
     def _wait_healthy(self, name: str, config: ServiceConfig, stopping: object | None) -> None:
@@ -138,18 +138,19 @@ class ServiceManager:
         reason = "no answer yet"
         while time.monotonic() < deadline:
             if stopping is not None and getattr(stopping, "is_set", lambda: False)():
-                raise ServiceError(f"service {name!r}: interrupted while waiting for {url}")
+                raise ServiceError(f"service {name!r}: interrupted while waiting for {url}",
+                                   name)
             if started is not None and started.process.poll() is not None:
                 raise ServiceError(
                     f"service {name!r} exited with code {started.process.returncode} before "
-                    f"{url} answered; last output:\n{_tail(started.log_path)}")
+                    f"{url} answered; last output:\n{_tail(started.log_path)}", name)
             reason = probe(url, config.health_status) or ""
             if not reason:
                 return
             time.sleep(0.1)
         tail = f"; last output:\n{_tail(started.log_path)}" if started else ""
         raise ServiceError(f"service {name!r} was not healthy within "
-                           f"{config.start_timeout:g}s ({url}: {reason}){tail}")
+                           f"{config.start_timeout:g}s ({url}: {reason}){tail}", name)
 
     def pids(self) -> set[int]:
         return {s.pgid for s in self.started}

@@ -60,9 +60,9 @@ def render(result: ResultDocument, colour: bool = False, scenarios: bool = True)
     problems = [c for c in result.checks if c.verdict.value in ("fail", "error", "warn")]
     if problems:
         lines.append("")
-        for c in problems:
-            lines.append(paint(c.verdict.value, f"{c.verdict.value.upper()} {c.name}: "
-                                                f"{c.message}"))
+        for c in problems:  # first lines only: errors below are printed whole, once
+            first = c.message.splitlines()[0] if c.message else ""
+            lines.append(paint(c.verdict.value, f"{c.verdict.value.upper()} {c.name}: {first}"))
     if scenarios and result.scenarios:
         lines.append("")
         for s in result.scenarios:
