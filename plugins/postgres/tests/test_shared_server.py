@@ -11,7 +11,7 @@ import json
 import psycopg
 
 from perfgate_postgres import PostgresConfig
-from perfgate_postgres.testing import close_and_flush
+from perfgate_postgres.testing import close_and_flush, commit_and_roll_back
 
 
 def test_deltas_over_the_window_on_the_shared_server(shared_dsn, run_collector, context):
@@ -22,15 +22,7 @@ def test_deltas_over_the_window_on_the_shared_server(shared_dsn, run_collector, 
 
     def workload() -> None:
         conn = psycopg.connect(shared_dsn, autocommit=True)
-        for i in range(40):
-            conn.execute("SELECT %s::int", (i,))
-        for _ in range(6):
-            try:
-                with conn.transaction():
-                    conn.execute("SELECT 1")
-                    raise LookupError
-            except LookupError:
-                pass
+        commit_and_roll_back(conn, commits=40, rollbacks=6)
         close_and_flush(conn, monitor)
 
     cfg = PostgresConfig(dsn=shared_dsn, interval="200ms", probes=2)

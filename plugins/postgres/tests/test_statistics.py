@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from perfgate_postgres import PostgresConfig
-from perfgate_postgres.testing import close_and_flush
+from perfgate_postgres.testing import close_and_flush, commit_and_roll_back
 
 
 @pytest.fixture
@@ -62,15 +62,7 @@ def test_transactions_and_rollbacks_are_exact(stats_cluster, monitor, run_collec
         # Connecting runs one transaction; psycopg's automatic prepared statements would add
         # one more each (a Parse of its own), so they are off for exact counts.
         conn = stats_cluster.connect("app", prepare_threshold=None)
-        for i in range(20):
-            conn.execute("SELECT %s::int", (i,))
-        for _ in range(5):
-            try:
-                with conn.transaction():
-                    conn.execute("SELECT 1")
-                    raise LookupError
-            except LookupError:
-                pass
+        commit_and_roll_back(conn, commits=20, rollbacks=5)
         close_and_flush(conn, monitor)
 
     collector, metrics = run_collector(config(stats_cluster), workload)

@@ -235,6 +235,19 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def commit_and_roll_back(conn: psycopg.Connection[Any], commits: int, rollbacks: int) -> None:
+    """A known workload: ``commits`` one-statement transactions, then ``rollbacks`` rolled back."""
+    for i in range(commits):
+        conn.execute("SELECT %s::int", (i,))
+    for _ in range(rollbacks):
+        try:
+            with conn.transaction():
+                conn.execute("SELECT 1")
+                raise LookupError
+        except LookupError:
+            pass
+
+
 def close_and_flush(conn: psycopg.Connection[Any], monitor: psycopg.Connection[Any],
                     timeout: float = 10.0) -> None:
     """Close ``conn`` and wait until its backend is gone, so its statistics are in the views.
