@@ -74,17 +74,22 @@ def run_targets(source: str | Path | dict[str, Any], *, output_dir: Path | None 
     """Check and run a targets file in this process, with ``plugins`` registered on top.
 
     A :class:`perfgate.ConfigError` propagates (that is exit code 2 on the command line).
-    Inline YAML or a dict is written to ``targets.yml`` in ``output_dir`` (or a temp folder).
+    Inline YAML or a dict is written to ``targets.yml`` in ``output_dir``. Without
+    ``output_dir`` the run writes into a temporary folder that is removed afterwards: pass
+    ``tmp_path`` to keep the reports for the test to read.
     """
-    folder = Path(output_dir) if output_dir is not None else Path(tempfile.mkdtemp())
-    folder.mkdir(parents=True, exist_ok=True)
-    path = _as_file(source, folder)
-    with extra_plugins(*plugins):
-        host = PluginHost.load()
-        targets = load_targets(path, host, environ)
-        options = RunOptions(output_dir=folder, only=list(only), fail_on=fail_on,
-                             time_scale=time_scale, progress=False, baseline=baseline)
-        outcome = execute(targets, host, options)
+    with contextlib.ExitStack() as stack:
+        if output_dir is None:
+            output_dir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        folder = Path(output_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        path = _as_file(source, folder)
+        with extra_plugins(*plugins):
+            host = PluginHost.load()
+            targets = load_targets(path, host, environ)
+            options = RunOptions(output_dir=folder, only=list(only), fail_on=fail_on,
+                                 time_scale=time_scale, progress=False, baseline=baseline)
+            outcome = execute(targets, host, options)
     # Every result a test produces must be a valid result document.
     validate_result(outcome.result.to_dict())
     return outcome
