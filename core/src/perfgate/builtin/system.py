@@ -8,6 +8,9 @@ of one core, so a saturated load generator (near 100% per process) is visible in
 from __future__ import annotations
 
 import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
 
 import psutil
 
@@ -65,10 +68,8 @@ class SystemCollector(SamplingCollector):
     def open(self) -> None:
         self._me = psutil.Process(os.getpid())
         self._procs: dict[int, psutil.Process] = {}
-        psutil.cpu_percent(interval=None)
-        psutil.cpu_percent(interval=None, percpu=True)
-        self._last_io: tuple[float, object, object] | None = None
-        self._last_t: float | None = None
+        self._baseline: Reading | None = None
+        self._proc_base: dict[int, tuple[float, float]] = {}
 
     def _own_processes(self) -> list[psutil.Process]:
         excluded = self.context.service_pids
@@ -84,58 +85,106 @@ class SystemCollector(SamplingCollector):
             except (OSError, psutil.Error):
                 continue
             procs.append(child)
-        # Keep Process objects between samples: cpu_percent() measures since the last call.
         alive = {}
         for proc in procs:
             alive[proc.pid] = self._procs.get(proc.pid, proc)
         self._procs = alive
         return list(alive.values())
 
-    def sample(self, now: float) -> None:
-        cpu = psutil.cpu_percent(interval=None)
-        per_core = psutil.cpu_percent(interval=None, percpu=True)
-        mem = psutil.virtual_memory()
-        disk = psutil.disk_io_counters()
-        net = psutil.net_io_counters()
-        own_cpu, own_max, own_rss = 0.0, 0.0, 0.0
+    def _read(self) -> Reading:
+        """Raw counters, each read right after its own clock reading."""
+        reading = Reading(at=time.monotonic(), cpu=_busy_total(psutil.cpu_times()),
+                          cores=[_busy_total(c) for c in psutil.cpu_times(percpu=True)],
+                          disk=psutil.disk_io_counters(), net=psutil.net_io_counters())
         for proc in self._own_processes():
             try:
+                at = time.monotonic()
                 with proc.oneshot():
-                    pct = proc.cpu_percent(interval=None)
-                    own_rss += proc.memory_info().rss
+                    times = proc.cpu_times()
+                    reading.rss += proc.memory_info().rss
             except psutil.Error:
                 continue
-            own_cpu += pct
-            own_max = max(own_max, pct)
-        previous, self._last_io = self._last_io, (now, disk, net)
-        last_t, self._last_t = self._last_t, now
-        # cpu_percent() readings cover the time since the previous call: the first covers
-        # nothing, and one taken just after another (the final sample of a short run) is
-        # too short to mean anything.
-        if last_t is None or now - last_t < self.interval * 0.5:
+            reading.procs[proc.pid] = (at, times.user + times.system)
+        return reading
+
+    def _own_cpu(self, reading: Reading) -> list[float]:
+        """Percent of one core for each of perfgate's processes, over windows long enough.
+
+        Each process has its own baseline: its counters are read at their own moment (a
+        sampler thread held back by a busy load generator reads them late), so the window is
+        measured per process, and a window too short keeps its baseline for the next one.
+        """
+        out = []
+        for pid, (at, secs) in reading.procs.items():
+            base = self._proc_base.get(pid)
+            if base is not None and at - base[0] < self.interval * 0.5:
+                continue
+            self._proc_base[pid] = (at, secs)
+            if base is not None:
+                out.append(100.0 * (secs - base[1]) / (at - base[0]))
+        return out
+
+    def sample(self, now: float) -> None:
+        reading = self._read()
+        before = self._baseline
+        # Rates are deltas between two readings. The first reading is only a baseline; one
+        # taken soon after the baseline (the final sample of a short run, or a sampler thread
+        # that a busy load generator held back) would be a window too short to mean
+        # anything, so the baseline stays and the next window is longer instead.
+        if before is None or reading.at - before.at < self.interval * 0.5:
+            self._baseline = before or reading
+            if before is None:
+                self._own_cpu(reading)  # the processes' first baselines
             return
+        self._baseline = reading
         m = self.metrics
-        m.gauge("system.cpu", unit="%").add(cpu, now)
-        m.gauge("system.cpu_core_max", unit="%").add(max(per_core or [cpu]), now)
+        m.gauge("system.cpu", unit="%").add(_percent(before.cpu, reading.cpu), now)
+        cores = [_percent(b, a) for b, a in zip(before.cores, reading.cores, strict=False)]
+        m.gauge("system.cpu_core_max", unit="%").add(max(cores, default=0.0), now)
+        mem = psutil.virtual_memory()
         m.gauge("system.memory", unit="%").add(mem.percent, now)
         m.gauge("system.memory_used", unit="B").add(float(mem.total - mem.available), now)
         m.gauge("system.load1").add(os.getloadavg()[0], now)
-        m.gauge("perfgate.cpu", unit="%").add(own_cpu, now)
-        m.gauge("perfgate.cpu_max_process", unit="%").add(own_max, now)
-        m.gauge("perfgate.memory", unit="B").add(own_rss, now)
-        if previous is not None:
-            then, old_disk, old_net = previous
-            span = max(now - then, 1e-6)
-            if disk is not None and old_disk is not None:
-                m.gauge("system.disk_read", unit="B/s").add(
-                    (disk.read_bytes - old_disk.read_bytes) / span, now)  # type: ignore[attr-defined]
-                m.gauge("system.disk_write", unit="B/s").add(
-                    (disk.write_bytes - old_disk.write_bytes) / span, now)  # type: ignore[attr-defined]
-            if net is not None and old_net is not None:
-                m.gauge("system.net_recv", unit="B/s").add(
-                    (net.bytes_recv - old_net.bytes_recv) / span, now)  # type: ignore[attr-defined]
-                m.gauge("system.net_sent", unit="B/s").add(
-                    (net.bytes_sent - old_net.bytes_sent) / span, now)  # type: ignore[attr-defined]
+        own = self._own_cpu(reading)
+        if own:
+            m.gauge("perfgate.cpu", unit="%").add(sum(own), now)
+            m.gauge("perfgate.cpu_max_process", unit="%").add(max(own), now)
+        m.gauge("perfgate.memory", unit="B").add(reading.rss, now)
+        span = reading.at - before.at
+        for name, new, old, counter in (
+                ("system.disk_read", reading.disk, before.disk, "read_bytes"),
+                ("system.disk_write", reading.disk, before.disk, "write_bytes"),
+                ("system.net_recv", reading.net, before.net, "bytes_recv"),
+                ("system.net_sent", reading.net, before.net, "bytes_sent")):
+            if new is not None and old is not None:
+                rate = (getattr(new, counter) - getattr(old, counter)) / span
+                m.gauge(name, unit="B/s").add(rate, now)
+
+
+@dataclass
+class Reading:
+    """One read of the raw counters; the system collector's rates are deltas of two."""
+
+    at: float  # monotonic seconds
+    cpu: tuple[float, float]  # (busy, total) CPU seconds, all cores
+    cores: list[tuple[float, float]]
+    disk: Any
+    net: Any
+    rss: float = 0.0
+    #: pid → (monotonic time of the read, user + system CPU seconds)
+    procs: dict[int, tuple[float, float]] = field(default_factory=dict)
+
+
+def _busy_total(times: Any) -> tuple[float, float]:
+    """(busy, total) CPU seconds as the kernel counts them; guest time is inside user time."""
+    total = sum(times) - getattr(times, "guest", 0.0) - getattr(times, "guest_nice", 0.0)
+    idle = times.idle + getattr(times, "iowait", 0.0)
+    return total - idle, total
+
+
+def _percent(before: tuple[float, float], after: tuple[float, float]) -> float:
+    busy, total = after[0] - before[0], after[1] - before[1]
+    return min(max(100.0 * busy / total, 0.0), 100.0) if total > 0 else 0.0
 
 
 @hookimpl
