@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -82,7 +82,6 @@ class TargetSpec:
     critical: str | None = None
     on_missing: str = "skip"
     description: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Component:

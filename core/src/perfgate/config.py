@@ -23,7 +23,6 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from perfgate.thresholds import Threshold, parse_threshold
 from perfgate.units import parse_duration
 
 #: Seconds, written in the file as ``30s``, ``500ms``, ``1m30s`` or a number of seconds.
@@ -87,10 +86,6 @@ class TargetConfig(Model):
     baseline: str | None = None
     on_missing: Literal["fail", "warn", "skip"] = "fail"
     description: str = ""
-
-    def thresholds(self) -> tuple[Threshold | None, Threshold | None]:
-        return (parse_threshold(self.target) if self.target is not None else None,
-                parse_threshold(self.critical) if self.critical is not None else None)
 
 
 class ScenarioConfig(BaseModel):

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ValidationError
 
 from perfgate.components import Component, MetricInfo, TargetSpec
 from perfgate.config import ScenarioConfig, ServiceConfig, TargetConfig, TargetsFileModel
-from perfgate.context import is_loopback
+from perfgate.context import load_allowed
 from perfgate.errors import ConfigError, ConfigErrors, Location, ThresholdSyntaxError
 from perfgate.metrics import format_selector
 from perfgate.plugins import PluginHost, disabled_plugins
@@ -296,8 +296,8 @@ def load_targets(path: str | Path, host: PluginHost,
 def _resolve(tf: TargetsFile, host: PluginHost, problems: _Problems) -> None:
     model = tf.model
     for name, service in model.services.items():
-        host_name = _hostname(service.url)
-        if not (is_loopback(host_name) or host_name in model.allow_hosts):
+        if not load_allowed(service.url, model.allow_hosts):
+            host_name = urlsplit(service.url).hostname or ""
             problems.add(f"service host {host_name!r} is not loopback and not listed under "
                          "allow_hosts:; perfgate refuses to load other hosts by mistake",
                          ("services", name, "url"))
@@ -393,10 +393,6 @@ def _yaml_type(value: Any) -> str:
     if isinstance(value, str):
         return f"the text {value!r}"
     return f"the value {value!r}"
-
-
-def _hostname(url: str) -> str:
-    return urlsplit(url).hostname or ""
 
 
 def _unknown_name(problems: _Problems, word: str, name: str, known: list[str],
