@@ -1,0 +1,1 @@
+"""perfgate collector ``docker-resources``: what containers use while the load runs."""
