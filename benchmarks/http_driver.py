@@ -183,14 +183,11 @@ def run_ours(url: str, scenario: dict, core: int | None) -> dict[str, float]:
 
 
 def child(scenario: dict, url: str) -> None:
-    from types import SimpleNamespace
-
-    from perfgate import RunContext, RunOptions
+    from perfgate.testing import run_context
     from perfgate_aiohttp_api import HttpDriver, HttpScenario
 
     cfg = HttpScenario.model_validate({"driver": "http", "url": url, **scenario})
-    targets = SimpleNamespace(model=SimpleNamespace(allow_hosts=[]), services={})
-    driver = HttpDriver(cfg, RunContext(targets, RunOptions(progress=False)), "bench")
+    driver = HttpDriver(cfg, run_context(progress=False), "bench")
     import threading
 
     rss_before = rss_kb()
@@ -198,7 +195,7 @@ def child(scenario: dict, url: str) -> None:
     warm_at = min(5.0, 0.1 * float(cfg.duration or 50))
     timer = threading.Timer(warm_at, lambda: warm.setdefault("kb", rss_kb()))
     timer.start()
-    metrics = driver.run(cfg)
+    metrics = driver.run()
     timer.cancel()
     reqs = metrics.combined("http.reqs")
     duration = metrics.combined("http.req_duration")

@@ -35,12 +35,11 @@ class StubHttpScenario(DriverScenario):
     duration: Duration = 1.0
 
 
-class StubHttpDriver(LoadDriver):
+class StubHttpDriver(LoadDriver[StubHttpScenario]):
     """Declares the http.* metrics of a k6-like driver; loading files is all it is for."""
 
     name = "stub-http"
     summary = "k6-shaped scenario keys, runs nothing (tests only)"
-    ScenarioConfig = StubHttpScenario
 
     @classmethod
     def produces(cls, config: StubHttpScenario) -> list[MetricInfo]:
@@ -49,7 +48,7 @@ class StubHttpDriver(LoadDriver):
                 MetricInfo("http.reqs", Kind.COUNTER, ""),
                 MetricInfo("data_received", Kind.COUNTER, "B")]
 
-    def run(self, scenario: StubHttpScenario) -> MetricSet:
+    def run(self) -> MetricSet:
         raise AssertionError("core tests never run the stub-http driver")
 
 

@@ -76,16 +76,16 @@ class PartialError(RuntimeError):
         self.metrics = metrics
 
 
-class PartialDriver(LoadDriver):
+class PartialDriver(LoadDriver[PartialScenario]):
     name = "partial"
-    ScenarioConfig = PartialScenario
     validators = ("scripted",)
 
     @classmethod
     def produces(cls, config: PartialScenario) -> list[MetricInfo]:
         return [MetricInfo("partial.ops", Kind.COUNTER, "")]
 
-    def run(self, scenario: PartialScenario) -> MetricSet:
+    def run(self) -> MetricSet:
+        scenario = self.config
         metrics = MetricSet()
         metrics.counter("partial.ops").add(7)
         self.details_seen = scenario.script

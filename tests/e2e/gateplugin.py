@@ -34,12 +34,11 @@ class SyntheticScenario(DriverScenario):
     burn: bool = False
 
 
-class SyntheticDriver(LoadDriver):
+class SyntheticDriver(LoadDriver[SyntheticScenario]):
     """Records known numbers: the ground truth for end-to-end tests."""
 
     name = "synthetic"
     summary = "records known numbers (tests only)"
-    ScenarioConfig = SyntheticScenario
 
     @classmethod
     def produces(cls, config: SyntheticScenario) -> list[MetricInfo]:
@@ -47,7 +46,8 @@ class SyntheticDriver(LoadDriver):
                 MetricInfo("synthetic.failed", Kind.RATE, "ratio"),
                 MetricInfo("synthetic.ops", Kind.COUNTER, "")]
 
-    def run(self, scenario: SyntheticScenario) -> MetricSet:
+    def run(self) -> MetricSet:
+        scenario = self.config
         metrics = MetricSet()
         start = time.time()
         cpu_start = time.process_time()

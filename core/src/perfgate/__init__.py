@@ -1,27 +1,43 @@
 """perfgate: a performance gate for services.
 
-The public API a plugin author needs lives here::
+This module is the whole public API for plugin authors (with :mod:`perfgate.testing` for
+their tests); a plugin imports nothing else from perfgate::
 
-    from perfgate import hookimpl, LoadDriver, Collector, Reporter, Validator, MetricSet
+    from perfgate import Collector, ComponentConfig, MetricSet, Register, hookimpl
+
+- hooks: :data:`hookimpl`, :class:`Register`;
+- the four roles and their options: :class:`Collector`, :class:`SamplingCollector`,
+  :class:`LoadDriver`, :class:`Validator`, :class:`Reporter`, each generic over its options
+  model (:class:`ComponentConfig`, :class:`SamplingConfig`, :class:`DriverScenario`), with
+  :class:`MetricInfo` and :class:`TargetSpec` to declare what they produce and propose;
+- what components see: :class:`RunContext`, :class:`RunOptions`, the checked
+  :class:`TargetsFile` and its :class:`TargetUse` targets;
+- metrics: :class:`MetricSet`, :class:`Metric`, :class:`Trend`, :class:`Kind`,
+  :func:`counter_delta`;
+- results: :class:`ResultDocument`, :class:`Check`, :class:`ThresholdOutcome`,
+  :class:`Verdict`, :class:`Baseline`, :func:`write_atomic`, :func:`validate_result`,
+  :func:`result_schema`;
+- thresholds and units: :func:`parse_threshold`, :func:`aggregation_unit`,
+  :func:`format_selector`, :func:`format_value`, :func:`format_duration`, :func:`dimension`,
+  :class:`Duration`;
+- where load may go: :func:`load_allowed`, :func:`is_loopback`;
+- errors, one tree under :class:`PerfgateError` (see :mod:`perfgate.errors`).
 """
 
 from perfgate.components import (
     Collector,
     Component,
-    ComponentConfig,
     LoadDriver,
     MetricInfo,
     Reporter,
-    SamplingCollector,
-    SamplingConfig,
     TargetSpec,
     Validator,
 )
-from perfgate.config import DriverScenario, Duration, ScenarioConfig, ServiceConfig, TargetConfig
-from perfgate.context import RunContext, RunOptions
+from perfgate.config import ComponentConfig, DriverScenario, Duration
+from perfgate.context import RunContext, RunOptions, is_loopback, load_allowed
 from perfgate.errors import (
+    BaselineError,
     ConfigError,
-    Location,
     PerfgateError,
     PluginError,
     RunError,
@@ -29,30 +45,42 @@ from perfgate.errors import (
     ThresholdSyntaxError,
 )
 from perfgate.hookspecs import hookimpl
-from perfgate.metrics import Counter, Gauge, Kind, Metric, MetricSet, Rate, Trend
-from perfgate.result import Check, ResultDocument, ThresholdOutcome, Verdict
-
-__version__ = "0.1.0"
+from perfgate.metrics import Kind, Metric, MetricSet, Trend, aggregation_unit, format_selector
+from perfgate.registry import Register
+from perfgate.result import (
+    Baseline,
+    Check,
+    ResultDocument,
+    ThresholdOutcome,
+    Verdict,
+    result_schema,
+    validate_result,
+    write_atomic,
+)
+from perfgate.sampling import SamplingCollector, SamplingConfig, counter_delta
+from perfgate.targets import TargetsFile, TargetUse
+from perfgate.thresholds import parse_threshold
+from perfgate.units import dimension, format_duration, format_value
+from perfgate.version import __version__
 
 __all__ = [
+    "Baseline",
+    "BaselineError",
     "Check",
     "Collector",
     "Component",
     "ComponentConfig",
     "ConfigError",
-    "Counter",
     "DriverScenario",
     "Duration",
-    "Gauge",
     "Kind",
     "LoadDriver",
-    "Location",
     "Metric",
     "MetricInfo",
     "MetricSet",
     "PerfgateError",
     "PluginError",
-    "Rate",
+    "Register",
     "Reporter",
     "ResultDocument",
     "RunContext",
@@ -60,16 +88,27 @@ __all__ = [
     "RunOptions",
     "SamplingCollector",
     "SamplingConfig",
-    "ScenarioConfig",
-    "ServiceConfig",
     "ServiceError",
-    "TargetConfig",
     "TargetSpec",
+    "TargetUse",
+    "TargetsFile",
     "ThresholdOutcome",
     "ThresholdSyntaxError",
     "Trend",
     "Validator",
     "Verdict",
     "__version__",
+    "aggregation_unit",
+    "counter_delta",
+    "dimension",
+    "format_duration",
+    "format_selector",
+    "format_value",
     "hookimpl",
+    "is_loopback",
+    "load_allowed",
+    "parse_threshold",
+    "result_schema",
+    "validate_result",
+    "write_atomic",
 ]

@@ -12,13 +12,14 @@ from pathlib import Path
 
 from tabulate import tabulate
 
-from perfgate import __version__
 from perfgate.context import RunOptions
 from perfgate.errors import ConfigError, PerfgateError
-from perfgate.loader import TargetsFile, load_targets
+from perfgate.loader import load_targets
 from perfgate.plugins import PluginHost
 from perfgate.run import EXIT_BROKEN, EXIT_CONFIG, execute
+from perfgate.targets import TargetsFile
 from perfgate.units import plural
+from perfgate.version import __version__
 
 
 class _Parser(argparse.ArgumentParser):
@@ -104,7 +105,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_plugins(args: argparse.Namespace) -> int:
     host = PluginHost.load()
     rows = []
-    for p in host.plugins:
+    for p in sorted(host.plugins, key=lambda p: p.name):
         components = ", ".join(f"{name} ({role.replace('_', ' ')})" for role, name in
                                p.components)
         rows.append([p.name, p.distribution or "-", p.version or "-",

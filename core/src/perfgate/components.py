@@ -1,61 +1,37 @@
-"""The four roles a plugin can fill, each a small base class.
+"""The four roles a plugin can fill, each a small base class, generic over its options.
 
 A plugin subclasses one of :class:`Collector`, :class:`LoadDriver`, :class:`Validator` or
-:class:`Reporter`, gives it a ``name`` (what the targets file calls it) and, if it takes
-options, a pydantic ``Config`` model; then registers the class from the
-``perfgate_register_components`` hook (see :mod:`perfgate.hookspecs`).
+:class:`Reporter`, parameterised with the pydantic model of its options, gives it a ``name``
+(what the targets file calls it), and registers the class from the
+``perfgate_register_components`` hook (see :mod:`perfgate.hookspecs`)::
+
+    class QueueCollector(Collector[QueueConfig]):   # self.config is a QueueConfig
+        name = "queue"
 
 The run creates one instance per use in the targets file, with its validated config and the
-:class:`~perfgate.context.RunContext`.
+:class:`~perfgate.context.RunContext`. A load driver's options are its scenario: the model is
+a :class:`~perfgate.config.DriverScenario` and ``self.config`` is the validated scenario.
 """
 
 from __future__ import annotations
 
-import threading
-import time
+import typing
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel
 
-from perfgate.config import Duration
+from perfgate.config import ComponentConfig, DriverScenario, ScenarioConfig
 from perfgate.metrics import Kind, MetricSet
+from perfgate.redact import secret_values
 
 if TYPE_CHECKING:
-    from perfgate.config import ScenarioConfig, TargetsFile
     from perfgate.context import RunContext
     from perfgate.result import Check, ResultDocument
+    from perfgate.targets import TargetsFile
 
-
-class ComponentConfig(BaseModel):
-    """Base of every component's options: unknown keys are errors."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SamplingConfig(ComponentConfig):
-    """Base of the options of a :class:`SamplingCollector` that samples a server.
-
-    ::
-
-        class RedisConfig(SamplingConfig):   # interval: 1s and timeout: 5s come from here
-            url: SecretStr
-    """
-
-    #: Time between samples; more than 0s.
-    interval: Duration = 1.0
-    #: How long connecting, or one sample, may take before the server counts as not
-    #: answering (a sample still waiting then is aborted and recorded as failed). The
-    #: collector enforces it where it connects and reads.
-    timeout: Duration = 5.0
-
-    @field_validator("interval")
-    @classmethod
-    def _positive_interval(cls, value: float) -> float:
-        if value <= 0:
-            raise ValueError("interval must be more than 0s")
-        return value
+ConfigT = TypeVar("ConfigT", bound=BaseModel)
+ScenarioT = TypeVar("ScenarioT", bound=ScenarioConfig)
 
 
 @dataclass(frozen=True)
@@ -80,25 +56,51 @@ class TargetSpec:
     metric: str
     target: str | None = None
     critical: str | None = None
-    on_missing: str = "skip"
+    on_missing: typing.Literal["fail", "warn", "skip"] = "skip"
     description: str = ""
 
 
-class Component:
-    """What the four roles share: a registered name, a config model, the run context."""
+def _config_argument(cls: type) -> type[BaseModel] | None:
+    """The options model a class names as its base's type argument: ``Collector[X]`` → X."""
+    for base in getattr(cls, "__orig_bases__", ()):
+        origin = typing.get_origin(base)
+        if not (isinstance(origin, type) and issubclass(origin, Component)):
+            continue
+        for arg in typing.get_args(base):
+            if isinstance(arg, type) and issubclass(arg, BaseModel):
+                return arg
+    return None
+
+
+class Component(Generic[ConfigT]):
+    """What the four roles share: a registered name, an options model, the run context."""
 
     #: The name the targets file uses for this component (``http``, ``postgres``, ``junit``).
     name: ClassVar[str] = ""
     #: The role; set by the four base classes below.
     role: ClassVar[str] = ""
-    #: The pydantic model of this component's options.
+    #: The pydantic model of this component's options: the type argument of the base class
+    #: (``Reporter[JUnitConfig]``); no options by default.
     Config: ClassVar[type[BaseModel]] = ComponentConfig
     #: One line that says what the component does (``perfgate plugins`` shows it).
     summary: ClassVar[str] = ""
 
-    def __init__(self, config: Any, context: RunContext, instance: str | None = None) -> None:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        argument = _config_argument(cls)
+        if argument is None:
+            return
+        declared = cls.__dict__.get("Config")
+        if declared is not None and declared is not argument:
+            raise TypeError(f"{cls.__qualname__} is a component of {argument.__name__} but "
+                            f"sets Config = {declared.__name__}: name the model once, as "
+                            "the base class's type argument")
+        cls.Config = argument
+
+    def __init__(self, config: ConfigT, context: RunContext, instance: str | None = None) -> None:
         self.config = config
         self.context = context
+        context.add_secret(*secret_values(config))
         #: The key in the targets file (a collector may be used twice under two keys).
         self.instance = instance or self.name
         #: Problems met while working; checks on this component's missing metrics become
@@ -106,27 +108,33 @@ class Component:
         self.errors: list[str] = []
 
     def fail(self, message: str) -> None:
-        """Record a problem (once per message) without stopping the run."""
+        """Record a problem (once per message) without stopping the run.
+
+        Secret values of the run (``${secret:...}``, secret-looking ``${env:...}``, every
+        ``SecretStr`` option and the passwords inside them) are masked here, so a message
+        may quote a server's error as it came.
+        """
+        message = self.context.redact(message)
         if message not in self.errors:
             self.errors.append(message)
 
     @classmethod
-    def produces(cls, config: Any) -> list[MetricInfo]:
+    def produces(cls, config: ConfigT) -> list[MetricInfo]:
         """The metrics this component produces with ``config``; used to check targets."""
         return []
 
     @classmethod
-    def builtin_targets(cls, config: Any) -> dict[str, TargetSpec]:
+    def builtin_targets(cls, config: ConfigT) -> dict[str, TargetSpec]:
         """Checks this component always proposes (the user's own targets come on top)."""
         return {}
 
 
-class Collector(Component):
+class Collector(Component[ConfigT]):
     """Samples something in the background while scenarios run.
 
     :meth:`start` is called before the first scenario, :meth:`stop` after the last (or on
     Ctrl-C, or after a failure); :meth:`stop` returns everything measured. Sampling should
-    happen on a thread of the collector's own; ``self.context.interval(...)`` helps.
+    happen on a thread of the collector's own; :class:`~perfgate.SamplingCollector` does that.
     """
 
     role = "collector"
@@ -143,191 +151,30 @@ class Collector(Component):
         return {}
 
 
-def _clock(t: float) -> str:
-    """Epoch time ``t`` as the local wall clock, for messages: ``14:03:27``."""
-    return datetime.fromtimestamp(t).strftime("%H:%M:%S")
-
-
-class SamplingCollector(Collector):
-    """A collector that calls :meth:`sample` every ``config.interval`` seconds on a thread.
-
-    Subclasses implement :meth:`open` (connect; raise if impossible), :meth:`sample` (read
-    once and record into ``self.metrics``), and optionally :meth:`finish` (turn first and last
-    samples into deltas over the run window) and :meth:`close`. A failing sample is recorded
-    with :meth:`fail` and sampling goes on, so a server that comes back is measured again.
-
-    A collector of a server that can go away mid-run (a database, a cache) reports each
-    sample's outcome with :meth:`sample_succeeded` or :meth:`sample_failed`, and names the
-    server in :meth:`describe`. The base then:
-
-    - records the first failed sample of an outage with :meth:`fail` (``cannot sample`` before
-      any good sample, ``lost`` after one) and only counts the rest of it;
-    - notes in the run context when the server ``answered again`` after failing;
-    - at :meth:`stop`, before :meth:`finish`, leaves every metric out (with a :meth:`fail`
-      that says when it was measured) if the server was still not answering at the end:
-      numbers from part of the run must not judge a run the server did not survive;
-    - after :meth:`finish`, sets the window of every metric to the first and last good
-      sample; :meth:`sampling_details` gives that window and the counts for :meth:`details`.
-
-    A collector that never calls them (``system``) is left as it is.
-    """
-
-    #: Seconds between samples when the config has no ``interval``.
-    default_interval: ClassVar[float] = 1.0
-
-    def __init__(self, config: Any, context: RunContext, instance: str | None = None) -> None:
-        super().__init__(config, context, instance)
-        self.metrics = MetricSet()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.started: float | None = None
-        self.ended: float | None = None
-        #: Samples reported with :meth:`sample_succeeded` and with :meth:`sample_failed`.
-        self.samples_ok = 0
-        self.samples_failed = 0
-        #: Epoch times of the first and the last good sample; ``None`` before one.
-        self.first_ok: float | None = None
-        self.last_ok: float | None = None
-        #: Time of the first failed sample of the outage going on; ``None`` while samples
-        #: succeed.
-        self.failing_since: float | None = None
-
-    @property
-    def interval(self) -> float:
-        return float(getattr(self.config, "interval", None) or self.default_interval)
-
-    def open(self) -> None:
-        """Connect to what is measured; raise with a clear message if that is impossible."""
-
-    def sample(self, now: float) -> None:
-        """Take one sample at epoch time ``now`` and record it in ``self.metrics``."""
-        raise NotImplementedError
-
-    def finish(self) -> None:
-        """After the last sample: compute deltas over the window into ``self.metrics``."""
-
-    def close(self) -> None:
-        """Release connections; called once, after :meth:`finish`."""
-
-    # -- outages -------------------------------------------------------------------------
-    def describe(self) -> str:
-        """The server sampled, as messages name it (``127.0.0.1:6379/0``); never a secret."""
-        return self.instance
-
-    def sample_succeeded(self, at: float) -> None:
-        """Count a good sample read at epoch time ``at``, before recording its values.
-
-        After failed samples, notes that the server answered again, and since when it had not.
-        """
-        if self.failing_since is not None:
-            self.context.note(f"{self.name}: {self.describe()} answered again at {_clock(at)} "
-                              f"after failing since {_clock(self.failing_since)}")
-            self.failing_since = None
-        self.samples_ok += 1
-        if self.first_ok is None:
-            self.first_ok = at
-        self.last_ok = at
-
-    def sample_failed(self, reason: str, now: float) -> None:
-        """Count a sample that could not be read at epoch time ``now``.
-
-        The first failure of an outage is recorded with :meth:`fail`:
-        ``<name>: cannot sample <server> at <time>: <reason>`` before any good sample,
-        ``<name>: lost <server> at <time>: <reason>`` after one. ``reason`` is one line.
-        """
-        self.samples_failed += 1
-        if self.failing_since is not None:
-            return  # already reported; the summary at the end says how long it lasted
-        self.failing_since = now
-        verb = "cannot sample" if self.last_ok is None else "lost"
-        self.fail(f"{self.name}: {verb} {self.describe()} at {_clock(now)}: {reason}")
-
-    def sampling_details(self) -> dict[str, Any]:
-        """``window`` (first and last good sample), ``samples`` and ``failed_samples``."""
-        return {
-            "window": {"start": self.first_ok, "end": self.last_ok},
-            "samples": self.samples_ok,
-            "failed_samples": self.samples_failed,
-        }
-
-    def _leave_out_after_outage(self) -> None:
-        """Drop every metric if the server had answered but did not answer at the end."""
-        if self.failing_since is None or self.last_ok is None:
-            return
-        # Checks on metrics left out become errors that quote this message.
-        self.fail(f"{self.name}: {self.describe()} did not answer from "
-                  f"{_clock(self.failing_since)} to the end of the run; its metrics "
-                  f"(measured {_clock(self.first_ok or self.last_ok)} to "
-                  f"{_clock(self.last_ok)} only) are left out")
-        self.metrics = MetricSet()
-
-    # -- the thread ----------------------------------------------------------------------
-    def start(self) -> None:
-        self.open()
-        self.started = time.time()
-        self._sample_safely()
-        self._thread = threading.Thread(target=self._loop, name=f"perfgate-{self.instance}",
-                                        daemon=True)
-        self._thread.start()
-
-    def stop(self) -> MetricSet:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=max(5.0, self.interval * 2))
-        self._sample_safely()
-        self.ended = time.time()
-        try:
-            self._leave_out_after_outage()
-            self.finish()
-        except Exception as exc:
-            self.fail(f"{type(exc).__name__}: {exc}")
-        finally:
-            try:
-                self.close()
-            except Exception as exc:
-                self.fail(f"while closing: {type(exc).__name__}: {exc}")
-        if self.first_ok is not None and self.last_ok is not None:
-            for metric in self.metrics:
-                metric.set_window(self.first_ok, self.last_ok)
-        self.metrics.set_window(self.started, self.ended)
-        return self.metrics
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            self._sample_safely()
-
-    def _sample_safely(self) -> None:
-        try:
-            self.sample(time.time())
-        except Exception as exc:
-            self.fail(f"{type(exc).__name__}: {exc}")
-
-
-class LoadDriver(Component):
+class LoadDriver(Component[ScenarioT]):
     """Runs one scenario (drives load or a one-off probe) and returns what it measured.
 
-    A driver's ``ScenarioConfig`` (a subclass of :class:`perfgate.config.ScenarioConfig`)
-    validates the whole scenario mapping, so each driver owns its keys (``vus``, ``stages``...).
-    Its validators get ``info.context["targets_folder"]``, where relative paths start.
+    The driver's options model is its scenario model, a subclass of
+    :class:`~perfgate.DriverScenario` (``LoadDriver[HttpScenario]``): it validates the whole
+    scenario mapping, so each driver owns its keys (``vus``, ``stages``...), and
+    ``self.config`` is the validated scenario. Its validators get
+    ``info.context["targets_folder"]``, where relative paths start.
     """
 
     role = "load_driver"
-    ScenarioConfig: ClassVar[type[ScenarioConfig]]
+    Config: ClassVar[type[BaseModel]] = DriverScenario
     #: Validators the run adds whenever a scenario uses this driver (``("k6",)`` judges the
     #: thresholds of a k6 script), whether or not the targets file lists them.
     validators: ClassVar[tuple[str, ...]] = ()
 
-    @classmethod
-    def produces(cls, config: Any) -> list[MetricInfo]:  # config is the scenario here
-        return []
+    def run(self) -> MetricSet:
+        """Run the scenario (``self.config``) to the end, or until :meth:`interrupt`.
 
-    def run(self, scenario: ScenarioConfig) -> MetricSet:
-        """Run ``scenario`` to the end, or until :meth:`interrupt`; return what was measured.
-
-        Metrics must carry the tag ``scenario`` (the run adds it when missing). Progress goes
-        through ``self.context.progress``. After an interrupt, return what was measured so far.
-        To fail and still hand over what was measured, raise an exception whose ``metrics``
-        attribute is a :class:`MetricSet`: the run keeps those metrics and records the error.
+        Return what was measured. Metrics must carry the tag ``scenario`` (the run adds it
+        when missing). Progress goes through ``self.context.progress``. After an interrupt,
+        return what was measured so far. To fail and still hand over what was measured, raise
+        an exception whose ``metrics`` attribute is a :class:`MetricSet`: the run keeps those
+        metrics and records the error.
         """
         raise NotImplementedError
 
@@ -339,7 +186,7 @@ class LoadDriver(Component):
         return {}
 
 
-class Validator(Component):
+class Validator(Component[ConfigT]):
     """Turns metrics and targets into checks with verdicts."""
 
     role = "validator"
@@ -350,7 +197,7 @@ class Validator(Component):
         raise NotImplementedError
 
 
-class Reporter(Component):
+class Reporter(Component[ConfigT]):
     """Renders the result document for people or machines."""
 
     role = "reporter"
@@ -359,10 +206,3 @@ class Reporter(Component):
         """Write the report. ``result`` is final: secrets are already redacted."""
         raise NotImplementedError
 
-
-ROLES: dict[str, type[Component]] = {
-    "collector": Collector,
-    "load_driver": LoadDriver,
-    "validator": Validator,
-    "reporter": Reporter,
-}

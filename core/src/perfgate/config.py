@@ -41,11 +41,17 @@ def _numbers_as_text(value: Any) -> Any:
 TextMap = Annotated[dict[str, str], BeforeValidator(_numbers_as_text)]
 
 
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class ComponentConfig(BaseModel):
+    """The one base of every options model: the targets file's sections and each component's.
+
+    Unknown keys are errors (with a did-you-mean), instances are frozen, and a field with an
+    alias (``json_body`` written ``json``) is also accepted under its own name.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-class ServiceConfig(Model):
+class ServiceConfig(ComponentConfig):
     """A service under test; with ``start`` perfgate starts it and always stops it."""
 
     url: str
@@ -76,7 +82,7 @@ class ServiceConfig(Model):
         return value.rstrip("/")
 
 
-class TargetConfig(Model):
+class TargetConfig(ComponentConfig):
     """One target: a metric selector plus a ``target`` and/or ``critical`` expression."""
 
     metric: str
@@ -88,14 +94,14 @@ class TargetConfig(Model):
     description: str = ""
 
 
-class ScenarioConfig(BaseModel):
+class ScenarioConfig(ComponentConfig):
     """The keys every scenario has; a load driver subclasses this with its own keys.
 
     The base allows extra keys so the loader can read ``driver`` first; a driver's subclass
     sets ``extra="forbid"`` (inherit from :class:`DriverScenario` to get that).
     """
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow")
 
     driver: str
     service: str | None = None
@@ -107,10 +113,10 @@ class ScenarioConfig(BaseModel):
 class DriverScenario(ScenarioConfig):
     """Base for a load driver's scenario model: unknown keys are errors."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid")
 
 
-class TargetsFileModel(Model):
+class TargetsFileModel(ComponentConfig):
     """The top level of the file, before components are resolved."""
 
     version: Literal[1]

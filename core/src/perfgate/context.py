@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 from perfgate.errors import ConfigError
+from perfgate.redact import Redactor
+from perfgate.result import Baseline
 
 if TYPE_CHECKING:
-    from perfgate.loader import TargetsFile
     from perfgate.progress import Progress
+    from perfgate.targets import TargetsFile
 
 
 @dataclass
@@ -58,6 +60,9 @@ class RunContext:
         self._notes: list[str] = []
         #: PIDs of service process groups perfgate started (not part of the load generator).
         self.service_pids: set[int] = set()
+        self._secrets = set(targets.secrets)
+        self._redactor = Redactor(self._secrets)
+        self._baselines: dict[Path, Baseline] = {}
 
     @property
     def output_dir(self) -> Path:
@@ -88,13 +93,53 @@ class RunContext:
             f"refusing to send load to {host!r}: only loopback and hosts listed under "
             "allow_hosts: in the targets file are allowed")
 
+    def add_secret(self, *values: str) -> None:
+        """Mask these values too, wherever they appear (every component's ``SecretStr``
+        options are added when it is made; add what a component learns on its own)."""
+        new = {v for v in values if v} - self._secrets
+        if new:
+            self._secrets |= new
+            self._redactor = Redactor(self._secrets)
+
+    @property
+    def redactor(self) -> Redactor:
+        """The run's redactor: its secret values, URL passwords and password clauses."""
+        return self._redactor
+
+    def redact(self, text: str) -> str:
+        """``text`` with the run's secret values and anything shaped like a password masked."""
+        return self._redactor.text(text)
+
+    def baseline_path(self, configured: str | Path | None = None) -> Path | None:
+        """The baseline to compare with: ``--baseline`` first, else a component's option
+        ``configured`` (relative to the targets file's folder); None without either."""
+        if self.options.baseline is not None:
+            return Path(self.options.baseline)
+        if configured is None:
+            return None
+        path = Path(configured)
+        return path if path.is_absolute() else self.targets.folder / path
+
+    def baseline(self, configured: str | Path | None = None) -> Baseline | None:
+        """The baseline result document (see :meth:`baseline_path`), read once per run.
+
+        :raises perfgate.BaselineError: the file is missing or not a result document; the
+            message names it and says why.
+        """
+        path = self.baseline_path(configured)
+        if path is None:
+            return None
+        if path not in self._baselines:
+            self._baselines[path] = Baseline.load(path)
+        return self._baselines[path]
+
     def wait(self, seconds: float) -> bool:
         """Sleep up to ``seconds``; True if the run is stopping."""
         return self.stopping.wait(seconds)
 
     def note(self, text: str) -> None:
         """A remark for the result document's ``notes`` (measurement validity and the like)."""
-        self._notes.append(text)
+        self._notes.append(self.redact(text))
 
     def notes(self) -> list[str]:
         return list(self._notes)

@@ -4,7 +4,8 @@
 
     PerfgateError
     ├── ConfigError            the targets file or the command line is wrong   (exit 2)
-    │   └── ThresholdSyntaxError   a threshold expression does not parse
+    │   ├── ThresholdSyntaxError   a threshold expression does not parse
+    │   └── BaselineError          a baseline file is not a readable result document
     ├── PluginError            a plugin could not be imported or registered
     └── RunError               the run itself broke                            (exit 3)
         └── ServiceError       a service did not start or never became healthy
@@ -74,6 +75,14 @@ class ThresholdSyntaxError(ConfigError):
         self.position = position
         caret = " " * position + "^"
         super().__init__(f"{message}\n    {expression}\n    {caret}")
+
+
+class BaselineError(ConfigError):
+    """A baseline (``--baseline FILE`` or a component's option) is not a readable result
+    document: missing, not JSON, or not perfgate's. The message names the file and why."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
 
 
 class PluginError(PerfgateError):

@@ -19,7 +19,7 @@ import pluggy
 if TYPE_CHECKING:
     from perfgate.context import RunContext
     from perfgate.metrics import MetricSet
-    from perfgate.plugins import Register
+    from perfgate.registry import Register
     from perfgate.result import ResultDocument
 
 PROJECT = "perfgate"

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from perfgate.loader import TargetUse
 from perfgate.metrics import Metric, MetricSet, aggregation_unit
 from perfgate.result import Check, ThresholdOutcome, Verdict
+from perfgate.targets import TargetUse
 from perfgate.thresholds import Threshold
 from perfgate.units import format_value
 

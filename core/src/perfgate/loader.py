@@ -12,11 +12,9 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import re
 import types
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,16 +22,16 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ValidationError
 
 from perfgate.components import Component, MetricInfo, TargetSpec
-from perfgate.config import ScenarioConfig, ServiceConfig, TargetConfig, TargetsFileModel
+from perfgate.config import ScenarioConfig, TargetConfig, TargetsFileModel
 from perfgate.context import load_allowed
 from perfgate.errors import ConfigError, ConfigErrors, Location, ThresholdSyntaxError
 from perfgate.metrics import format_selector
 from perfgate.plugins import PluginHost, disabled_plugins
-from perfgate.redact import Redactor
+from perfgate.redact import Redactor, secret_values
+from perfgate.targets import ComponentUse, ScenarioUse, TargetsFile, TargetUse, parse_selector
 from perfgate.thresholds import BaselineThreshold, Threshold, parse_baseline, parse_threshold
 from perfgate.yamlmap import LineMap, Path_, format_key, load_yaml
 
-_SELECTOR = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*(?:\{(.*)\})?\s*$")
 ROLE_WORDS = {"load_driver": "driver", "collector": "collector", "reporter": "reporter",
               "validator": "validator"}
 #: pydantic's wording for types that YAML users know by other names.
@@ -41,110 +39,6 @@ _PLAIN_WORDS = {"dict_type": "expected a mapping (key: value, ...)",
                 "list_type": "expected a list", "string_type": "expected text"}
 DEFAULT_REPORTERS = {"console": {}}
 DEFAULT_VALIDATORS = {"thresholds": {}, "baseline": {}}
-
-
-@dataclass
-class ComponentUse:
-    """One component as the file uses it: its key, class and validated config."""
-
-    instance: str
-    cls: type[Component]
-    config: Any
-    #: Tags the run adds to everything this component measures: ``instance:<key>`` when the
-    #: file uses its type under a key of its own or more than once (two postgres servers).
-    tags: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class ScenarioUse:
-    name: str
-    driver: type[Component]
-    config: ScenarioConfig
-
-
-@dataclass
-class TargetUse:
-    """A target ready to judge: the parsed selector and thresholds, and where it was written."""
-
-    name: str
-    metric: str
-    tags: dict[str, str]
-    config: TargetConfig
-    target: Threshold | None
-    critical: Threshold | None
-    group: str = "targets"
-    #: Relative to an earlier result; judged by the ``baseline`` validator.
-    baseline: BaselineThreshold | None = None
-    scenario: str | None = None
-    location: Location | None = None
-    info: MetricInfo | None = None
-    source: str = "thresholds"
-
-    @property
-    def selector(self) -> str:
-        return self.config.metric
-
-
-@dataclass
-class TargetsFile:
-    """A targets file after every check: what a run needs and nothing to re-parse."""
-
-    path: Path
-    sha256: str
-    model: TargetsFileModel
-    lines: LineMap
-    scenarios: dict[str, ScenarioUse] = field(default_factory=dict)
-    collectors: dict[str, ComponentUse] = field(default_factory=dict)
-    validators: dict[str, ComponentUse] = field(default_factory=dict)
-    reporters: dict[str, ComponentUse] = field(default_factory=dict)
-    targets: list[TargetUse] = field(default_factory=list)
-    secrets: set[str] = field(default_factory=set)
-    #: Which component produces what: (metric info, scenario name or collector instance).
-    producers: list[tuple[MetricInfo, str]] = field(default_factory=list)
-
-    def producers_of(self, metric: str, scenario: str | None = None,
-                     instance: str | None = None) -> list[str]:
-        """Scenario names and collector instances that produce ``metric``.
-
-        ``scenario`` and ``instance`` narrow the answer to what a tag filter selects.
-        """
-        out = []
-        for info, owner in self.producers:
-            if not info.matches(metric):
-                continue
-            if scenario is not None and owner in self.scenarios and owner != scenario:
-                continue
-            if instance is not None and owner in self.collectors and owner != instance:
-                continue
-            out.append(owner)
-        return sorted(set(out))
-
-    @property
-    def services(self) -> dict[str, ServiceConfig]:
-        return self.model.services
-
-    @property
-    def folder(self) -> Path:
-        return self.path.parent
-
-
-def parse_selector(text: str) -> tuple[str, dict[str, str]]:
-    """``http.req_duration{scenario:load,status:200}`` → name and tag filter."""
-    m = _SELECTOR.match(text)
-    if not m:
-        raise ValueError(f"{text!r} is not a metric selector; expected name or "
-                         "name{tag:value,...}")
-    tags: dict[str, str] = {}
-    if m.group(2) is not None:
-        for part in m.group(2).split(","):
-            if not part.strip():
-                continue
-            key, sep, value = part.partition(":")
-            if not sep or not key.strip() or not value.strip():
-                raise ValueError(f"bad tag filter {part.strip()!r} in {text!r}; "
-                                 "expected tag:value")
-            tags[key.strip()] = value.strip()
-    return m.group(1), tags
 
 
 class _Problems:
@@ -317,10 +211,10 @@ def _resolve(tf: TargetsFile, host: PluginHost, problems: _Problems) -> None:
             problems.add(_unknown_component("load_driver", base.driver, host),
                          ("scenarios", name, "driver"))
             continue
-        scenario_model = getattr(cls, "ScenarioConfig", ScenarioConfig)
-        cfg = _validate(scenario_model, raw, ("scenarios", name), problems, context)
+        cfg = _validate(cls.Config, raw, ("scenarios", name), problems, context)
         if cfg is None:
             continue
+        tf.secrets |= secret_values(cfg)
         for validator in getattr(cls, "validators", ()):
             wanted_validators.setdefault(validator, {})
         if cfg.service is not None and cfg.service not in model.services:
@@ -349,6 +243,7 @@ def _resolve(tf: TargetsFile, host: PluginHost, problems: _Problems) -> None:
             cfg = _validate(cls.Config, options, key_path, problems, context)
             if cfg is None:
                 continue
+            tf.secrets |= secret_values(cfg)
             use = ComponentUse(instance, cls, cfg)
             getattr(tf, section)[instance] = use
             if role == "collector":
@@ -402,7 +297,7 @@ def _unknown_name(problems: _Problems, word: str, name: str, known: list[str],
     problems.add(message, key_path)
 
 
-def _produces(cls: type[Component], cfg: Any, problems: _Problems,
+def _produces(cls: type[Component[Any]], cfg: Any, problems: _Problems,
               key_path: Path_) -> list[MetricInfo]:
     try:
         return list(cls.produces(cfg))

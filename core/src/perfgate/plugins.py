@@ -1,8 +1,8 @@
 """Finding, loading and registering plugins; the registry of components they bring.
 
 Plugins come from the entry-point group ``perfgate``; perfgate's own components (the ``system``
-collector, the ``thresholds`` validator, the ``console`` and ``json`` reporters) are plugins
-registered the same way, from the core's own entry points.
+collector, the ``thresholds`` and ``baseline`` validators, the ``console`` and ``json``
+reporters) are plugins registered the same way, from :data:`BUILTIN_PLUGINS`.
 
 - ``PERFGATE_DISABLE_PLUGINS=a,b`` blocks the plugins named ``a`` and ``b`` (entry-point names).
 - ``PERFGATE_NO_ENTRYPOINTS=1`` loads no installed plugin at all (only the built-ins): tests
@@ -23,16 +23,15 @@ import importlib
 import importlib.metadata as md
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pluggy
 
 from perfgate import hookspecs
-from perfgate.components import ROLES, Component
-from perfgate.errors import PluginError
+from perfgate.registry import ComponentRegistry, PluginInfo, Register
 
 ENTRY_POINT_GROUP = "perfgate"
+#: perfgate's own plugins, by plugin name: loaded first, like installed ones, unless disabled.
 BUILTIN_PLUGINS = {
     "system": "perfgate.builtin.system",
     "thresholds": "perfgate.builtin.thresholds",
@@ -54,62 +53,6 @@ def extra_plugins(*plugins: Any) -> Iterator[None]:
     finally:
         for item in added:
             _extra.remove(item)
-
-
-@dataclass
-class PluginInfo:
-    """One plugin: entry-point name, distribution, version and what it registered."""
-
-    name: str
-    distribution: str | None = None
-    version: str | None = None
-    components: list[tuple[str, str]] = field(default_factory=list)  # (role, name)
-    error: str | None = None
-
-
-class Register:
-    """The callable handed to ``perfgate_register_components``: ``register(ComponentClass)``."""
-
-    def __init__(self, registry: ComponentRegistry, plugin: PluginInfo | None) -> None:
-        self._registry = registry
-        self._plugin = plugin
-
-    def __call__(self, component: type[Component]) -> type[Component]:
-        self._registry.add(component, self._plugin)
-        return component
-
-
-class ComponentRegistry:
-    """Registered components by role and name."""
-
-    def __init__(self) -> None:
-        self.by_role: dict[str, dict[str, type[Component]]] = {role: {} for role in ROLES}
-        self.owner: dict[tuple[str, str], PluginInfo | None] = {}
-
-    def add(self, component: type[Component], plugin: PluginInfo | None) -> None:
-        role = getattr(component, "role", None)
-        if role not in ROLES or not isinstance(component, type) or not issubclass(
-                component, ROLES[role]):
-            raise PluginError(f"{component!r} is not a Collector, LoadDriver, Validator or "
-                              "Reporter subclass")
-        if not component.name:
-            raise PluginError(f"{component.__qualname__} has no name")
-        existing = self.by_role[role].get(component.name)
-        if existing is not None and existing is not component:
-            owner = self.owner.get((role, component.name))
-            raise PluginError(
-                f"two plugins register the {role.replace('_', ' ')} {component.name!r}: "
-                f"{owner.name if owner else '?'} and {plugin.name if plugin else '?'}")
-        self.by_role[role][component.name] = component
-        self.owner[(role, component.name)] = plugin
-        if plugin is not None:
-            plugin.components.append((role, component.name))
-
-    def get(self, role: str, name: str) -> type[Component] | None:
-        return self.by_role[role].get(name)
-
-    def names(self, role: str) -> list[str]:
-        return sorted(self.by_role[role])
 
 
 def disabled_plugins() -> set[str]:
@@ -148,16 +91,10 @@ class PluginHost:
         """Load every installed, non-disabled plugin and the extra ones; register components."""
         host = cls()
         disabled = disabled_plugins()
-        points = _entry_points()
-        seen = {ep.name for ep in points}
-        if os.environ.get("PERFGATE_NO_ENTRYPOINTS"):
-            # Built-ins still load without entry points, so a test sees a working core.
-            points = []
-            seen = set()
         for name, module in BUILTIN_PLUGINS.items():
-            if name not in seen and name not in disabled:
+            if name not in disabled:
                 host._add_module(PluginInfo(name, "perfgate", _version("perfgate")), module)
-        for ep in points:
+        for ep in _entry_points():
             if ep.name in disabled:
                 continue
             dist = ep.dist.name if ep.dist else None

@@ -12,9 +12,13 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+from perfgate.errors import BaselineError
+from perfgate.metrics import MetricSet
 
 SCHEMA_ID = "perfgate-result/1"
 
@@ -129,11 +133,58 @@ class ResultDocument:
     def load(cls, path: str | os.PathLike[str]) -> ResultDocument:
         return cls.from_dict(json.loads(Path(path).read_text()))
 
+    def metric_set(self, *names: str) -> MetricSet:
+        """The document's metrics (only those called ``names``, if given) rebuilt, so series
+        merge and aggregate exactly, histograms included."""
+        return MetricSet.from_list(m for m in self.metrics if not names or m["name"] in names)
+
     def metric(self, name: str, **tags: str) -> dict[str, Any] | None:
         """The first metric document with this name and exactly these tags."""
         for doc in self.metrics:
             if doc["name"] == name and doc.get("tags", {}) == tags:
                 return doc
+        return None
+
+
+@dataclass
+class Baseline:
+    """An earlier result document to compare with (``--baseline FILE``), and where it was."""
+
+    path: Path
+    result: ResultDocument
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Baseline:
+        """Read a result document; a :class:`~perfgate.BaselineError` says why it is unusable."""
+        where = Path(path)
+        prefix = f"cannot read the baseline {where}"
+        try:
+            doc = json.loads(where.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise BaselineError(f"{prefix}: {exc.strerror or exc}") from None
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise BaselineError(f"{prefix}: it is not JSON ({exc})") from None
+        if not isinstance(doc, dict) or not str(doc.get("schema", "")).startswith(
+                "perfgate-result/"):
+            raise BaselineError(f"{prefix}: it is not a perfgate result document")
+        try:
+            result = ResultDocument.from_dict(doc)
+            result.metric_set()
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BaselineError(f"{prefix}: it is not a valid result document "
+                                f"({type(exc).__name__}: {exc})") from None
+        return cls(where, result)
+
+    @cached_property
+    def metrics(self) -> MetricSet:
+        """The baseline's metrics, rebuilt to be merged and aggregated like this run's."""
+        return self.result.metric_set()
+
+    def check(self, current: Check) -> Check | None:
+        """The baseline's check with the same name and metric as ``current``, if it has one."""
+        for check in self.result.checks:
+            if check.name == current.name and check.metric == current.metric:
+                return check
         return None
 
 

@@ -26,13 +26,14 @@ from typing import Any
 from perfgate.components import Collector, Component, LoadDriver
 from perfgate.context import RunContext, RunOptions
 from perfgate.errors import PerfgateError, ServiceError
-from perfgate.loader import TargetsFile
 from perfgate.metrics import MetricSet
 from perfgate.plugins import PluginHost
 from perfgate.progress import Progress
 from perfgate.redact import Redactor
 from perfgate.result import Check, ResultDocument, Verdict
 from perfgate.services import ServiceManager
+from perfgate.targets import ScenarioUse, TargetsFile
+from perfgate.version import __version__
 
 EXIT_PASSED, EXIT_FAILED, EXIT_CONFIG, EXIT_BROKEN = 0, 1, 2, 3
 EXIT_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}
@@ -67,14 +68,14 @@ class Run:
         self.metrics = MetricSet()
         self.services = ServiceManager(targets.services, targets.folder, options.output_dir,
                                        Redactor(targets.secrets))
-        self.collectors: list[Collector] = []
-        self.driver: LoadDriver | None = None
+        self.collectors: list[Collector[Any]] = []
+        self.driver: LoadDriver[Any] | None = None
         self.signal_received: int | None = None
         self.broken = False
 
     # -- errors ------------------------------------------------------------------------------
     def error(self, component: str, role: str, phase: str, exc: BaseException | str) -> None:
-        message = exc if isinstance(exc, str) else describe(exc)
+        message = self.context.redact(exc if isinstance(exc, str) else describe(exc))
         self.result.errors.append({"component": component, "role": role, "phase": phase,
                                    "message": message})
 
@@ -83,7 +84,7 @@ class Run:
             self.error(plugin, "plugin", phase, exc)
         return bool(failures)
 
-    def _component_errors(self, component: Component, label: str) -> None:
+    def _component_errors(self, component: Component[Any], label: str) -> None:
         for message in component.errors:
             self.error(label, component.role, "run", message)
 
@@ -155,7 +156,7 @@ class Run:
             except Exception as exc:
                 self.error(instance, "collector", "start", exc)
                 continue
-            self.collectors.append(collector)  # type: ignore[arg-type]
+            self.collectors.append(collector)
         for name, use in self.targets.scenarios.items():
             if self.options.only and name not in self.options.only:
                 self.result.scenarios.append(self._scenario_doc(name, use.config.driver,
@@ -172,17 +173,17 @@ class Run:
             self.result.scenarios.append(self._scenario_doc(name, use.config.driver, None, None,
                                                             "failed", why))
 
-    def _run_scenario(self, name: str, use: Any) -> None:
-        driver: LoadDriver = use.driver(use.config, self.context, name)
+    def _run_scenario(self, name: str, use: ScenarioUse) -> None:
+        driver = use.driver(use.config, self.context, name)
         self.driver = driver
         self.progress.start_scenario(name)
         start = time.time()
         measured: MetricSet | None = None
         error: str | None = None
         try:
-            measured = driver.run(use.config)
+            measured = driver.run()
         except Exception as exc:
-            error = describe(exc)
+            error = self.context.redact(describe(exc))
             self.error(name, "load_driver", "run", error)
             # A driver may hand over what it measured before it broke.
             partial = getattr(exc, "metrics", None)
@@ -288,11 +289,10 @@ class Run:
         result.exit_code = code
         if self._hook_errors("report", self.host.result_ready(self.context, result)):
             result.exit_code = EXIT_BROKEN
-        redactor = Redactor(self.targets.secrets)
-        self.result = ResultDocument.from_dict(redactor.document(result.to_dict()))
+        self.result = ResultDocument.from_dict(self.context.redactor.document(result.to_dict()))
 
     def _report(self) -> None:
-        redactor = Redactor(self.targets.secrets)
+        redactor = self.context.redactor
         for instance, use in self.targets.reporters.items():
             reporter = use.cls(use.config, self.context, instance)
             try:
@@ -311,8 +311,6 @@ class Run:
 
 
 def environment(host: PluginHost) -> dict[str, Any]:
-    from perfgate import __version__
-
     return {
         "host": platform.node(),
         "platform": platform.platform(),

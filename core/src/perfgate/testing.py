@@ -38,20 +38,21 @@ from typing import Any, TypeVar
 import pytest
 import yaml
 
-from perfgate.components import SamplingCollector
 from perfgate.config import ServiceConfig, TargetsFileModel
 from perfgate.context import RunContext, RunOptions
-from perfgate.loader import TargetsFile, load_targets
+from perfgate.loader import load_targets
 from perfgate.metrics import MetricSet
 from perfgate.plugins import PluginHost, extra_plugins
 from perfgate.result import validate_result
 from perfgate.run import RunOutcome, execute
+from perfgate.sampling import SamplingCollector
+from perfgate.targets import TargetsFile
 from perfgate.yamlmap import LineMap
 
 __all__ = ["RunOutcome", "collect", "free_port", "perfgate_plugin", "run_context",
            "run_targets"]
 
-C = TypeVar("C", bound=SamplingCollector)
+C = TypeVar("C", bound=SamplingCollector[Any])
 
 
 def _as_file(source: str | Path | dict[str, Any], folder: Path) -> Path:

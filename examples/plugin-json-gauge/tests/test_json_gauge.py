@@ -16,8 +16,15 @@ from typing import Any
 import pytest
 
 import perfgate_json_gauge
-from perfgate import ConfigError, DriverScenario, Duration, LoadDriver, MetricSet, hookimpl
-from perfgate.result import validate_result
+from perfgate import (
+    ConfigError,
+    DriverScenario,
+    Duration,
+    LoadDriver,
+    MetricSet,
+    hookimpl,
+    validate_result,
+)
 from perfgate.testing import run_targets
 
 STATUS = {"queue": {"depth": 7}, "pools": [{"busy": 3}, {"busy": 5}], "healthy": True}
@@ -71,14 +78,13 @@ class WaitScenario(DriverScenario):
     duration: Duration = 1.0
 
 
-class WaitDriver(LoadDriver):
+class WaitDriver(LoadDriver[WaitScenario]):
     """Sends no load: only lasts ``duration``, so the collector has a run to sample across."""
 
     name = "wait"
-    ScenarioConfig = WaitScenario
 
-    def run(self, scenario: WaitScenario) -> MetricSet:
-        self.context.wait(self.context.scale(scenario.duration))
+    def run(self) -> MetricSet:
+        self.context.wait(self.context.scale(self.config.duration))
         return MetricSet()
 
 

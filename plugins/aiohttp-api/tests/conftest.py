@@ -35,7 +35,7 @@ def drive(server: RunningServer) -> Callable[..., tuple[MetricSet, HttpDriver]]:
         cfg = HttpScenario.model_validate(scenario)
         ctx = context or _make_context({"gt": server.url}, time_scale=time_scale)
         driver = HttpDriver(cfg, ctx, "load")
-        return driver.run(cfg), driver
+        return driver.run(), driver
 
     server.reset()
     return run

@@ -128,7 +128,7 @@ def test_errors_are_classified_and_never_stop_a_vu(value, make_context) -> None:
     cfg = HttpScenario.model_validate({
         "driver": "http", "url": f"http://127.0.0.1:{port}", "executor": "per-vu-iterations",
         "vus": 2, "iterations": 5, "requests": [{"name": "down", "path": "/"}]})
-    metrics = HttpDriver(cfg, make_context(), "refused").run(cfg)
+    metrics = HttpDriver(cfg, make_context(), "refused").run()
     assert value(metrics, "http.req_failed", "rate") == 1.0
     assert value(metrics, "http.reqs", "count", {"error": "connect_refused"}) == 10
 
@@ -157,7 +157,7 @@ def test_load_beyond_loopback_is_refused(server, make_context) -> None:
         "driver": "http", "url": "http://example.com", "executor": "constant-vus",
         "duration": "1s", "requests": [{"path": "/"}]})
     with pytest.raises(ConfigError, match=r"refusing to send load to 'example\.com'"):
-        HttpDriver(cfg, make_context(), "prod").run(cfg)
+        HttpDriver(cfg, make_context(), "prod").run()
     # a URL inside a flow step that is not a template is checked too
     cfg = HttpScenario.model_validate({
         "driver": "http", "url": server.url, "executor": "constant-vus", "duration": "1s",
@@ -165,7 +165,7 @@ def test_load_beyond_loopback_is_refused(server, make_context) -> None:
                                            "json": {}, "capture": {"id": "token"}},
                                           {"url": "http://10.1.2.3/x/${id}"}]}]})
     with pytest.raises(ConfigError, match=r"10\.1\.2\.3"):
-        HttpDriver(cfg, make_context(), "prod").run(cfg)
+        HttpDriver(cfg, make_context(), "prod").run()
 
 
 def test_allow_hosts_lets_a_listed_host_through(server, value, make_context) -> None:
@@ -175,7 +175,7 @@ def test_allow_hosts_lets_a_listed_host_through(server, value, make_context) -> 
         "driver": "http", "url": server.url.replace("127.0.0.1", "localhost"),
         "executor": "per-vu-iterations", "vus": 1, "iterations": 2,
         "requests": [{"path": "/health"}]})
-    metrics = HttpDriver(cfg, make_context(allow_hosts=["localhost"]), "ok").run(cfg)
+    metrics = HttpDriver(cfg, make_context(allow_hosts=["localhost"]), "ok").run()
     assert value(metrics, "http.reqs", "count") == 2
 
 
@@ -189,7 +189,7 @@ def test_interrupt_stops_promptly_and_returns_what_was_measured(server, value,
     driver = HttpDriver(cfg, make_context(), "long")
     threading.Timer(1.0, driver.interrupt).start()
     started = time.monotonic()
-    metrics = driver.run(cfg)
+    metrics = driver.run()
     assert time.monotonic() - started < 2.0
     assert value(metrics, "http.reqs", "count") > 100
     assert driver.details()["driver"]["interrupted"] is True
@@ -205,7 +205,7 @@ def test_context_stopping_is_honoured_by_workers(server, value, make_context) ->
     driver = HttpDriver(cfg, ctx, "long")
     threading.Timer(1.5, ctx.stopping.set).start()
     started = time.monotonic()
-    metrics = driver.run(cfg)
+    metrics = driver.run()
     assert time.monotonic() - started < 4.0
     assert value(metrics, "http.reqs", "count") > 50
 

@@ -51,18 +51,18 @@ def wait_for(predicate, timeout: float = 15.0) -> None:
         time.sleep(0.05)
 
 
-def direct_driver(tmp_path: Path, server_url: str, **options) -> tuple[K6Driver, K6Scenario]:
+def direct_driver(tmp_path: Path, server_url: str, **options) -> K6Driver:
     context = run_context(services={"gt": server_url}, targets_path=tmp_path / "targets.yml",
                           output_dir=tmp_path)
     cfg = K6Scenario.model_validate({"driver": "k6", "service": "gt", **options})
-    return K6Driver(cfg, context, "s"), cfg
+    return K6Driver(cfg, context, "s")
 
 
 def test_interrupt_stops_k6_and_keeps_what_was_measured(tmp_path, script, server):
-    driver, cfg = direct_driver(tmp_path, server.url, script=str(script(LONG_SCRIPT)),
-                                vus=2, duration="60s")
+    driver = direct_driver(tmp_path, server.url, script=str(script(LONG_SCRIPT)),
+                           vus=2, duration="60s")
     result: dict[str, object] = {}
-    runner = threading.Thread(target=lambda: result.update(metrics=driver.run(cfg)))
+    runner = threading.Thread(target=lambda: result.update(metrics=driver.run()))
     started = time.monotonic()
     runner.start()
     wait_for(lambda: k6_children(os.getpid()))
@@ -83,11 +83,11 @@ def test_interrupt_stops_k6_and_keeps_what_was_measured(tmp_path, script, server
 
 
 def test_stopping_event_stops_k6(tmp_path, script, server):
-    driver, cfg = direct_driver(tmp_path, server.url, script=str(script(LONG_SCRIPT)),
-                                vus=1, duration="60s")
+    driver = direct_driver(tmp_path, server.url, script=str(script(LONG_SCRIPT)),
+                           vus=1, duration="60s")
     threading.Timer(1.5, driver.context.stopping.set).start()
     started = time.monotonic()
-    metrics = driver.run(cfg)
+    metrics = driver.run()
     assert time.monotonic() - started < 15
     assert metrics.combined("http.reqs").aggregate("count") > 0
     assert not k6_children(os.getpid())
@@ -100,9 +100,9 @@ def test_k6_that_ignores_sigint_is_killed(tmp_path, script, server):
                     "trap '' INT\n"
                     "sleep 60 & wait\n")
     fake.chmod(0o755)
-    driver, cfg = direct_driver(tmp_path, server.url, script=str(script(LONG_SCRIPT)),
-                                k6_path=str(fake), stop_timeout="1s", vus=1, duration="60s")
-    runner = threading.Thread(target=driver.run, args=(cfg,))
+    driver = direct_driver(tmp_path, server.url, script=str(script(LONG_SCRIPT)),
+                           k6_path=str(fake), stop_timeout="1s", vus=1, duration="60s")
+    runner = threading.Thread(target=driver.run)
     runner.start()
     def stubborn() -> list[psutil.Process]:
         found = []

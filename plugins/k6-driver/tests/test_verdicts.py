@@ -193,7 +193,7 @@ def test_a_script_gone_at_run_time_and_a_bad_k6_path_are_run_errors(run_k6, scri
     cfg = K6Scenario.model_validate({"driver": "k6", "script": "nowhere.js", "iterations": 1})
     context = run_context(targets_path=tmp_path / "targets.yml", output_dir=tmp_path)
     with pytest.raises(RunError, match=r"k6 script 'nowhere\.js' not found"):
-        K6Driver(cfg, context, "s").run(cfg)
+        K6Driver(cfg, context, "s").run()
     path = script("export default function () {}")
     outcome = run_k6({"script": str(path), "iterations": 1, "k6_path": "/nonexistent/k6"})
     assert outcome.exit_code == 3

@@ -7,8 +7,7 @@ from html.parser import HTMLParser
 import pytest
 from markdown_it import MarkdownIt
 
-from perfgate import Check, MetricSet, ResultDocument, ThresholdOutcome, Verdict
-from perfgate.context import RunContext
+from perfgate import Check, MetricSet, ResultDocument, RunContext, ThresholdOutcome, Verdict
 from perfgate.testing import run_context
 
 T0 = 1_700_000_000.0  # 2023-11-14 22:13:20 UTC

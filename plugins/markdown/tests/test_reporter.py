@@ -91,13 +91,13 @@ def test_baseline_option_is_relative_to_the_targets_file(result, make_result, ma
     context = make_context()
     context.targets.path = tmp_path / "config" / "targets.yml"
     rep = reporter(context, baseline="base.json")
-    assert rep.baseline_path() == tmp_path / "config" / "base.json"
+    assert context.baseline_path("base.json") == tmp_path / "config" / "base.json"
     rep.report(result)
     assert "| Baseline | Δ |" in (tmp_path / "report.md").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("content, reason", [
-    (None, "cannot read baseline"),
+    (None, "cannot read the baseline"),
     ("{not json", "is not JSON"),
     ('{"schema": "something-else"}', "is not a perfgate result document"),
     ('{"schema": "perfgate-result/1", "checks": [{"name": "x"}]}', "not a valid result"),
@@ -137,10 +137,9 @@ class FixedScenario(DriverScenario):
     failures: int = 0
 
 
-class FixedDriver(LoadDriver):
+class FixedDriver(LoadDriver[FixedScenario]):
     name = "fixed-http"
     summary = "records known request metrics (tests only)"
-    ScenarioConfig = FixedScenario
 
     @classmethod
     def produces(cls, config):
@@ -148,7 +147,8 @@ class FixedDriver(LoadDriver):
                 MetricInfo("http.req_failed", Kind.RATE, "ratio"),
                 MetricInfo("http.reqs", Kind.COUNTER, "")]
 
-    def run(self, scenario):
+    def run(self) -> MetricSet:
+        scenario = self.config
         metrics = MetricSet()
         start = time.time()
         tags = {"name": "items", "method": "GET", "status": "200"}

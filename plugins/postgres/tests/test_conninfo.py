@@ -1,8 +1,10 @@
-"""Secrets never leave the collector: DSN descriptions and scrubbed messages."""
+"""Secrets never leave the collector: DSN descriptions, and messages masked by perfgate."""
 
 from __future__ import annotations
 
-from perfgate_postgres.conninfo import ConnInfo, scrub_text
+from perfgate.testing import run_context
+from perfgate_postgres import PostgresCollector, PostgresConfig
+from perfgate_postgres.conninfo import ConnInfo
 
 
 def test_describe_key_value_dsn_without_password() -> None:
@@ -16,26 +18,18 @@ def test_describe_url_dsn() -> None:
     assert info.describe() == "127.0.0.1:5432/app as svc"
 
 
-def test_scrub_removes_password_plain_and_url_encoded() -> None:
-    info = ConnInfo("postgresql://svc:p%40ss%2Fword@127.0.0.1:5432/app")
-    text = "failed for 'p@ss/word' and p%40ss%2Fword"
-    scrubbed = info.scrub(text)
-    assert "p@ss/word" not in scrubbed
-    assert "p%40ss%2Fword" not in scrubbed
-
-
-def test_scrub_password_shapes_in_any_text() -> None:
-    text = ("dsn host=x password=hunter22 user=y; url postgresql://u:hunter33@h/db; "
-            "ALTER ROLE bob PASSWORD 'hunter44'; CREATE ROLE x ENCRYPTED PASSWORD $$hunter55$$")
-    scrubbed = scrub_text(text)
-    for secret in ("hunter22", "hunter33", "hunter44", "hunter55"):
-        assert secret not in scrubbed
-    assert "ALTER ROLE bob PASSWORD '***'" in scrubbed
-    assert "host=x password=*** user=y" in scrubbed
+def test_the_dsn_password_is_masked_plain_and_url_encoded() -> None:
+    collector = PostgresCollector(
+        PostgresConfig(dsn="postgresql://svc:p%40ss%2Fword@127.0.0.1:5432/app"), run_context())
+    collector.fail("failed for 'p@ss/word' and p%40ss%2Fword")
+    [message] = collector.errors
+    assert "p@ss/word" not in message and "p%40ss%2Fword" not in message
 
 
 def test_malformed_dsn_is_described_without_echoing_it() -> None:
     info = ConnInfo("host=x password='unterminated-secret")
     assert info.parse_error is not None
     assert "unterminated-secret" not in info.describe()
-    assert "unterminated-secret" not in info.scrub(info.parse_error)
+    context = run_context()
+    PostgresCollector(PostgresConfig(dsn=info.dsn), context)
+    assert "unterminated-secret" not in context.redact(info.parse_error)

@@ -37,13 +37,15 @@ def assert_secret_free(texts: Any, *secrets: str) -> None:
 
 
 def start_error(dsn: str, **options: Any) -> str:
-    collector = PostgresCollector(PostgresConfig(dsn=dsn, **options), run_context())
+    """The message of the collector's start error, as a run records it (masked)."""
+    context = run_context()
+    collector = PostgresCollector(PostgresConfig(dsn=dsn, **options), context)
     with pytest.raises(RunError) as info:
         collector.start()
     # No chained driver exception (whose text could carry connection details) is shown.
     error = info.value
     assert error.__cause__ is None and (error.__context__ is None or error.__suppress_context__)
-    return str(info.value)
+    return context.redact(str(info.value))
 
 
 def test_database_down_closed_port() -> None:
@@ -151,18 +153,18 @@ class PauseScenario(DriverScenario):
     seconds: float = 1.0
 
 
-class PauseDriver(LoadDriver):
+class PauseDriver(LoadDriver[PauseScenario]):
     """A load driver that only waits, and calls ``midway`` halfway through."""
 
     name = "pause"
-    ScenarioConfig = PauseScenario
     midway: ClassVar[Any] = None
 
     @classmethod
     def produces(cls, config: Any) -> list[MetricInfo]:
         return [MetricInfo("pause.iterations", Kind.COUNTER)]
 
-    def run(self, scenario: PauseScenario) -> MetricSet:
+    def run(self) -> MetricSet:
+        scenario = self.config
         time.sleep(scenario.seconds / 2)
         if PauseDriver.midway is not None:
             PauseDriver.midway()

@@ -6,6 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from perfgate.plugins import PluginHost, extra_plugins
+from perfgate.testing import run_context
 from perfgate.thresholds import parse_threshold
 from perfgate_redis import RedisCollector, RedisConfig
 from perfgate_redis.url import RedisURL
@@ -47,12 +48,16 @@ def test_builtin_targets_follow_the_plan() -> None:
 def test_url_described_without_the_password(url: str, described: str) -> None:
     target = RedisURL(url)
     assert target.describe() == described
-    assert "pw-123456" not in target.scrub(f"boom {url} pw-123456")
+    collector = RedisCollector(RedisConfig(url=url), run_context())
+    collector.fail(f"boom {url} pw-123456")
+    assert "pw-123456" not in collector.errors[0]
 
 
-def test_url_encoded_password_is_scrubbed_both_ways() -> None:
-    target = RedisURL("redis://:p%40ss%3Aword@127.0.0.1:6379/0")
-    assert target.scrub("p@ss:word and p%40ss%3Aword") == "*** and ***"
+def test_url_encoded_password_is_masked_both_ways() -> None:
+    collector = RedisCollector(RedisConfig(url="redis://:p%40ss%3Aword@127.0.0.1:6379/0"),
+                               run_context())
+    collector.fail("p@ss:word and p%40ss%3Aword")
+    assert collector.errors == ["*** and ***"]
 
 
 def test_registered_through_the_hook() -> None:

@@ -12,17 +12,24 @@ Verdicts: ``pass`` when the expression holds, ``fail`` when it does not (``warn`
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Literal
 
-from perfgate.components import ComponentConfig, Validator
-from perfgate.hookspecs import hookimpl
-from perfgate.loader import TargetsFile, TargetUse
-from perfgate.metrics import MetricSet, aggregation_unit
-from perfgate.plugins import Register
-from perfgate.result import Check, ResultDocument, ThresholdOutcome, Verdict
-from perfgate.units import format_value
+from perfgate import (
+    BaselineError,
+    Check,
+    ComponentConfig,
+    MetricSet,
+    Register,
+    ResultDocument,
+    TargetsFile,
+    TargetUse,
+    ThresholdOutcome,
+    Validator,
+    Verdict,
+    aggregation_unit,
+    format_value,
+    hookimpl,
+)
 
 
 class BaselineConfig(ComponentConfig):
@@ -32,36 +39,25 @@ class BaselineConfig(ComponentConfig):
     on_regression: Literal["fail", "warn"] = "fail"
 
 
-class BaselineValidator(Validator):
+class BaselineValidator(Validator[BaselineConfig]):
     """Judges ``baseline:`` expressions against an earlier result document."""
 
     name = "baseline"
     summary = "judge targets' baseline: expressions against an earlier result.json"
-    Config = BaselineConfig
-
-    def baseline_path(self, targets: TargetsFile) -> Path | None:
-        if self.context.options.baseline is not None:
-            return Path(self.context.options.baseline)
-        if self.config.file is not None:
-            return targets.folder / self.config.file
-        return None
 
     def validate(self, targets: TargetsFile, metrics: MetricSet,
                  result: ResultDocument) -> list[Check]:
         wanted = [t for t in targets.targets if t.baseline is not None]
         if not wanted:
             return []
-        path = self.baseline_path(targets)
-        if path is None:
+        try:
+            baseline = self.context.baseline(self.config.file)
+        except BaselineError as exc:
+            return [self._check(t, Verdict.ERROR, str(exc)) for t in wanted]
+        if baseline is None:
             return [self._check(t, Verdict.SKIP, "no baseline result given (--baseline FILE)")
                     for t in wanted]
-        try:
-            previous = MetricSet.from_list(json.loads(path.read_text())["metrics"])
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) else f"{type(exc).__name__}: {exc}"
-            return [self._check(t, Verdict.ERROR, f"cannot read the baseline {path}: {reason}")
-                    for t in wanted]
-        return [self._judge(t, metrics, previous) for t in wanted]
+        return [self._judge(t, metrics, baseline.metrics) for t in wanted]
 
     def _check(self, target: TargetUse, verdict: Verdict, message: str) -> Check:
         assert target.baseline is not None

@@ -9,12 +9,8 @@ from typing import TextIO
 
 from tabulate import tabulate
 
-from perfgate.components import ComponentConfig, Reporter
-from perfgate.hookspecs import hookimpl
-from perfgate.metrics import MetricSet
-from perfgate.plugins import Register
-from perfgate.result import ResultDocument
-from perfgate.units import format_value, plural
+from perfgate import ComponentConfig, Register, Reporter, ResultDocument, format_value, hookimpl
+from perfgate.units import plural
 
 COLOURS = {"pass": "32", "warn": "33", "fail": "31", "error": "35", "skip": "90"}
 SYMBOLS = {"pass": "✓", "warn": "!", "fail": "✗", "error": "E", "skip": "-"}
@@ -98,9 +94,7 @@ def _printable(text: str) -> str:
 
 def _scenario_line(result: ResultDocument, s: dict) -> str:
     text = f"scenario {s['name']} ({s['driver']}): {s['status']}"
-    reqs = MetricSet.from_list(m for m in result.metrics if m["name"] == "http.reqs"
-                               and m["tags"].get("scenario") == s["name"])
-    merged = reqs.combined("http.reqs", {"scenario": s["name"]})
+    merged = result.metric_set("http.reqs").combined("http.reqs", {"scenario": s["name"]})
     if merged is not None:
         # The rate a check on http.reqs judges: per second of the driver's load window.
         rate = merged.aggregate("rate")
@@ -111,12 +105,11 @@ def _scenario_line(result: ResultDocument, s: dict) -> str:
     return text
 
 
-class ConsoleReporter(Reporter):
+class ConsoleReporter(Reporter[ConsoleConfig]):
     """Prints the checks as a table, problems with their messages, and the verdict."""
 
     name = "console"
     summary = "table of checks and a one-line verdict on stdout"
-    Config = ConsoleConfig
 
     def report(self, result: ResultDocument, stream: TextIO | None = None) -> None:
         out = stream or sys.stdout

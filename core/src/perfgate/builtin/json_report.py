@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 
-from perfgate.components import ComponentConfig, Reporter
-from perfgate.hookspecs import hookimpl
-from perfgate.plugins import Register
-from perfgate.result import ResultDocument, write_atomic
+from perfgate import ComponentConfig, Register, Reporter, ResultDocument, hookimpl, write_atomic
 
 
 class JsonConfig(ComponentConfig):
@@ -17,12 +14,11 @@ class JsonConfig(ComponentConfig):
     compact: bool = False
 
 
-class JsonReporter(Reporter):
+class JsonReporter(Reporter[JsonConfig]):
     """Writes the result document (schema ``perfgate-result/1``) atomically."""
 
     name = "json"
     summary = "the result document as JSON (the schema is in the docs)"
-    Config = JsonConfig
 
     def report(self, result: ResultDocument) -> None:
         doc = result.to_dict()

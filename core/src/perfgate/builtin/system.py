@@ -14,11 +14,16 @@ from typing import Any
 
 import psutil
 
-from perfgate.components import ComponentConfig, MetricInfo, SamplingCollector, TargetSpec
-from perfgate.config import Duration
-from perfgate.hookspecs import hookimpl
-from perfgate.metrics import Kind
-from perfgate.plugins import Register
+from perfgate import (
+    ComponentConfig,
+    Duration,
+    Kind,
+    MetricInfo,
+    Register,
+    SamplingCollector,
+    TargetSpec,
+    hookimpl,
+)
 
 
 class SystemConfig(ComponentConfig):
@@ -43,12 +48,11 @@ GAUGES = [
 ]
 
 
-class SystemCollector(SamplingCollector):
+class SystemCollector(SamplingCollector[SystemConfig]):
     """Samples host CPU, memory, disk and network, and perfgate's own CPU, with psutil."""
 
     name = "system"
     summary = "host CPU, memory, disk and network; CPU of perfgate's own load generator"
-    Config = SystemConfig
 
     @classmethod
     def produces(cls, config: SystemConfig) -> list[MetricInfo]:

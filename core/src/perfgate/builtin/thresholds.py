@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from perfgate.components import Validator
-from perfgate.hookspecs import hookimpl
+from perfgate import (
+    Check,
+    ComponentConfig,
+    MetricSet,
+    Register,
+    ResultDocument,
+    TargetsFile,
+    Validator,
+    hookimpl,
+)
 from perfgate.judge import judge
-from perfgate.loader import TargetsFile
-from perfgate.metrics import MetricSet
-from perfgate.plugins import Register
-from perfgate.result import Check, ResultDocument
 
 
-class ThresholdsValidator(Validator):
+class ThresholdsValidator(Validator[ComponentConfig]):
     """Checks each target's ``target`` and ``critical`` expressions against the metrics."""
 
     name = "thresholds"

@@ -21,9 +21,15 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from perfgate import ComponentConfig, Duration, Kind, MetricInfo, hookimpl
-from perfgate.components import SamplingCollector
-from perfgate.plugins import Register
+from perfgate import (
+    ComponentConfig,
+    Duration,
+    Kind,
+    MetricInfo,
+    Register,
+    SamplingCollector,
+    hookimpl,
+)
 
 #: Polls go straight to the endpoint, never through an HTTP proxy from the environment.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -73,7 +79,7 @@ def is_number(value: Any) -> bool:
             and math.isfinite(value))
 
 
-class JsonGaugeCollector(SamplingCollector):
+class JsonGaugeCollector(SamplingCollector[JsonGaugeConfig]):
     """Reads numbers from a JSON document every ``interval`` and records them as gauges.
 
     A read that fails raises, and :class:`SamplingCollector` records it and keeps polling; a
@@ -83,7 +89,6 @@ class JsonGaugeCollector(SamplingCollector):
 
     name = "json-gauge"
     summary = "gauges read from a JSON status endpoint (loopback or allow_hosts only)"
-    Config = JsonGaugeConfig
 
     @classmethod
     def produces(cls, config: JsonGaugeConfig) -> list[MetricInfo]:

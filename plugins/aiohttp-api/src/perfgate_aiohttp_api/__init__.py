@@ -8,7 +8,7 @@ behaviour for testing load drivers.
 
 from __future__ import annotations
 
-from perfgate import hookimpl
+from perfgate import Register, hookimpl
 from perfgate_aiohttp_api.driver import HttpDriver
 from perfgate_aiohttp_api.scenario import HttpScenario
 
@@ -16,6 +16,6 @@ __all__ = ["HttpDriver", "HttpScenario"]
 
 
 @hookimpl
-def perfgate_register_components(register) -> None:
+def perfgate_register_components(register: Register) -> None:
     """Register the ``http`` load driver."""
     register(HttpDriver)

@@ -5,9 +5,17 @@ from __future__ import annotations
 import os
 import threading
 import time
-from typing import Any, ClassVar
+from typing import Any
 
-from perfgate import ConfigError, Kind, LoadDriver, MetricInfo, MetricSet, TargetSpec
+from perfgate import (
+    ConfigError,
+    Kind,
+    LoadDriver,
+    MetricInfo,
+    MetricSet,
+    RunContext,
+    TargetSpec,
+)
 from perfgate_aiohttp_api.engine import Live, run_engine
 from perfgate_aiohttp_api.plan import Plan, PlanInput, all_prepared
 from perfgate_aiohttp_api.recorder import summary
@@ -47,25 +55,24 @@ _METRICS = [
 ]
 
 
-class HttpDriver(LoadDriver):
+class HttpDriver(LoadDriver[HttpScenario]):
     """HTTP load with k6's executors, fast enough not to measure itself."""
 
     name = "http"
     summary = "HTTP load: k6 executors, open/closed model, checks, flows, worker processes"
-    ScenarioConfig: ClassVar[type[HttpScenario]] = HttpScenario
-    Config = HttpScenario
 
-    def __init__(self, config: Any, context: Any, instance: str | None = None) -> None:
+    def __init__(self, config: HttpScenario, context: RunContext,
+                 instance: str | None = None) -> None:
         super().__init__(config, context, instance)
         self._stop = threading.Event()
         self._details: dict[str, Any] = {}
 
     @classmethod
-    def produces(cls, config: Any) -> list[MetricInfo]:
+    def produces(cls, config: HttpScenario) -> list[MetricInfo]:
         return list(_METRICS)
 
     @classmethod
-    def builtin_targets(cls, config: Any) -> dict[str, TargetSpec]:
+    def builtin_targets(cls, config: HttpScenario) -> dict[str, TargetSpec]:
         return {"driver-health": TargetSpec(
             metric="perfgate.driver.behind_schedule", target="rate < 5%",
             critical="rate < 20%", on_missing="skip",
@@ -81,7 +88,8 @@ class HttpDriver(LoadDriver):
     def _should_stop(self) -> bool:
         return self._stop.is_set() or self.context.stopping.is_set()
 
-    def run(self, scenario: HttpScenario) -> MetricSet:  # type: ignore[override]
+    def run(self) -> MetricSet:
+        scenario = self.config
         inp = PlanInput(
             scenario=scenario.model_dump(by_alias=True, exclude_unset=True),
             scenario_name=self.instance,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from perfgate.context import is_loopback
+from perfgate import is_loopback
 from perfgate_aiohttp_api.checks import CompiledChecks, has_template, parse_path
 from perfgate_aiohttp_api.scenario import OPEN_EXECUTORS, HttpScenario, RequestSpec
 from perfgate_aiohttp_api.schedule import Ramp, constant_starts, ramp_from_stages

@@ -20,17 +20,9 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from perfgate import DriverScenario, Duration
-from perfgate.context import load_allowed
+from perfgate import ComponentConfig, DriverScenario, Duration, load_allowed
 
 Executor = Literal["constant-vus", "ramping-vus", "constant-arrival-rate",
                    "ramping-arrival-rate", "per-vu-iterations", "shared-iterations"]
@@ -41,11 +33,7 @@ Preset = Literal["smoke", "load", "stress", "spike", "endurance"]
 TEMPLATE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class Stage(_Model):
+class Stage(ComponentConfig):
     """Move linearly to ``target`` (VUs, or iterations per ``time_unit``) over ``duration``."""
 
     duration: Duration
@@ -75,7 +63,7 @@ _PRESET_KEYS = ("executor", "vus", "duration", "stages", "start_vus", "rate", "s
                 "iterations")
 
 
-class RequestChecks(_Model):
+class RequestChecks(ComponentConfig):
     """Assertions on one response, each counted in the ``checks`` rate (k6's ``check()``).
 
     ``json`` maps a path (``data.items[0].id`` or ``$.data.id``) to the value it must equal.
@@ -101,7 +89,7 @@ class RequestChecks(_Model):
         return out
 
 
-class RequestSpec(_Model):
+class RequestSpec(ComponentConfig):
     """One HTTP request: where, what to send, how often, what to check and capture."""
 
     name: str | None = None
@@ -148,7 +136,7 @@ class RequestSpec(_Model):
         return self.name or f"{self.method} {self.path or self.url}"
 
 
-class FlowSpec(_Model):
+class FlowSpec(ComponentConfig):
     """A user flow: steps run in order in one iteration; captures feed later steps."""
 
     name: str

@@ -11,8 +11,7 @@ the file validates against the JUnit schema of Jenkins' xunit plugin.
 
 from __future__ import annotations
 
-from perfgate import hookimpl
-from perfgate.plugins import Register
+from perfgate import Register, hookimpl
 from perfgate_junit.build import build, render
 from perfgate_junit.reporter import JUnitConfig, JUnitReporter
 

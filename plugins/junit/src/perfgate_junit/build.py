@@ -26,8 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from perfgate.result import Check, ResultDocument, ThresholdOutcome
-from perfgate.units import format_value
+from perfgate import Check, ResultDocument, ThresholdOutcome, format_value
 from perfgate_junit._xml import element, seconds, serialise, timestamp
 
 

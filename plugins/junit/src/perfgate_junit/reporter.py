@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from perfgate.components import ComponentConfig, Reporter
-from perfgate.result import ResultDocument, write_atomic
+from perfgate import ComponentConfig, Reporter, ResultDocument, write_atomic
 from perfgate_junit.build import render
 
 
@@ -22,14 +21,11 @@ class JUnitConfig(ComponentConfig):
     suite_name: str = "perfgate"
 
 
-class JUnitReporter(Reporter):
+class JUnitReporter(Reporter[JUnitConfig]):
     """One test case per check: fail is a failure, error an error, skip skipped."""
 
     name = "junit"
     summary = "JUnit XML (one test case per check) for CI test result views"
-    Config = JUnitConfig
-
-    config: JUnitConfig
 
     def report(self, result: ResultDocument) -> None:
         text = render(result, group_by=self.config.group_by,

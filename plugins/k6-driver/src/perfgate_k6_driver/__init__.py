@@ -7,7 +7,7 @@ validator along, so every run with a k6 scenario has it.
 
 from __future__ import annotations
 
-from perfgate import hookimpl
+from perfgate import Register, hookimpl
 from perfgate_k6_driver.config import K6Scenario, Stage
 from perfgate_k6_driver.driver import K6Driver, K6RunError
 from perfgate_k6_driver.validator import K6Validator
@@ -16,7 +16,7 @@ __all__ = ["K6Driver", "K6RunError", "K6Scenario", "K6Validator", "Stage"]
 
 
 @hookimpl
-def perfgate_register_components(register) -> None:  # type: ignore[no-untyped-def]
+def perfgate_register_components(register: Register) -> None:
     """Register the ``k6`` driver and the ``k6`` validator."""
     register(K6Driver)
     register(K6Validator)

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 from typing import Any, ClassVar
 
-from perfgate import Kind, LoadDriver, MetricInfo, MetricSet, RunError
+from perfgate import Kind, LoadDriver, MetricInfo, MetricSet, RunContext, RunError
 from perfgate_k6_driver.binary import K6Binary, find_k6
 from perfgate_k6_driver.config import K6Scenario
 from perfgate_k6_driver.process import (
@@ -79,17 +79,17 @@ def _k6_duration(seconds: float) -> str:
     return f"{max(round(seconds * 1000), 1)}ms"
 
 
-class K6Driver(LoadDriver):
+class K6Driver(LoadDriver[K6Scenario]):
     """Runs a k6 script with k6 and reads every sample into perfgate's metrics."""
 
     name = "k6"
     summary = "run a k6 script with the real k6; its samples, thresholds and errors"
-    ScenarioConfig = K6Scenario
     #: Always run, listed under ``validators:`` or not: a crossed threshold in the script
     #: (or ``test.fail()``) is a failed check and fails the gate.
     validators: ClassVar[tuple[str, ...]] = ("k6",)
 
-    def __init__(self, config: Any, context: Any, instance: str | None = None) -> None:
+    def __init__(self, config: K6Scenario, context: RunContext,
+                 instance: str | None = None) -> None:
         super().__init__(config, context, instance)
         self._process: K6Process | None = None
         self._interrupted = False
@@ -103,7 +103,8 @@ class K6Driver(LoadDriver):
         return [*BUILTIN_METRICS, *declared_metrics(script)]
 
     # -- the run ---------------------------------------------------------------------------
-    def run(self, scenario: K6Scenario) -> MetricSet:
+    def run(self) -> MetricSet:
+        scenario = self.config
         binary = find_k6(scenario.k6_path)
         base = self._targets_folder()
         script = locate(scenario.script, base)

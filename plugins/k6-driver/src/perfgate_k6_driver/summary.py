@@ -16,10 +16,17 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from perfgate import Check, Kind, MetricSet, ThresholdOutcome, ThresholdSyntaxError, Verdict
-from perfgate.metrics import aggregation_unit
-from perfgate.thresholds import parse_threshold
-from perfgate.units import format_value
+from perfgate import (
+    Check,
+    Kind,
+    MetricSet,
+    ThresholdOutcome,
+    ThresholdSyntaxError,
+    Verdict,
+    aggregation_unit,
+    format_value,
+    parse_threshold,
+)
 from perfgate_k6_driver.names import convert_selector, convert_tags, k6_tags, perfgate_name
 
 

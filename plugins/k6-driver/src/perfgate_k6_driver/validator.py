@@ -13,7 +13,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from perfgate import Check, MetricSet, ResultDocument, Validator, Verdict
+from perfgate import (
+    Check,
+    ComponentConfig,
+    MetricSet,
+    ResultDocument,
+    TargetsFile,
+    Validator,
+    Verdict,
+)
 from perfgate_k6_driver.summary import ThresholdResult
 
 
@@ -40,11 +48,12 @@ def k6_checks(result: ResultDocument) -> list[Check]:
     return checks
 
 
-class K6Validator(Validator):
+class K6Validator(Validator[ComponentConfig]):
     """Reports the thresholds written in k6 scripts, with k6's own verdicts."""
 
     name = "k6"
     summary = "k6 script thresholds and test.fail() as checks, with k6's verdicts"
 
-    def validate(self, targets: Any, metrics: MetricSet, result: ResultDocument) -> list[Check]:
+    def validate(self, targets: TargetsFile, metrics: MetricSet,
+                 result: ResultDocument) -> list[Check]:
         return k6_checks(result)

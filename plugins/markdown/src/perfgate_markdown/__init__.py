@@ -12,8 +12,7 @@ to the job summary too.
 
 from __future__ import annotations
 
-from perfgate import hookimpl
-from perfgate.plugins import Register
+from perfgate import Register, hookimpl
 from perfgate_markdown.render import render
 from perfgate_markdown.reporter import MarkdownConfig, MarkdownReporter
 

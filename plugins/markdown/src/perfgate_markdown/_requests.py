@@ -7,11 +7,10 @@ exactly, histograms included; the total row merges every series of the scenario.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from perfgate.metrics import Metric, MetricSet
+from perfgate import Metric, MetricSet
 
 DURATION = "http.req_duration"
 REQUESTS = "http.reqs"
@@ -33,17 +32,6 @@ class RequestRow:
     errors: float | None = None
     error_rate: float | None = None
     total: bool = False
-
-
-def metric_set(docs: Iterable[Mapping[str, Any]]) -> MetricSet:
-    """The metrics of a result document, rebuilt so series can be merged; bad ones left out."""
-    metrics = MetricSet()
-    for doc in docs:
-        try:
-            metrics.add(Metric.from_dict(doc))
-        except (KeyError, TypeError, ValueError):
-            continue
-    return metrics
 
 
 def _endpoint(tags: Mapping[str, str]) -> str:

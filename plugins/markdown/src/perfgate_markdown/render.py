@@ -11,16 +11,17 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from perfgate.metrics import format_selector
-from perfgate.result import Check, ResultDocument, ThresholdOutcome
-from perfgate.units import format_duration, format_value
-from perfgate_markdown._baseline import Baseline, format_delta
-from perfgate_markdown._requests import (
-    RequestRow,
-    metric_set,
-    request_rows,
-    scenarios_with_requests,
+from perfgate import (
+    Baseline,
+    Check,
+    ResultDocument,
+    ThresholdOutcome,
+    format_duration,
+    format_selector,
+    format_value,
 )
+from perfgate_markdown._delta import format_delta
+from perfgate_markdown._requests import RequestRow, request_rows, scenarios_with_requests
 from perfgate_markdown._text import code, escape, escape_line, plain, table, truncate
 
 #: How each verdict shows, in tables and in the headline.
@@ -182,7 +183,7 @@ def _length(scenario: Mapping[str, Any]) -> float | None:
 
 
 def _scenarios(result: ResultDocument, baseline: Baseline | None) -> str:
-    metrics = metric_set(result.metrics)
+    metrics = result.metric_set()
     listed = [str(s.get("name")) for s in result.scenarios]
     names = listed + [n for n in scenarios_with_requests(metrics) if n not in listed]
     if not names:
@@ -198,7 +199,7 @@ def _scenarios(result: ResultDocument, baseline: Baseline | None) -> str:
                      escape(info.get("error") or "")])
     parts = ["### Scenarios", table(["Scenario", "Driver", "Status", "Duration", "Error"],
                                     rows, ["l", "l", "l", "r", "l"])]
-    base_metrics = metric_set(baseline.result.metrics) if baseline else None
+    base_metrics = baseline.metrics if baseline else None
     for name in names:
         current = request_rows(metrics, name, _length(_scenario(result, name)))
         if not current:

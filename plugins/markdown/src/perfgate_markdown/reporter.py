@@ -7,9 +7,14 @@ from pathlib import Path
 
 from pydantic import Field
 
-from perfgate.components import ComponentConfig, Reporter
-from perfgate.result import ResultDocument, write_atomic
-from perfgate_markdown._baseline import Baseline, load_baseline
+from perfgate import (
+    Baseline,
+    BaselineError,
+    ComponentConfig,
+    Reporter,
+    ResultDocument,
+    write_atomic,
+)
 from perfgate_markdown._text import code
 from perfgate_markdown.render import render
 
@@ -33,36 +38,20 @@ class MarkdownConfig(ComponentConfig):
     top_statements: int = Field(default=10, ge=0)
 
 
-class MarkdownReporter(Reporter):
+class MarkdownReporter(Reporter[MarkdownConfig]):
     """Renders the result as Markdown for pull requests and CI job summaries."""
 
     name = "markdown"
     summary = "a Markdown report (checks, requests, resources, environment) for people"
-    Config = MarkdownConfig
-
-    config: MarkdownConfig
-
-    def baseline_path(self) -> Path | None:
-        """The baseline to compare with: ``--baseline`` first, then the ``baseline`` option
-        (relative to the targets file's folder)."""
-        if self.context.options.baseline is not None:
-            return Path(self.context.options.baseline)
-        if not self.config.baseline:
-            return None
-        path = Path(self.config.baseline)
-        folder = getattr(self.context.targets, "folder", None)
-        return path if path.is_absolute() or folder is None else Path(folder) / path
 
     def report(self, result: ResultDocument) -> None:
         baseline: Baseline | None = None
         problem = None
-        path = self.baseline_path()
-        if path is not None:
-            try:
-                baseline = load_baseline(path)
-            except ValueError as exc:
-                problem = str(exc)
-                self.fail(problem)
+        try:
+            baseline = self.context.baseline(self.config.baseline)
+        except BaselineError as exc:
+            problem = str(exc)
+            self.fail(problem)
         text = render(result, baseline, title=self.config.title,
                       top_statements=self.config.top_statements, baseline_problem=problem)
         write_atomic(self.context.report_path(self.config.path), text)

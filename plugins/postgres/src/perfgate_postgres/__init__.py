@@ -7,9 +7,7 @@ window. See the README for every metric and what it means.
 
 from __future__ import annotations
 
-from typing import Any
-
-from perfgate import hookimpl
+from perfgate import Register, hookimpl
 from perfgate_postgres.collector import PostgresCollector
 from perfgate_postgres.config import PostgresConfig
 
@@ -17,6 +15,6 @@ __all__ = ["PostgresCollector", "PostgresConfig", "perfgate_register_components"
 
 
 @hookimpl
-def perfgate_register_components(register: Any) -> None:
+def perfgate_register_components(register: Register) -> None:
     """Register the ``postgres`` collector."""
     register(PostgresCollector)

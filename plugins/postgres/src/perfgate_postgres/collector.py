@@ -16,8 +16,15 @@ from typing import Any
 
 import psycopg
 
-from perfgate import Kind, MetricInfo, RunError, TargetSpec
-from perfgate.components import SamplingCollector
+from perfgate import (
+    Kind,
+    MetricInfo,
+    RunContext,
+    RunError,
+    SamplingCollector,
+    TargetSpec,
+    counter_delta,
+)
 from perfgate_postgres.config import PostgresConfig
 from perfgate_postgres.conninfo import ConnInfo
 from perfgate_postgres.snapshot import (
@@ -64,13 +71,6 @@ COUNTER_FIELDS = {
 }
 
 
-def _delta(before: int | None, now: int) -> int:
-    """Growth of a cumulative counter; after a reset (it went down) what it counts since."""
-    if before is None or now < before:
-        return now
-    return now - before
-
-
 class Watchdog:
     """Cuts a connection whose query has not answered within ``timeout`` seconds.
 
@@ -98,17 +98,16 @@ class Watchdog:
         self._timer.cancel()
 
 
-class PostgresCollector(SamplingCollector):
+class PostgresCollector(SamplingCollector[PostgresConfig]):
     """Samples PostgreSQL's statistics views while the scenarios run."""
 
     name = "postgres"
     summary = ("PostgreSQL during the run: statement times (pg_stat_statements), cache hit "
                "ratio, transactions, connections, locks, temp files, replication lag")
-    Config = PostgresConfig
 
-    def __init__(self, config: PostgresConfig, context: Any, instance: str | None = None) -> None:
+    def __init__(self, config: PostgresConfig, context: RunContext,
+                 instance: str | None = None) -> None:
         super().__init__(config, context, instance)
-        self.config: PostgresConfig = config
         self.conninfo = ConnInfo(config.dsn.get_secret_value())
         self._conn: psycopg.Connection[Any] | None = None
         self._lock = threading.Lock()
@@ -143,10 +142,6 @@ class PostgresCollector(SamplingCollector):
                 description="block reads are served from shared buffers (warns only)"),
         }
 
-    def fail(self, message: str) -> None:
-        """Record a problem; the password never reaches the record."""
-        super().fail(self.conninfo.scrub(message))
-
     def details(self) -> dict[str, Any]:
         return self._details
 
@@ -157,7 +152,7 @@ class PostgresCollector(SamplingCollector):
     def _connect(self) -> psycopg.Connection[Any]:
         if self.conninfo.parse_error is not None:
             raise RunError(f"postgres: the dsn is not a valid connection string: "
-                           f"{self.conninfo.scrub(self.conninfo.parse_error)}")
+                           f"{self.conninfo.parse_error}")
         try:
             conn = psycopg.connect(
                 self.conninfo.dsn, autocommit=True,
@@ -190,7 +185,7 @@ class PostgresCollector(SamplingCollector):
             hint = "the database or role in the dsn does not exist"
         else:
             hint = "cannot connect"
-        return self.conninfo.scrub(f"postgres: {hint} ({where}): {text}")
+        return f"postgres: {hint} ({where}): {text}"
 
     def open(self) -> None:
         conn = self._connect()
@@ -211,8 +206,8 @@ class PostgresCollector(SamplingCollector):
                         f"pg_read_all_stats TO {user}; to measure every statement")
         except psycopg.Error as exc:
             conn.close()
-            raise RunError(self.conninfo.scrub(
-                f"postgres: {self.conninfo.describe()}: {' '.join(str(exc).split())}")) from None
+            raise RunError(f"postgres: {self.conninfo.describe()}: "
+                           f"{' '.join(str(exc).split())}") from None
         except BaseException:
             conn.close()
             raise
@@ -322,7 +317,8 @@ class PostgresCollector(SamplingCollector):
         m, t = self.metrics, snap.at
         for name, now in snap.databases.items():
             before = previous.databases.get(name, {})
-            d = {field: _delta(before.get(field), value) for field, value in now.items()}
+            d = {field: int(counter_delta(before.get(field), value))
+                 for field, value in now.items()}
             tags = {"database": name}
             m.counter("postgres.transactions", tags).add(d["xact_commit"] + d["xact_rollback"], t)
             m.counter("postgres.rollbacks", tags).add(d["xact_rollback"], t)
@@ -338,7 +334,7 @@ class PostgresCollector(SamplingCollector):
         top = []
         for key, win in self._statements.top(self.config.top_statements):
             entry = win.to_dict(key[2])
-            text = self.conninfo.scrub(win.query)
+            text = win.query
             if len(text) > QUERY_TEXT_LIMIT:
                 text = text[:QUERY_TEXT_LIMIT] + "..."
             entry["query"] = text

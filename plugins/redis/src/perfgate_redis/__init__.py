@@ -6,9 +6,7 @@ over the run window. See the README for every metric and what it means.
 
 from __future__ import annotations
 
-from typing import Any
-
-from perfgate import hookimpl
+from perfgate import Register, hookimpl
 from perfgate_redis.collector import RedisCollector
 from perfgate_redis.config import RedisConfig
 
@@ -16,6 +14,6 @@ __all__ = ["RedisCollector", "RedisConfig", "perfgate_register_components"]
 
 
 @hookimpl
-def perfgate_register_components(register: Any) -> None:
+def perfgate_register_components(register: Register) -> None:
     """Register the ``redis`` collector."""
     register(RedisCollector)

@@ -12,8 +12,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from perfgate import Kind, MetricInfo, RunError, TargetSpec
-from perfgate.components import SamplingCollector
+from perfgate import Kind, MetricInfo, RunContext, RunError, SamplingCollector, TargetSpec
 from perfgate_redis.config import RedisConfig
 from perfgate_redis.sample import Sample, delta
 from perfgate_redis.url import RedisURL
@@ -49,17 +48,16 @@ def _client_options() -> dict[str, Any]:
     return options
 
 
-class RedisCollector(SamplingCollector):
+class RedisCollector(SamplingCollector[RedisConfig]):
     """Samples ``INFO all`` and times ``PING`` probes while the scenarios run."""
 
     name = "redis"
     summary = ("Redis during the run: cache hit rate, ops/s, memory vs maxmemory, evictions, "
                "expired keys, clients, command latency")
-    Config = RedisConfig
 
-    def __init__(self, config: RedisConfig, context: Any, instance: str | None = None) -> None:
+    def __init__(self, config: RedisConfig, context: RunContext,
+                 instance: str | None = None) -> None:
         super().__init__(config, context, instance)
-        self.config: RedisConfig = config
         self.target = RedisURL(config.url.get_secret_value())
         self._client: redis.Redis | None = None
         self._lock = threading.Lock()
@@ -87,10 +85,6 @@ class RedisCollector(SamplingCollector):
                 description="Redis stays within the plan's 512MB"),
         }
 
-    def fail(self, message: str) -> None:
-        """Record a problem; the password never reaches the record."""
-        super().fail(self.target.scrub(message))
-
     def details(self) -> dict[str, Any]:
         return self._details
 
@@ -111,19 +105,17 @@ class RedisCollector(SamplingCollector):
             hint = f"no answer within {self.config.timeout:g}s"
         else:
             hint = "cannot connect"
-        return self.target.scrub(f"{hint} ({self.target.describe()}): {text}")
+        return f"{hint} ({self.target.describe()}): {text}"
 
     def open(self) -> None:
         if self.target.parse_error is not None:
-            raise RunError("redis: the url is not a valid Redis URL: "
-                           f"{self.target.scrub(self.target.parse_error)}")
+            raise RunError(f"redis: the url is not a valid Redis URL: {self.target.parse_error}")
         try:
             self._client = redis.Redis.from_url(
                 self.target.url, socket_connect_timeout=self.config.timeout,
                 socket_timeout=self.config.timeout, **_client_options())
         except ValueError as exc:
-            raise RunError(f"redis: the url is not a valid Redis URL: "
-                           f"{self.target.scrub(str(exc))}") from None
+            raise RunError(f"redis: the url is not a valid Redis URL: {exc}") from None
         try:
             self._own["ping"] += 1
             self._client.ping()

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from perfgate import counter_delta
+
 COUNTERS = ("keyspace_hits", "keyspace_misses", "total_commands_processed", "evicted_keys",
             "expired_keys")
 GAUGES = ("used_memory", "maxmemory", "connected_clients", "blocked_clients")
@@ -74,21 +76,16 @@ class Delta:
     commands: list[CommandDelta]
 
 
-def _grew(before: int | None, now: int, restarted: bool) -> int:
-    if before is None or restarted or now < before:
-        return now
-    return now - before
-
-
 def delta(previous: Sample, current: Sample) -> Delta:
     """The change from ``previous`` to ``current``."""
     restarted = previous.run_id != current.run_id
-    counters = {c: _grew(previous.counters.get(c), v, restarted)
+    counters = {c: int(counter_delta(previous.counters.get(c), v, restarted=restarted))
                 for c, v in current.counters.items()}
     own = {c: n - previous.own.get(c, 0) for c, n in current.own.items()}
     commands = []
     for name, (calls, usec) in current.commands.items():
         before = previous.commands.get(name)
+        # Calls and time are counted together: when the calls start again, so does the time.
         if before is None or restarted or calls < before[0]:
             d_calls, d_usec = calls, usec
         else:

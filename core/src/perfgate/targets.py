@@ -1,0 +1,128 @@
+"""A targets file after every check, and the parts of it a run and its validators use.
+
+:class:`TargetsFile` is what :func:`perfgate.loader.load_targets` returns: the file's model,
+where each key stands, the components it uses with their validated options
+(:class:`ComponentUse`, :class:`ScenarioUse`), the targets ready to judge
+(:class:`TargetUse`), which component produces which metric, and the secret values to mask.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from perfgate.components import Component, LoadDriver, MetricInfo
+from perfgate.config import ScenarioConfig, ServiceConfig, TargetConfig, TargetsFileModel
+from perfgate.errors import Location
+from perfgate.thresholds import BaselineThreshold, Threshold
+from perfgate.yamlmap import LineMap
+
+_SELECTOR = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*(?:\{(.*)\})?\s*$")
+
+
+@dataclass
+class ComponentUse:
+    """One component as the file uses it: its key, class and validated config."""
+
+    instance: str
+    cls: type[Component[Any]]
+    config: Any
+    #: Tags the run adds to everything this component measures: ``instance:<key>`` when the
+    #: file uses its type under a key of its own or more than once (two postgres servers).
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ScenarioUse:
+    """One scenario as the file defines it: its name, driver class and validated scenario."""
+
+    name: str
+    driver: type[LoadDriver[Any]]
+    config: ScenarioConfig
+
+
+@dataclass
+class TargetUse:
+    """A target ready to judge: the parsed selector and thresholds, and where it was written."""
+
+    name: str
+    metric: str
+    tags: dict[str, str]
+    config: TargetConfig
+    target: Threshold | None
+    critical: Threshold | None
+    group: str = "targets"
+    #: Relative to an earlier result; judged by the ``baseline`` validator.
+    baseline: BaselineThreshold | None = None
+    scenario: str | None = None
+    location: Location | None = None
+    info: MetricInfo | None = None
+    source: str = "thresholds"
+
+    @property
+    def selector(self) -> str:
+        return self.config.metric
+
+
+@dataclass
+class TargetsFile:
+    """A targets file after every check: what a run needs and nothing to re-parse."""
+
+    path: Path
+    sha256: str
+    model: TargetsFileModel
+    lines: LineMap
+    scenarios: dict[str, ScenarioUse] = field(default_factory=dict)
+    collectors: dict[str, ComponentUse] = field(default_factory=dict)
+    validators: dict[str, ComponentUse] = field(default_factory=dict)
+    reporters: dict[str, ComponentUse] = field(default_factory=dict)
+    targets: list[TargetUse] = field(default_factory=list)
+    secrets: set[str] = field(default_factory=set)
+    #: Which component produces what: (metric info, scenario name or collector instance).
+    producers: list[tuple[MetricInfo, str]] = field(default_factory=list)
+
+    def producers_of(self, metric: str, scenario: str | None = None,
+                     instance: str | None = None) -> list[str]:
+        """Scenario names and collector instances that produce ``metric``.
+
+        ``scenario`` and ``instance`` narrow the answer to what a tag filter selects.
+        """
+        out = []
+        for info, owner in self.producers:
+            if not info.matches(metric):
+                continue
+            if scenario is not None and owner in self.scenarios and owner != scenario:
+                continue
+            if instance is not None and owner in self.collectors and owner != instance:
+                continue
+            out.append(owner)
+        return sorted(set(out))
+
+    @property
+    def services(self) -> dict[str, ServiceConfig]:
+        return self.model.services
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+
+def parse_selector(text: str) -> tuple[str, dict[str, str]]:
+    """``http.req_duration{scenario:load,status:200}`` → name and tag filter."""
+    m = _SELECTOR.match(text)
+    if not m:
+        raise ValueError(f"{text!r} is not a metric selector; expected name or "
+                         "name{tag:value,...}")
+    tags: dict[str, str] = {}
+    if m.group(2) is not None:
+        for part in m.group(2).split(","):
+            if not part.strip():
+                continue
+            key, sep, value = part.partition(":")
+            if not sep or not key.strip() or not value.strip():
+                raise ValueError(f"bad tag filter {part.strip()!r} in {text!r}; "
+                                 "expected tag:value")
+            tags[key.strip()] = value.strip()
+    return m.group(1), tags
