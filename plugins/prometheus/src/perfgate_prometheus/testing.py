@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import Any
 
 import httpx
+import pytest
 import yaml
 
 from perfgate.testing import free_port
@@ -35,6 +36,13 @@ def find_binary(name: str) -> str | None:
     """The path of an installed server binary (``prometheus``, ``promtool``...), or None."""
     return shutil.which(name) or (f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").exists()
                                   else None)
+
+
+def requires(*binaries: str) -> pytest.MarkDecorator:
+    """A pytest mark that skips a test when one of ``binaries`` is not installed."""
+    missing = [name for name in binaries if find_binary(name) is None]
+    return pytest.mark.skipif(bool(missing), reason=f"not installed: {', '.join(missing)} "
+                              "(Debian: prometheus, prometheus-pushgateway, ...)")
 
 
 class ServerError(RuntimeError):
