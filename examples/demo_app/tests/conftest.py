@@ -84,7 +84,7 @@ class DemoProcess:
         return self.call("GET", path, **kwargs)
 
     def metrics(self) -> dict[str, float]:
-        """``/metrics`` as ``{'name{labels}': value}``."""
+        """``/metrics`` (the Prometheus text format) as ``{'name{labels}': value}``."""
         text = self.get("/metrics").body.decode()
         return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
                 for line in text.splitlines() if line and not line.startswith("#")}
@@ -113,11 +113,15 @@ def _pump(stream: Any, lines: queue.Queue[str | None]) -> None:
     lines.put(None)
 
 
-def launch(*args: str) -> DemoProcess:
-    """Start ``python -m demo_app --port 0 ARGS`` in its own process group; wait until ready."""
+def launch(*args: str, env: dict[str, str] | None = None) -> DemoProcess:
+    """Start ``python -m demo_app --port 0 ARGS`` in its own process group; wait until ready.
+
+    ``env``: more environment variables for the service.
+    """
     proc = subprocess.Popen(
         [sys.executable, "-m", "demo_app", "--port", "0", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        env={**os.environ, **(env or {})})
     lines: queue.Queue[str | None] = queue.Queue()
     threading.Thread(target=_pump, args=(proc.stdout, lines), daemon=True).start()
     demo = DemoProcess(proc, lines)
@@ -137,11 +141,11 @@ def _kill(demo: DemoProcess) -> None:
 
 @pytest.fixture
 def start_demo() -> Iterator[Any]:
-    """A factory ``start_demo(*args) -> DemoProcess``; every process is stopped after."""
+    """A factory ``start_demo(*args, env=None) -> DemoProcess``; every process is stopped after."""
     started: list[DemoProcess] = []
 
-    def start(*args: str) -> DemoProcess:
-        demo = launch(*args)
+    def start(*args: str, env: dict[str, str] | None = None) -> DemoProcess:
+        demo = launch(*args, env=env)
         started.append(demo)
         return demo
 

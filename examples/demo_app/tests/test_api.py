@@ -240,13 +240,13 @@ def test_metrics_count_requests_by_route_and_status(demo):
     demo.get("/nowhere")
     demo.call("POST", "/api/records", {"name": "x", "value": 1})
     m = demo.metrics()
-    counted = {k: int(v) for k, v in m.items() if k.startswith("demo_http_requests_total")}
+    count = "demo_http_request_duration_seconds_count"
+    counted = {k: int(v) for k, v in m.items() if k.startswith(count)}
     assert counted == {
-        'demo_http_requests_total{method="GET",route="/health",status="200"}': 3,
-        'demo_http_requests_total{method="GET",route="/api/records/{id}",status="200"}': 1,
-        'demo_http_requests_total{method="GET",route="/api/records/{id}",status="404"}': 1,
-        'demo_http_requests_total{method="GET",route="unmatched",status="404"}': 1,
-        'demo_http_requests_total{method="POST",route="/api/records",status="201"}': 1,
+        f'{count}{{method="GET",route="/health",status="200"}}': 3,
+        f'{count}{{method="GET",route="/api/records/{{id}}",status="200"}}': 1,
+        f'{count}{{method="GET",route="/api/records/{{id}}",status="404"}}': 1,
+        f'{count}{{method="GET",route="unmatched",status="404"}}': 1,
+        f'{count}{{method="POST",route="/api/records",status="201"}}': 1,
     }
     assert m["demo_records"] == 26
-    assert m["demo_up"] == 1

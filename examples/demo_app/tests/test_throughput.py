@@ -48,7 +48,8 @@ def test_100_connections_get_well_over_500_requests_per_second(demo):
 
     m = demo.metrics()
     served = {path: int(m.get(
-        f'demo_http_requests_total{{method="GET",route="{path}",status="200"}}', 0))
+        f'demo_http_request_duration_seconds_count{{method="GET",route="{path}",status="200"}}',
+        0))
         for path in sent}
     assert served == sent
     hits = m['demo_cache_hits_total{cache="pages"}']

@@ -33,13 +33,16 @@ def parse_args(argv: list[str] | None = None) -> ServerOptions:
                         help="event loop; auto uses uvloop when installed")
     parser.add_argument("--access-log", action="store_true",
                         help="log every request to stderr (slows the service down)")
+    parser.add_argument("--trace-log", type=Path, metavar="PATH",
+                        help="append one JSON line per request that carries a traceparent "
+                             "header (trace id, route, status, duration)")
     parser.add_argument("--version", action="version", version=f"demo_app {__version__}")
     args = parser.parse_args(argv)
     if not 0 <= args.port <= 65535:
         parser.error(f"--port must be between 0 and 65535, got {args.port}")
     return ServerOptions(host=args.host, port=args.port, db=args.db, seed=args.seed,
                          cache_ttl=args.cache_ttl, loop=args.loop,
-                         access_log=args.access_log)
+                         access_log=args.access_log, trace_log=args.trace_log)
 
 
 def main(argv: list[str] | None = None) -> int:

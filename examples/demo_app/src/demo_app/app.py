@@ -1,10 +1,11 @@
-"""The aiohttp application: API routes, health, Prometheus metrics and the frontend page."""
+"""The aiohttp application: API routes, health, Prometheus metrics, tracing and the frontend."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
 from importlib.resources import files
+from typing import Any
 
 from aiohttp import web
 
@@ -13,6 +14,8 @@ from demo_app.api import routes as api_routes
 from demo_app.cache import CacheStats, TTLCache
 from demo_app.records import RecordStore
 from demo_app.state import STATE, DemoState, json_response, state
+from demo_app.telemetry import TELEMETRY, Telemetry
+from demo_app.tracing import parse_traceparent
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -24,18 +27,42 @@ _STATIC = [
 ]
 
 
-@web.middleware
-async def count_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Count every answered request by method, route and status for ``/metrics``."""
-    route = request.match_info.route.resource
-    name = route.canonical if route is not None else "unmatched"
-    try:
-        response = await handler(request)
-    except web.HTTPException as exc:
-        request.app[STATE].requests[request.method, name, exc.status] += 1
-        raise
-    request.app[STATE].requests[request.method, name, response.status] += 1
-    return response
+def observe_requests(telemetry: Telemetry) -> Any:
+    """Middleware: time every request, count it in flight, and trace it when it carries
+    a ``traceparent`` (exemplar, trace log, span)."""
+    metrics, trace_log, spans = telemetry.metrics, telemetry.trace_log, telemetry.spans
+    in_flight = metrics.in_flight
+
+    @web.middleware
+    async def observe(request: web.Request, handler: Handler) -> web.StreamResponse:
+        start = time.perf_counter()
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else "unmatched"
+        trace = parse_traceparent(request.headers.get("traceparent"))
+        status = 500
+        in_flight.inc()
+        try:
+            if spans is not None and trace is not None:
+                with spans.server_span(request.headers, request.method, route) as span:
+                    response = await handler(request)
+                    span.set_attribute("http.response.status_code", response.status)
+            else:
+                response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        finally:
+            in_flight.dec()
+            seconds = time.perf_counter() - start
+            metrics.observe_request(request.method, route, status, seconds,
+                                    trace.trace_id if trace is not None and trace.sampled
+                                    else None)
+            if trace is not None and trace_log is not None:
+                trace_log.record(trace, request.method, route, status, seconds)
+
+    return observe
 
 
 def _combined(*caches: TTLCache) -> CacheStats:
@@ -57,46 +84,12 @@ async def health(request: web.Request) -> web.Response:
     })
 
 
-def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
 async def metrics(request: web.Request) -> web.Response:
-    """Counters in the Prometheus text format."""
-    s = state(request)
-    lines = [
-        "# HELP demo_up Whether the demo service is serving (always 1 when it answers).",
-        "# TYPE demo_up gauge",
-        "demo_up 1",
-        "# HELP demo_uptime_seconds Seconds since the service started.",
-        "# TYPE demo_uptime_seconds gauge",
-        f"demo_uptime_seconds {time.monotonic() - s.started:.3f}",
-        "# HELP demo_records Records in the database.",
-        "# TYPE demo_records gauge",
-        f"demo_records {s.store.count()}",
-        "# HELP demo_logins_total Successful sign-ins.",
-        "# TYPE demo_logins_total counter",
-        f"demo_logins_total {s.tokens.logins}",
-    ]
-    caches = {"records": s.record_cache.stats(), "pages": s.page_cache.stats()}
-    for metric, kind, help_text, field in [
-        ("demo_cache_hits_total", "counter", "Reads answered from the cache.", "hits"),
-        ("demo_cache_misses_total", "counter", "Reads that went to the database.", "misses"),
-        ("demo_cache_entries", "gauge", "Entries in the cache now.", "entries"),
-    ]:
-        lines += [f"# HELP {metric} {help_text}", f"# TYPE {metric} {kind}"]
-        lines += [f'{metric}{{cache="{name}"}} {getattr(st, field)}'
-                  for name, st in caches.items()]
-    lines += ["# HELP demo_http_requests_total Requests answered, by method, route and status.",
-              "# TYPE demo_http_requests_total counter"]
-    lines += [
-        f'demo_http_requests_total{{method="{_label(method)}",route="{_label(route)}",'
-        f'status="{status}"}} {count}'
-        for (method, route, status), count in sorted(s.requests.items())
-    ]
-    return web.Response(text="\n".join(lines) + "\n",
-                        content_type="text/plain", charset="utf-8",
-                        headers={"X-Content-Type-Options": "nosniff"})
+    """The service's metrics in the Prometheus text format (OpenMetrics when asked for)."""
+    body, content_type = request.app[TELEMETRY].metrics.exposition(
+        request.headers.get("Accept", ""))
+    return web.Response(body=body, headers={"Content-Type": content_type,
+                                            "X-Content-Type-Options": "nosniff"})
 
 
 def _static_handler(body: bytes, content_type: str, cache_control: str) -> Handler:
@@ -106,13 +99,24 @@ def _static_handler(body: bytes, content_type: str, cache_control: str) -> Handl
     return serve
 
 
-def create_app(store: RecordStore, cache_ttl: float = 300.0,
-               cache_size: int = 10_000) -> web.Application:
-    """The demo service over ``store``, with reads cached for ``cache_ttl`` seconds."""
-    app = web.Application(middlewares=[count_requests])
-    app[STATE] = DemoState(store=store,
-                           record_cache=TTLCache(cache_ttl, cache_size),
-                           page_cache=TTLCache(cache_ttl, cache_size))
+def create_app(store: RecordStore, cache_ttl: float = 300.0, cache_size: int = 10_000,
+               telemetry: Telemetry | None = None) -> web.Application:
+    """The demo service over ``store``, with reads cached for ``cache_ttl`` seconds.
+
+    ``telemetry`` holds the metrics (a new registry if not given), the trace log and the span
+    exporter; the store's queries are timed into it.
+    """
+    telemetry = telemetry or Telemetry()
+    app = web.Application(middlewares=[observe_requests(telemetry)])
+    demo = DemoState(store=store, record_cache=TTLCache(cache_ttl, cache_size),
+                     page_cache=TTLCache(cache_ttl, cache_size))
+    app[STATE] = demo
+    app[TELEMETRY] = telemetry
+    store.timed = telemetry.metrics.query_timer(
+        telemetry.spans.query_span if telemetry.spans is not None else None)
+    telemetry.metrics.watch(lambda: {
+        "caches": {"records": demo.record_cache.stats(), "pages": demo.page_cache.stats()},
+        "records": store.count(), "logins": demo.tokens.logins})
     app.router.add_get("/health", health)
     app.router.add_get("/metrics", metrics)
     app.router.add_routes(api_routes)

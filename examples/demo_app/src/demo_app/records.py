@@ -7,6 +7,8 @@ to a worker thread would cost, and the read cache in front of them absorbs repea
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -56,10 +58,15 @@ def _row(row: tuple[Any, ...]) -> Record:
 
 
 class RecordStore:
-    """CRUD over the ``records`` table of one SQLite file."""
+    """CRUD over the ``records`` table of one SQLite file.
+
+    Each query runs inside ``timed(operation)`` (the method's name), which the service sets
+    to time it into its metrics; by default it does nothing.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.timed: Callable[[str], AbstractContextManager[Any]] = lambda _: nullcontext()
         self._db = sqlite3.connect(path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -84,36 +91,44 @@ class RecordStore:
 
     def count(self) -> int:
         """How many records exist."""
-        return self._db.execute("SELECT count(*) FROM records").fetchone()[0]
+        with self.timed("count"):
+            return self._db.execute("SELECT count(*) FROM records").fetchone()[0]
 
     def page(self, limit: int, offset: int) -> list[Record]:
         """Records ordered by id, ``limit`` of them starting at ``offset``."""
-        rows = self._db.execute(
-            f"SELECT {_COLUMNS} FROM records ORDER BY id LIMIT ? OFFSET ?", (limit, offset))
+        with self.timed("page"):
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM records ORDER BY id LIMIT ? OFFSET ?",
+                (limit, offset)).fetchall()
         return [_row(r) for r in rows]
 
     def get(self, record_id: int) -> Record | None:
         """One record, or None."""
-        row = self._db.execute(
-            f"SELECT {_COLUMNS} FROM records WHERE id = ?", (record_id,)).fetchone()
+        with self.timed("get"):
+            row = self._db.execute(
+                f"SELECT {_COLUMNS} FROM records WHERE id = ?", (record_id,)).fetchone()
         return _row(row) if row else None
 
     def create(self, name: str, value: float) -> Record:
         """Insert a record and return it with its new id."""
         now = _now()
-        cur = self._db.execute(
-            "INSERT INTO records (name, value, created_at, updated_at) VALUES (?, ?, ?, ?)",
-            (name, value, now, now))
+        with self.timed("create"):
+            cur = self._db.execute(
+                "INSERT INTO records (name, value, created_at, updated_at) VALUES (?, ?, ?, ?)",
+                (name, value, now, now))
         return {"id": cur.lastrowid, "name": name, "value": value,
                 "created_at": now, "updated_at": now}
 
     def update(self, record_id: int, name: str, value: float) -> Record | None:
         """Replace a record's fields; None if it does not exist."""
-        cur = self._db.execute(
-            "UPDATE records SET name = ?, value = ?, updated_at = ? WHERE id = ?",
-            (name, value, _now(), record_id))
+        with self.timed("update"):
+            cur = self._db.execute(
+                "UPDATE records SET name = ?, value = ?, updated_at = ? WHERE id = ?",
+                (name, value, _now(), record_id))
         return self.get(record_id) if cur.rowcount else None
 
     def delete(self, record_id: int) -> bool:
         """Delete a record; False if it did not exist."""
-        return self._db.execute("DELETE FROM records WHERE id = ?", (record_id,)).rowcount > 0
+        with self.timed("delete"):
+            return self._db.execute("DELETE FROM records WHERE id = ?",
+                                    (record_id,)).rowcount > 0

@@ -22,6 +22,12 @@ from aiohttp import web
 from demo_app import __version__
 from demo_app.app import create_app
 from demo_app.records import RecordStore
+from demo_app.telemetry import Telemetry
+from demo_app.tracing import SpanExport, TraceLog, exporter_configured
+
+#: aiohttp's default access log line, with the caller's trace context at the end.
+ACCESS_LOG_FORMAT = ('%a %t "%r" %s %b "%{Referer}i" "%{User-Agent}i" %Tfs '
+                     'traceparent=%{traceparent}i')
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,8 @@ class ServerOptions:
     cache_ttl: float = 300.0
     loop: str = "auto"  # auto | uvloop | asyncio
     access_log: bool = False
+    #: A file to append one JSON line to per request that carried a ``traceparent``.
+    trace_log: Path | None = None
     shutdown_timeout: float = 5.0
 
 
@@ -70,7 +78,17 @@ async def _serve(options: ServerOptions, loop_name: str) -> int:
         db_path = options.db
     store: RecordStore | None = None
     runner: web.AppRunner | None = None
+    telemetry = Telemetry()
     try:
+        if options.trace_log is not None:
+            try:
+                telemetry.trace_log = TraceLog(options.trace_log)
+            except OSError as exc:
+                print(f"demo_app: cannot write the trace log {options.trace_log}: "
+                      f"{exc.strerror}", file=sys.stderr, flush=True)
+                return 1
+        if exporter_configured():
+            telemetry.spans = SpanExport()
         try:
             store = RecordStore(db_path)
         except sqlite3.Error as exc:
@@ -78,8 +96,9 @@ async def _serve(options: ServerOptions, loop_name: str) -> int:
                   file=sys.stderr, flush=True)
             return 1
         seeded = store.seed(options.seed)
-        runner = web.AppRunner(create_app(store, options.cache_ttl),
+        runner = web.AppRunner(create_app(store, options.cache_ttl, telemetry=telemetry),
                                access_log=web.access_logger if options.access_log else None,
+                               access_log_format=ACCESS_LOG_FORMAT,
                                shutdown_timeout=options.shutdown_timeout)
         await runner.setup()
         site = web.TCPSite(runner, options.host, options.port, backlog=1024,
@@ -92,6 +111,10 @@ async def _serve(options: ServerOptions, loop_name: str) -> int:
             return 1
         kept = "temporary, removed on exit" if temp_dir else "kept on exit"
         _say(f"database {db_path} ({kept}; {seeded} records seeded)")
+        if telemetry.trace_log is not None:
+            _say(f"trace log {telemetry.trace_log.path}")
+        if telemetry.spans is not None:
+            _say("exporting spans (OpenTelemetry, configured by OTEL_* variables)")
         host, port = runner.addresses[0][:2]
         shown = f"[{host}]" if ":" in host else host
         _say(f"{__version__} listening on http://{shown}:{port} ({loop_name})")
@@ -101,6 +124,7 @@ async def _serve(options: ServerOptions, loop_name: str) -> int:
     finally:
         if runner is not None:
             await runner.cleanup()
+        telemetry.close()
         if store is not None:
             store.close()
         if temp_dir is not None:

@@ -1,10 +1,9 @@
-"""What the running service holds: the database, the caches, tokens and counters."""
+"""What the running service holds: the database, the caches and tokens."""
 
 from __future__ import annotations
 
 import json
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,8 +26,6 @@ class DemoState:
     page_cache: TTLCache
     tokens: TokenStore = field(default_factory=TokenStore)
     failures: FailureSchedule = field(default_factory=FailureSchedule)
-    #: Requests answered, by ``(method, route, status)``.
-    requests: Counter[tuple[str, str, int]] = field(default_factory=Counter)
     started: float = field(default_factory=time.monotonic)
 
     def records_changed(self, record_id: int | None = None) -> None:
