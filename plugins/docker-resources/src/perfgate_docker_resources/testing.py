@@ -45,10 +45,15 @@ from types import TracebackType
 import docker
 import docker.errors
 import pytest
+import requests
 
+#: What the SDK raises when the engine is gone or refuses.
+ENGINE_ERRORS = (docker.errors.DockerException, requests.RequestException)
 #: The label every test container carries, so it can be found and removed.
 TEST_LABEL = "org.perfgate.test"
 BUSYBOX = "/usr/bin/busybox"
+#: A busy loop on one core that ends at SIGTERM (as PID 1 a shell ignores it unless trapped).
+BUSY_LOOP = ["sh", "-c", "trap 'exit 0' TERM; while :; do :; done"]
 
 
 def find_dockerd() -> str | None:
@@ -181,7 +186,7 @@ class DockerEngine:
                                    f"{self.log_tail()}")
             if (folder / "docker.sock").exists():
                 client = docker.DockerClient(base_url=self.host, version="auto", timeout=60)
-                with contextlib.suppress(docker.errors.DockerException):
+                with contextlib.suppress(*ENGINE_ERRORS):
                     client.ping()
                     self._client = client
                     return
@@ -203,10 +208,10 @@ class DockerEngine:
         if self._client is None:
             return
         key, value = next(iter(self.labels.items()))
-        with contextlib.suppress(docker.errors.DockerException):
+        with contextlib.suppress(*ENGINE_ERRORS):
             for container in self.client.containers.list(
                     all=True, filters={"label": f"{key}={value}"}):
-                with contextlib.suppress(docker.errors.DockerException):
+                with contextlib.suppress(*ENGINE_ERRORS):
                     container.remove(force=True, v=True)
 
     def stop(self) -> None:
@@ -214,7 +219,7 @@ class DockerEngine:
         try:
             self.remove_test_containers()
             for image in self.images:
-                with contextlib.suppress(docker.errors.DockerException):
+                with contextlib.suppress(*ENGINE_ERRORS):
                     self.client.images.remove(image, force=True)
             self.images.clear()
         finally:
