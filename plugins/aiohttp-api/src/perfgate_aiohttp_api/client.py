@@ -1,9 +1,13 @@
 """A lean HTTP/1.1 client connection: one asyncio protocol, httptools parsing, no copies.
 
 A connection carries one request at a time (no pipelining) and stays open between requests
-(keep-alive). :meth:`Connection.send` writes pre-built request bytes and returns a future
-whose result is the status code, or a string naming the error (see :data:`ERROR_KINDS`);
-errors never raise into the caller, so a virtual user never dies of one.
+(keep-alive). Interim responses (``1xx`` but ``101``, such as ``103 Early Hints``) are
+skipped: the request waits for its final response. A response with neither
+``Content-Length`` nor chunking ends when the server closes the connection (RFC 9112, 6.3).
+
+:meth:`Connection.send` writes pre-built request bytes and returns a future whose result is
+the status code, or a string naming the error (see :data:`ERROR_KINDS`); errors never raise
+into the caller, so a virtual user never dies of one.
 """
 
 from __future__ import annotations
@@ -18,8 +22,8 @@ from typing import Any
 import httptools
 
 #: Error kinds, the ``error`` tag of a failed request.
-ERROR_KINDS = ("connect_refused", "timeout", "reset", "tls", "dns", "protocol", "connect",
-               "capture", "not_allowed", "http_4xx", "http_5xx")
+ERROR_KINDS = ("connect_refused", "timeout", "interrupted", "reset", "tls", "dns", "protocol",
+               "connect", "capture", "not_allowed", "http_4xx", "http_5xx")
 
 
 def classify(exc: BaseException | None) -> str:
@@ -56,6 +60,30 @@ class _HeadDone(Exception):
     """Raised inside the parser to end a HEAD response at its headers."""
 
 
+def is_interim(status: int) -> bool:
+    """``1xx`` but ``101``: a response that precedes the final one (RFC 9110, 15.2)."""
+    return 100 <= status < 200 and status != 101
+
+
+def delimited_by_close(received: bytes) -> bool:
+    """Whether the final response head in ``received`` leaves its body to end at the close.
+
+    ``received`` is what came for one request up to the end of its final headers: interim
+    heads first, then the final one. Without ``Content-Length`` and ``Transfer-Encoding``
+    the body runs until the server closes the connection.
+    """
+    for block in received.split(b"\r\n\r\n"):
+        lines = block.split(b"\r\n")
+        parts = lines[0].split(b" ", 2)
+        if len(parts) < 2 or not parts[1].isdigit():
+            return False
+        if is_interim(int(parts[1])):
+            continue
+        names = {line.partition(b":")[0].strip().lower() for line in lines[1:]}
+        return not names & {b"content-length", b"transfer-encoding"}
+    return False
+
+
 class Connection(asyncio.Protocol):
     """One keep-alive connection. Not thread-safe; one request in flight at a time."""
 
@@ -72,6 +100,10 @@ class Connection(asyncio.Protocol):
         self.keep_body = False
         self.head = False
         self.body: list[bytes] = []
+        #: Bytes of this request's response up to its final headers; then ``None``.
+        self.heads: list[bytes] | None = []
+        self.head_bytes: list[bytes] = []
+        self.interim = False
 
     # -- asyncio.Protocol -----------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -80,6 +112,8 @@ class Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if not self.first_byte_ns:
             self.first_byte_ns = perf_counter_ns()
+        if self.heads is not None:
+            self.heads.append(data)
         self.traffic.received += len(data)
         try:
             self.parser.feed_data(data)
@@ -97,10 +131,22 @@ class Connection(asyncio.Protocol):
         if waiter is not None:
             self.waiter = None
             if not waiter.done():
-                waiter.set_result(classify(exc))
+                if exc is None and self.heads is None and self._ends_at_close():
+                    self.responses += 1  # the close ended the body: a complete response
+                    waiter.set_result(self.parser.get_status_code())
+                else:
+                    waiter.set_result(classify(exc))
+
+    def _ends_at_close(self) -> bool:
+        return delimited_by_close(b"".join(self.head_bytes))
 
     # -- httptools callbacks ---------------------------------------------------------------
     def on_headers_complete(self) -> None:
+        if is_interim(self.parser.get_status_code()):
+            self.interim = True
+            return
+        self.head_bytes = self.heads or []
+        self.heads = None
         if self.head:
             self.on_message_complete()
             raise _HeadDone
@@ -110,6 +156,9 @@ class Connection(asyncio.Protocol):
             self.body.append(body)
 
     def on_message_complete(self) -> None:
+        if self.interim:  # 103 Early Hints and the like: the final response follows
+            self.interim = False
+            return
         self.responses += 1
         waiter = self.waiter
         self.waiter = None
@@ -127,6 +176,7 @@ class Connection(asyncio.Protocol):
         waiter = loop.create_future()
         self.waiter = waiter
         self.first_byte_ns = 0
+        self.heads = []
         self.keep_body = keep_body
         self.head = head
         if keep_body:

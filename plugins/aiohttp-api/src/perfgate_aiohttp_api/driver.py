@@ -134,8 +134,17 @@ class HttpDriver(LoadDriver[HttpScenario]):
                 continue
             self.fail(f"{metric.aggregate('count'):.0f} iterations failed inside the driver: "
                       f"{metric.tags.get('error')}")
+        unfinished = sum(m.aggregate("count") or 0
+                         for m in metrics.select("http.reqs", {"error": "interrupted"}))
+        if unfinished:
+            why = ("the run was interrupted" if interrupted
+                   else f"graceful_stop ({self.config.graceful_stop:g}s) was over")
+            self.context.note(
+                f"scenario {self.instance}: {unfinished:.0f} request(s) were still in flight "
+                f"when {why}; they count as failed (error: interrupted), timed until then")
         health = summary(metrics)
         health["workers"] = workers
+        health["unfinished_requests"] = int(unfinished)
         health["interrupted"] = interrupted
         self._details = {"driver": health}
         behind = health.get("behind_schedule") or 0.0

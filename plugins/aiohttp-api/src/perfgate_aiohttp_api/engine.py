@@ -141,25 +141,35 @@ class Engine:
                 return "capture"
         else:
             origin, data = req.origin, req.data  # type: ignore[assignment]
-        conn = vu.conns.get(origin)
-        if conn is None or conn.closed:
-            attempt = perf_counter_ns()
-            conn = await self._connection(vu, origin)
-            if isinstance(conn, str):
-                self._record(req, conn, start_ns or attempt, perf_counter_ns(), None)
-                return conn if req.captures else None
-        if not start_ns:
-            start_ns = perf_counter_ns()
-        reused = conn.responses
-        result = await conn.send(data, self.loop, req.keep_body, req.head)
-        if result == "reset" and reused and not conn.first_byte_ns and req.idempotent:
-            # A keep-alive connection the server had closed: retry once on a fresh one.
-            self.conns.discard(conn)
-            conn = await self._connection(vu, origin)
-            if isinstance(conn, str):
-                self._record(req, conn, start_ns, perf_counter_ns(), None)
-                return conn if req.captures else None
+        began = start_ns or perf_counter_ns()  # when this request began to wait, for
+        try:                                   # one that never finishes
+            conn = vu.conns.get(origin)
+            if conn is None or conn.closed:
+                attempt = perf_counter_ns()
+                conn = await self._connection(vu, origin)
+                if isinstance(conn, str):
+                    self._record(req, conn, start_ns or attempt, perf_counter_ns(), None)
+                    return conn if req.captures else None
+            if not start_ns:
+                start_ns = perf_counter_ns()
+            reused = conn.responses
             result = await conn.send(data, self.loop, req.keep_body, req.head)
+            if result == "reset" and reused and not conn.first_byte_ns and req.idempotent:
+                # A keep-alive connection the server had closed: retry once on a fresh one.
+                self.conns.discard(conn)
+                conn = await self._connection(vu, origin)
+                if isinstance(conn, str):
+                    self._record(req, conn, start_ns, perf_counter_ns(), None)
+                    return conn if req.captures else None
+                result = await conn.send(data, self.loop, req.keep_body, req.head)
+        except asyncio.CancelledError:
+            # Still in flight when the load ended (graceful_stop over, or Ctrl-C): a failed
+            # request, timed until now (a timeout if it waited that long). No check ran on
+            # it, as in k6.
+            now = perf_counter_ns()
+            kind = "timeout" if now - began >= self.timeout_ns else "interrupted"
+            self._record(req, kind, began, now, None, checked=False)
+            raise
         end = perf_counter_ns()
         if conn.closed:
             self.conns.discard(conn)
@@ -188,12 +198,12 @@ class Engine:
         return ended
 
     def _record(self, req: Prepared, result: int | str, start_ns: int, end_ns: int,
-                body: bytes | None) -> None:
+                body: bytes | None, checked: bool = True) -> None:
         cell = req.cells.get(result)
         if cell is None:
             cell = req.cells[result] = self.recorder.cell(req.label, req.method, result)
         cell.durations.append((end_ns - start_ns) // 1000)
-        if req.checks is not None:
+        if checked and req.checks is not None:
             self._check(req, result, b"", MISSING, (end_ns - start_ns) // 1000)
 
     def _check(self, req: Prepared, result: int | str, body: bytes, doc: Any,
@@ -524,6 +534,7 @@ class Engine:
                 break
             await asyncio.wait(set(self.tasks), timeout=min(TICK, left))
             self._sweep(perf_counter_ns())
+        # Requests still in flight are recorded as they are cancelled (see _send).
         for task in list(self.tasks):
             task.cancel()
         if self.tasks:

@@ -20,6 +20,8 @@ Endpoints (``/control/*`` are not counted and never stalled):
 ``ANY /errors/{k}/{n}``               the first ``k`` of every ``n`` requests to this path fail
                                       (status ``?status=``, default 500); the rest are 200
 ``ANY /status/{code}``                answers with that status
+``ANY /hang/{n}``                     every ``n``-th request to this path never answers (the
+                                      ``n``-th, ``2n``-th...); the others are 200 at once
 ``GET /bytes/{n}``                    ``n`` bytes of body
 ``ANY /echo``                         the request as JSON: method, path, query, headers, body
 ``POST /login``                       ``{"token": ..., "user": ...}`` (JSON body ``{"user"}``)
@@ -31,6 +33,19 @@ Endpoints (``/control/*`` are not counted and never stalled):
 ``GET /control/served?path=P&p=95``   the server's own time spent on ``P`` at percentile p
                                       (ms, from handler entry to response ready)
 ``POST /control/reset``               zero the counters
+====================================  ==========================================================
+
+A second listener, :attr:`RunningServer.raw_url`, answers with hand-written bytes what a
+well-behaved framework never sends (each counted under its path like the others):
+
+====================================  ==========================================================
+``GET /close-delimited/{n}``          ``n`` bytes of body with neither ``Content-Length`` nor
+                                      chunking: the body ends when the server closes (as
+                                      Python's ``http.server`` does)
+``GET /early-hints``                  ``103 Early Hints``, then ``200`` with ``early-hints-final``
+                                      as body, on a keep-alive connection
+``GET /truncated``                    ``Content-Length: 100``, 10 bytes of body, then close
+``GET /status-999``                   a ``999`` status with an empty body
 ====================================  ==========================================================
 """
 
@@ -76,6 +91,7 @@ class GroundTruth:
         r.add_route("*", "/delay/{ms}", self.delay)
         r.add_route("*", "/errors/{k}/{n}", self.errors)
         r.add_route("*", "/status/{code}", self.status)
+        r.add_route("*", "/hang/{n}", self.hang)
         r.add_get("/bytes/{n}", self.bytes)
         r.add_route("*", "/echo", self.echo)
         r.add_post("/login", self.login)
@@ -127,6 +143,11 @@ class GroundTruth:
 
     async def status(self, request: web.Request) -> web.Response:
         return web.Response(status=int(request.match_info["code"]), text="status")
+
+    async def hang(self, request: web.Request) -> web.Response:
+        if self.paths[request.path] % int(request.match_info["n"]) == 0:
+            await asyncio.sleep(3600)  # cancelled when the client goes away
+        return web.Response(text="ok")
 
     async def bytes(self, request: web.Request) -> web.Response:
         return web.Response(body=b"x" * int(request.match_info["n"]))
@@ -185,19 +206,62 @@ class GroundTruth:
         return web.json_response({"reset": True})
 
 
-async def serve(host: str, port: int) -> None:
-    runner = web.AppRunner(GroundTruth().app(), access_log=None, handle_signals=False)
+_RAW_EARLY_HINTS = (b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 17\r\n\r\nearly-hints-final")
+
+
+async def _raw_connection(truth: GroundTruth, reader: asyncio.StreamReader,
+                          writer: asyncio.StreamWriter) -> None:
+    """Answer requests on one connection of the raw listener (GET only, no request bodies)."""
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            path = head.split(b" ", 2)[1].decode("latin-1").split("?", 1)[0]
+            truth.total += 1
+            truth.paths[path] = truth.paths.get(path, 0) + 1
+            if path.startswith("/close-delimited/"):
+                size = int(path.rsplit("/", 1)[1])
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n")
+                writer.write(b"x" * size)
+                break
+            if path == "/early-hints":
+                writer.write(_RAW_EARLY_HINTS)
+            elif path == "/truncated":
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789")
+                break
+            elif path == "/status-999":
+                writer.write(b"HTTP/1.1 999 Odd\r\nContent-Length: 0\r\n\r\n")
+            else:
+                writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
+            await writer.drain()
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError,
+            IndexError, ValueError):
+        pass
+    finally:
+        with contextlib.suppress(ConnectionError):
+            await writer.drain()
+        writer.close()
+
+
+async def serve(host: str, port: int, raw_port: int = 0) -> None:
+    truth = GroundTruth()
+    runner = web.AppRunner(truth.app(), access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host, port, backlog=1024)
     await site.start()
     server = site._server  # the only way aiohttp exposes the bound port
     bound = server.sockets[0].getsockname()[1] if server and server.sockets else port
+    raw = await asyncio.start_server(lambda r, w: _raw_connection(truth, r, w), host,
+                                     raw_port)
+    raw_bound = raw.sockets[0].getsockname()[1]
+    print(f"raw http://{host}:{raw_bound}", flush=True)
     print(f"listening http://{host}:{bound}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
+    raw.close()
     await runner.cleanup()
 
 
@@ -221,6 +285,8 @@ class RunningServer:
 
     url: str
     pid: int
+    #: The raw listener: hand-written responses (close-delimited bodies, 103, ...).
+    raw_url: str = ""
 
     def _call(self, method: str, path: str) -> Any:
         req = urllib.request.Request(self.url + path, method=method, data=b"" if
@@ -251,13 +317,13 @@ def running_server(timeout: float = 20.0) -> Iterator[RunningServer]:
         [sys.executable, "-m", "perfgate_aiohttp_api.groundtruth", "--port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        url = _wait_listening(proc, timeout)
-        yield RunningServer(url, proc.pid)
+        url, raw_url = _wait_listening(proc, timeout)
+        yield RunningServer(url, proc.pid, raw_url)
     finally:
         _stop(proc)
 
 
-def _wait_listening(proc: subprocess.Popen[bytes], timeout: float) -> str:
+def _wait_listening(proc: subprocess.Popen[bytes], timeout: float) -> tuple[str, str]:
     deadline = time.monotonic() + timeout
     assert proc.stdout is not None
     fd = proc.stdout.fileno()
@@ -267,9 +333,12 @@ def _wait_listening(proc: subprocess.Popen[bytes], timeout: float) -> str:
         if ready:
             chunk = os.read(fd, 4096)
             buffer += chunk
+            raw = ""
             for line in buffer.decode(errors="replace").splitlines():
+                if line.startswith("raw "):
+                    raw = line.split(" ", 1)[1].strip()
                 if line.startswith("listening "):
-                    return line.split(" ", 1)[1].strip()
+                    return line.split(" ", 1)[1].strip(), raw
             if chunk:
                 continue
         if proc.poll() is not None:

@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 from perfgate import Kind, LoadDriver, MetricInfo, MetricSet, RunContext, RunError
 from perfgate_k6_driver.binary import K6Binary, find_k6
 from perfgate_k6_driver.config import K6Scenario
+from perfgate_k6_driver.inflight import entry_script
 from perfgate_k6_driver.process import (
     EXIT_CODES,
     EXTERNAL_ABORT,
@@ -116,7 +117,8 @@ class K6Driver(LoadDriver[K6Scenario]):
         workdir = Path(tempfile.mkdtemp(prefix="perfgate-k6-"))
         reader = SampleReader(self.instance, scenario.drop_tags, scenario.max_series)
         summary_path = workdir / "summary.json"
-        argv = self._argv(binary, scenario, script, workdir / "samples.json", summary_path)
+        entry = entry_script(script, workdir)
+        argv = self._argv(binary, scenario, entry, workdir / "samples.json", summary_path)
         process = K6Process(argv, env, base)
         tail = FileTail(workdir / "samples.json", reader)
         started = time.time()
@@ -158,8 +160,18 @@ class K6Driver(LoadDriver[K6Scenario]):
 
     def _finish(self, reader: SampleReader, summary: dict[str, Any] | None, started: float,
                 ended: float) -> None:
-        """Set the metrics' window to k6's test run: counters' rates then match k6's."""
+        """Record what never finished; set the metrics' window to k6's test run (counters'
+        rates then match k6's)."""
         end = reader.last if reader.last is not None else ended
+        # k6's last samples come when the test ends, after gracefulStop
+        unfinished = reader.record_unfinished(end)
+        self._details["unfinished_requests"] = unfinished
+        if unfinished:
+            why = "interrupted" if self._interrupted else "gracefulStop over"
+            self.context.note(
+                f"scenario {self.instance}: {unfinished} request(s) were still in flight when "
+                f"k6 ended the test ({why}); k6 drops them, perfgate counts them as failed "
+                "(error: interrupted), timed until then")
         duration = summary_duration(summary)
         start = end - duration if duration else (reader.first or started)
         reader.set_window(min(start, end), end)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from perfgate import Kind, Metric, MetricSet
+from perfgate_k6_driver.inflight import ENDED, ID_TAG, STARTED
 from perfgate_k6_driver.names import KINDS, convert_tags, perfgate_name, unit_of
 
 _CHUNK = 1 << 20
@@ -65,6 +66,8 @@ class SampleReader:
         self._seconds: dict[str, float] = {}
         self._last_stamp = ""
         self._last_epoch = 0.0
+        #: Requests started and not (yet) ended: marker id → (start epoch, k6 tags).
+        self.in_flight: dict[str, tuple[float, dict[str, str]]] = {}
 
     # -- lines ---------------------------------------------------------------------------
     def feed(self, line: bytes | str) -> None:
@@ -91,6 +94,9 @@ class SampleReader:
 
     def _point(self, name: str, data: dict[str, Any]) -> None:
         tags = data.get("tags") or {}
+        if name in (STARTED, ENDED):
+            self._marker(name, data["time"], tags)
+            return
         key = (name, tuple(tags.items()))
         metric = self._series.get(key)
         if metric is None:
@@ -110,6 +116,35 @@ class SampleReader:
             self.requests += 1
         elif name == "http_req_failed" and value:
             self.failed += 1
+
+    def _marker(self, name: str, stamp: str, tags: dict[str, str]) -> None:
+        key = tags.get(ID_TAG)
+        if key is None:
+            return
+        if name == ENDED:
+            self.in_flight.pop(key, None)
+        else:
+            self.in_flight[key] = (self._epoch(stamp), tags)
+
+    def record_unfinished(self, end: float) -> int:
+        """Record the requests that started and never ended as failed, timed to ``end``.
+
+        They get ``status: 0`` and ``error: interrupted`` (the same as the ``http``
+        driver's); returns how many there were.
+        """
+        for start, tags in self.in_flight.values():
+            k6 = {k: v for k, v in tags.items() if k != ID_TAG}
+            ptags = {**convert_tags(k6, self.scenario, self.dropped), "status": "0",
+                     "error": "interrupted"}
+            self.metrics.trend("http.req_duration", ptags, "ms").add(
+                max(end - start, 0.0) * 1000.0, end)
+            self.metrics.counter("http.reqs", ptags).add(1, end)
+            self.metrics.rate("http.req_failed", ptags).add(True, end)
+            self.requests += 1
+            self.failed += 1
+        count = len(self.in_flight)
+        self.in_flight.clear()
+        return count
 
     def _new_series(self, name: str, tags: dict[str, str]) -> Metric | None:
         kind, unit = self.kinds.get(name, (None, ""))

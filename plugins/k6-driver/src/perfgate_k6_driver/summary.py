@@ -27,6 +27,7 @@ from perfgate import (
     format_value,
     parse_threshold,
 )
+from perfgate_k6_driver.inflight import ENDED, STARTED
 from perfgate_k6_driver.names import convert_selector, convert_tags, k6_tags, perfgate_name
 
 
@@ -79,6 +80,8 @@ def own_view(summary: dict[str, Any] | None) -> dict[str, dict[str, float]]:
     """k6's own numbers per metric (its names), without the thresholds: for comparison."""
     out = {}
     for name, values in ((summary or {}).get("metrics") or {}).items():
+        if name in (STARTED, ENDED):  # the driver's own markers, not the script's
+            continue
         out[name] = {k: v for k, v in values.items() if isinstance(v, int | float)}
     return out
 
