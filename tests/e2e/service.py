@@ -1,14 +1,17 @@
 """A service for end-to-end tests: answers /health, records its PIDs, may spawn a child.
 
     python service.py --port N --pidfile F [--health-status 500] [--child] [--exit-now]
+                      [--exit-after SECONDS]
 """
 
 from __future__ import annotations
 
 import argparse
 import http.server
+import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 
@@ -20,6 +23,8 @@ def main() -> None:
     parser.add_argument("--child", action="store_true", help="spawn a grandchild process")
     parser.add_argument("--exit-now", action="store_true", help="exit with code 7 at once")
     parser.add_argument("--print-env", default=None, help="print this variable's value")
+    parser.add_argument("--exit-after", type=float, default=None,
+                        help="crash with code 9 this many seconds after starting")
     args = parser.parse_args()
     if args.print_env:
         print(f"{args.print_env}={__import__('os').environ.get(args.print_env)}", flush=True)
@@ -32,6 +37,12 @@ def main() -> None:
         pids.append(str(child.pid))
     args.pidfile.write_text("\n".join(pids) + "\n")
     status = args.health_status
+    if args.exit_after is not None:
+        def crash() -> None:
+            print("service: out of memory (on purpose)", flush=True)
+            os._exit(9)
+
+        threading.Timer(args.exit_after, crash).start()
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:

@@ -47,13 +47,15 @@ reporters:
 
 
 def service_block(tmp: Path, *, status: int = 200, exit_now: bool = False,
-                  timeout: str = "20s") -> tuple[str, Path]:
+                  timeout: str = "20s", exit_after: float | None = None) -> tuple[str, Path]:
     port = free_port()
     pidfile = tmp / "service.pids"
     command = [sys.executable, str(SERVICE), "--port", str(port), "--pidfile", str(pidfile),
                "--health-status", str(status), "--child"]
     if exit_now:
         command.append("--exit-now")
+    if exit_after is not None:
+        command += ["--exit-after", str(exit_after)]
     block = f"""\
 services:
   api:
@@ -200,6 +202,25 @@ def test_service_that_exits_at_start_is_reported_with_its_output(perfgate, tmp_p
     assert "refusing to start (on purpose)" in message
 
 
+def test_a_service_that_dies_during_the_load_is_a_broken_run(perfgate, tmp_path):
+    block, pidfile = service_block(tmp_path, exit_after=1.0)
+    path = perfgate.write(targets(service=block, duration="60s"))
+    done = perfgate.run("run", str(path), "--output", "out", "--no-progress", timeout=30)
+    assert done.code == 3, done.stderr
+    doc = done.result()
+    assert doc["run"]["status"] == "broken"
+    died = [e for e in doc["errors"] if e["role"] == "service"]
+    assert len(died) == 1 and died[0]["component"] == "api"
+    assert "exited with code 9 while the run was going on" in died[0]["message"]
+    assert "out of memory (on purpose)" in died[0]["message"]  # the end of its log
+    (scenario,) = doc["scenarios"]
+    assert scenario["status"] == "failed"
+    assert "service 'api' exited with code 9" in scenario["error"]
+    assert scenario["finished"] - scenario["started"] < 10  # the load stopped with it
+    assert "exited with code 9" in done.stderr
+    assert not any(pid_alive(p) for p in service_pids(pidfile))
+
+
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_signal_stops_load_and_services_and_still_reports(perfgate, tmp_path, sig, code):
     block, pidfile = service_block(tmp_path)
@@ -223,6 +244,86 @@ def test_signal_stops_load_and_services_and_still_reports(perfgate, tmp_path, si
     assert result["run"]["status"] == "interrupted"
     assert result["exit_code"] == code
     assert not any(pid_alive(p) for p in service_pids(pidfile))
+
+
+@pytest.mark.parametrize("section", ["validators", "reporters"])
+def test_a_signal_while_judging_or_reporting_is_an_interrupted_run(perfgate, tmp_path,
+                                                                   section):
+    marker = tmp_path / "slow.started"
+    text = targets().replace("reporters:\n", "")
+    text = text.replace("  console: {}\n  json: {path: result.json}\n", "")
+    slow = f"  slow: {{marker: {json.dumps(str(marker))}, seconds: 3}}\n"
+    text += ("validators:\n" + slow + "reporters:\n  json: {path: result.json}\n"
+             if section == "validators" else "reporters:\n" + slow
+             + "  json: {path: result.json}\n")
+    path = perfgate.write(text)
+    perfgate.env["PERFGATE_PLUGINS"] = "gateplugin,slowplugin"
+    proc = perfgate.start("run", str(path), "--output", "out", "--no-progress")
+    try:
+        assert wait_for(marker.exists)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, stderr
+    phase = "judging" if section == "validators" else "writing reports"
+    assert f"SIGINT received while {phase}" in stderr
+    result = json.loads((tmp_path / "out" / "result.json").read_text())
+    validate_result(result)
+    assert result["run"]["status"] == "interrupted"
+    assert result["exit_code"] == 130
+    assert any(f"SIGINT came while {phase}" in note for note in result["notes"])
+    # the load was over: every check was judged on complete measurements
+    assert {c["verdict"] for c in result["checks"]} == {"pass"}
+
+
+def test_sighup_stops_the_run_like_sigterm(perfgate, tmp_path):
+    block, pidfile = service_block(tmp_path)
+    path = perfgate.write(targets(service=block, duration="60s"))
+    proc = perfgate.start("run", str(path), "--output", "out", "--no-progress")
+    try:
+        assert wait_for(lambda: pidfile.exists() and pidfile.read_text().count("\n") == 2)
+        assert wait_for(lambda: (tmp_path / "out" / "services" / "api.log").exists())
+        proc.send_signal(signal.SIGHUP)
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 129, stderr
+    result = json.loads((tmp_path / "out" / "result.json").read_text())
+    assert result["run"]["status"] == "interrupted" and result["exit_code"] == 129
+    assert not any(pid_alive(p) for p in service_pids(pidfile))
+
+
+def test_ctrl_c_while_perfgate_loads_is_a_clean_exit_130(tmp_path):
+    # The `perfgate` command's module, with the import of perfgate held up so that the
+    # signal certainly comes while perfgate is being imported.
+    marker = tmp_path / "importing"
+    code = (
+        "import importlib.abc, pathlib, sys, time\n"
+        "class Slow(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path, target=None):\n"
+        "        if name == 'perfgate.cli':\n"
+        f"            pathlib.Path({str(marker)!r}).write_text('x')\n"
+        "            time.sleep(10)\n"
+        "sys.meta_path.insert(0, Slow())\n"
+        "import perfgate_command\n"
+        "sys.argv = ['perfgate', '--version']\n"
+        "sys.exit(perfgate_command.main())\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_for(marker.exists)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130
+    assert stderr.strip() == "perfgate: interrupted"
 
 
 def test_time_scale_shortens_load(perfgate):

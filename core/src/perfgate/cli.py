@@ -123,9 +123,9 @@ def demo_targets() -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
         if args.command == "run":
             return cmd_run(args, args.file)
         if args.command == "check":

@@ -36,7 +36,8 @@ from perfgate.targets import ScenarioUse, TargetsFile
 from perfgate.version import __version__
 
 EXIT_PASSED, EXIT_FAILED, EXIT_CONFIG, EXIT_BROKEN = 0, 1, 2, 3
-EXIT_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}
+#: Signals that stop a run, and its exit code after each: 128 + the signal's number.
+EXIT_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
 
 
 @dataclass
@@ -72,6 +73,11 @@ class Run:
         self.driver: LoadDriver[Any] | None = None
         self.signal_received: int | None = None
         self.broken = False
+        #: Why the run stopped early without a signal (a started service died).
+        self.stopped_because: str | None = None
+        #: What the run is doing, for the message a signal prints.
+        self.phase = "measure"
+        self.signal_phase: str | None = None
 
     # -- errors ------------------------------------------------------------------------------
     def error(self, component: str, role: str, phase: str, exc: BaseException | str) -> None:
@@ -92,8 +98,15 @@ class Run:
     def _on_signal(self, signum: int, frame: object) -> None:
         if self.signal_received is None:
             self.signal_received = signum
-            print(f"\nperfgate: {signal.Signals(signum).name} received: stopping load, "
-                  "writing reports...", file=sys.stderr)
+            self.signal_phase = self.phase
+            name = signal.Signals(signum).name
+            if self.phase == "measure":
+                print(f"\nperfgate: {name} received: stopping load, writing reports...",
+                      file=sys.stderr)
+            else:
+                print(f"\nperfgate: {name} received while {self.phase}: the load was over; "
+                      f"finishing the reports, then exiting {EXIT_SIGNAL[signum]}",
+                      file=sys.stderr)
         self.context.stopping.set()
         driver = self.driver
         if driver is not None:
@@ -114,6 +127,23 @@ class Run:
             for s, handler in previous.items():
                 signal.signal(s, handler)
 
+    # -- services dying under test -----------------------------------------------------------
+    def _on_service_exit(self, service: str, message: str) -> None:
+        """A started service exited during the run: a broken run; the load stops."""
+        self.error(service, "service", "run", message)
+        self.broken = True
+        if self.stopped_because is None:
+            self.stopped_because = message.splitlines()[0].removesuffix("; last output:")
+            print(f"\nperfgate: {self.stopped_because}: stopping load, writing reports...",
+                  file=sys.stderr)
+        self.context.stopping.set()
+        driver = self.driver
+        if driver is not None:
+            try:
+                driver.interrupt()
+            except Exception as exc:
+                self.error(driver.instance, "load_driver", "interrupt", exc)
+
     # -- phases ------------------------------------------------------------------------------
     def execute(self) -> RunOutcome:
         started = time.time()
@@ -121,12 +151,18 @@ class Run:
             try:
                 self._measure()
             finally:
+                self.services.stop_watching()
+                for service, message in self.services.exited():  # died in the last moments
+                    self._on_service_exit(service, message)
                 self._stop_collectors()
                 for problem in self.services.stop_all():
                     self.result.notes.append(problem)
                 self.progress.close()
             finished = time.time()
+            self.phase = "judging"
             self._judge(started, finished)
+            self._late_signal()
+            self.phase = "writing reports"
             self._report()
         for plugin, exc in self.host.run_finished(self.context, self.result,
                                                   self.result.exit_code):
@@ -149,6 +185,7 @@ class Run:
             return
         finally:
             self.context.service_pids = self.services.pids()
+        self.services.watch(self._on_service_exit)
         for instance, use in self.targets.collectors.items():
             collector = use.cls(use.config, self.context, instance)
             try:
@@ -162,11 +199,32 @@ class Run:
                 self.result.scenarios.append(self._scenario_doc(name, use.config.driver,
                                                                 None, None, "skipped"))
                 continue
+            if self.stopped_because is not None:
+                self.result.scenarios.append(self._scenario_doc(
+                    name, use.config.driver, None, None, "failed",
+                    f"not run: {self.stopped_because}"))
+                continue
             if self.context.stopping.is_set():
                 self.result.scenarios.append(self._scenario_doc(
                     name, use.config.driver, None, None, "interrupted", "not started"))
                 continue
             self._run_scenario(name, use)
+
+    def _late_signal(self) -> None:
+        """A signal after the load was over still makes an interrupted run (exit 128 + N).
+
+        What was measured is complete, so the checks stand; reporters that run after the
+        signal show the run as interrupted, with a note saying when it came.
+        """
+        signum, phase = self.signal_received, self.signal_phase
+        result = self.result
+        if signum is None or phase in (None, "measure", "noted"):
+            return
+        self.signal_phase = "noted"
+        result.run["status"] = "interrupted"
+        result.exit_code = EXIT_SIGNAL.get(signum, EXIT_BROKEN)
+        result.notes.append(f"{signal.Signals(signum).name} came while {phase}, after the "
+                            "load was over: every measurement is complete")
 
     def _skip_scenarios(self, why: str) -> None:
         for name, use in self.targets.scenarios.items():
@@ -205,6 +263,8 @@ class Run:
             self.error(name, "load_driver", "details", exc)
         if details:
             self.result.details[name] = details
+        if error is None and self.stopped_because is not None:
+            error = f"stopped: {self.stopped_because}"
         if error:
             status = "failed"
         elif self.context.stopping.is_set():
@@ -294,6 +354,7 @@ class Run:
     def _report(self) -> None:
         redactor = self.context.redactor
         for instance, use in self.targets.reporters.items():
+            self._late_signal()  # the reporters still to come show it
             reporter = use.cls(use.config, self.context, instance)
             try:
                 reporter.report(self.result)
@@ -308,6 +369,7 @@ class Run:
             for problem in reporter.errors:  # not fatal: the report was written
                 print(f"perfgate: reporter {instance!r}: {redactor.text(problem)}",
                       file=sys.stderr)
+        self._late_signal()
 
 
 def environment(host: PluginHost) -> dict[str, Any]:

@@ -1,5 +1,9 @@
 """Services perfgate starts for a run: start in their own process group, wait until healthy,
-always stop the whole group (SIGTERM, then SIGKILL after ``stop_timeout``).
+watch them while the load runs, always stop the whole group (SIGTERM, then SIGKILL after
+``stop_timeout``).
+
+A started service that exits before perfgate stops it has died under test: the watcher
+(:meth:`ServiceManager.watch`) reports it with its exit code and the end of its log.
 
 Output of each started service goes to ``<output>/services/<name>.log``, or to the service's
 ``log:`` path (relative to ``<output>``); secrets are redacted from it once the service stops.
@@ -14,9 +18,11 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -96,6 +102,9 @@ class ServiceManager:
         #: perfgate handed it must not leave it in a file CI uploads.
         self.redactor = redactor or Redactor()
         self.started: list[StartedService] = []
+        self._reported: set[str] = set()
+        self._watching = threading.Event()
+        self._watcher: threading.Thread | None = None
 
     def start_all(self, stopping: object | None = None) -> None:
         """Start every service with ``start:`` and wait for every ``health:`` URL to answer."""
@@ -155,8 +164,51 @@ class ServiceManager:
     def pids(self) -> set[int]:
         return {s.pgid for s in self.started}
 
+    def exited(self) -> list[tuple[str, str]]:
+        """``(service, message)`` for each started service that exited since the last call.
+
+        The message names the service, its exit code (or the signal that killed it) and ends
+        with the last lines of its log. Never raises.
+        """
+        found = []
+        for service in self.started:
+            code = service.process.poll()
+            if code is None or service.name in self._reported:
+                continue
+            self._reported.add(service.name)
+            how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+            found.append((service.name, f"service {service.name!r} {how} while the run was "
+                                        f"going on; last output:\n{_tail(service.log_path)}"))
+        return found
+
+    def watch(self, on_exit: Callable[[str, str], None], interval: float = 0.2) -> None:
+        """Call ``on_exit(service, message)`` from a thread when a started service exits.
+
+        Watching ends when :meth:`stop_all` begins: stopping a service is not a death.
+        """
+        if not self.started or self._watcher is not None:
+            return
+        self._watching.set()
+
+        def loop() -> None:
+            while self._watching.is_set():
+                for name, message in self.exited():
+                    on_exit(name, message)
+                time.sleep(interval)
+
+        self._watcher = threading.Thread(target=loop, name="perfgate-service-watch",
+                                         daemon=True)
+        self._watcher.start()
+
+    def stop_watching(self) -> None:
+        self._watching.clear()
+        if self._watcher is not None:
+            self._watcher.join(timeout=5)
+            self._watcher = None
+
     def stop_all(self) -> list[str]:
         """Stop every started service's process group; return problems (never raises)."""
+        self.stop_watching()
         problems = []
         for service in reversed(self.started):
             problem = stop_group(service.process, service.config.stop_timeout)
