@@ -21,21 +21,20 @@ class WaitScenario(DriverScenario):
     seconds: float = 1.0
 
 
-class WaitDriver(LoadDriver):
+class WaitDriver(LoadDriver[WaitScenario]):
     """Waits ``seconds``, running ``during`` on a thread meanwhile; records one iteration."""
 
     name = "wait"
-    ScenarioConfig = WaitScenario
     during: ClassVar[Any] = None
 
     @classmethod
     def produces(cls, config: Any) -> list[MetricInfo]:
         return [MetricInfo("wait.iterations", Kind.COUNTER)]
 
-    def run(self, scenario: WaitScenario) -> MetricSet:
+    def run(self) -> MetricSet:
         helper = threading.Thread(target=WaitDriver.during or (lambda: None), daemon=True)
         helper.start()
-        self.context.wait(scenario.seconds)
+        self.context.wait(self.config.seconds)
         helper.join(timeout=60)
         metrics = MetricSet()
         metrics.counter("wait.iterations").add(1)

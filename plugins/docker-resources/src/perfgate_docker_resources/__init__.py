@@ -14,9 +14,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from perfgate import hookimpl
+from perfgate import Register, hookimpl
 from perfgate_docker_resources.collector import DockerResourcesCollector
 from perfgate_docker_resources.config import DockerResourcesConfig
 
@@ -24,6 +22,6 @@ __all__ = ["DockerResourcesCollector", "DockerResourcesConfig"]
 
 
 @hookimpl
-def perfgate_register_components(register: Any) -> None:
+def perfgate_register_components(register: Register) -> None:
     """Make ``docker-resources`` available to targets files."""
     register(DockerResourcesCollector)

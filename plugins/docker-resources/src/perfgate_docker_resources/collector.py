@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 import docker
 import docker.errors
 
-from perfgate import Kind, MetricInfo, RunError, SamplingCollector, TargetSpec
+from perfgate import Kind, MetricInfo, RunContext, RunError, SamplingCollector, TargetSpec
 from perfgate_docker_resources.config import SERVICE_LABEL, DockerResourcesConfig
 from perfgate_docker_resources.stats import Reading, cpu_limit, read_sample
 
@@ -96,13 +96,11 @@ def _reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"[:300]
 
 
-class DockerResourcesCollector(SamplingCollector):
+class DockerResourcesCollector(SamplingCollector[DockerResourcesConfig]):
     """CPU, memory, I/O, PIDs and events of the selected containers, from the Docker engine."""
 
     name = "docker-resources"
     summary = "containers' CPU, memory, I/O, PIDs, restarts, OOM kills and health (Docker engine)"
-    Config = DockerResourcesConfig
-    config: DockerResourcesConfig
 
     #: How long :meth:`stop` waits for the streams to wind down.
     join_timeout: ClassVar[float] = 3.0
@@ -124,7 +122,7 @@ class DockerResourcesCollector(SamplingCollector):
                                    description="no container restarted during the run"),
         }
 
-    def __init__(self, config: DockerResourcesConfig, context: Any,
+    def __init__(self, config: DockerResourcesConfig, context: RunContext,
                  instance: str | None = None) -> None:
         super().__init__(config, context, instance)
         self.host = config.host or os.environ.get("DOCKER_HOST") or DEFAULT_HOST
