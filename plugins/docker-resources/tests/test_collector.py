@@ -106,7 +106,7 @@ def run(docker_engine: DockerEngine, busybox_image: str) -> tuple[Any, MetricSet
 def test_a_busy_loop_under_half_a_cpu_reads_what_the_kernel_counted(run) -> None:
     _, metrics, names, truth = run
     used = (truth["cpu_end"] - truth["cpu_start"]) / (truth["end"] - truth["start"]) * 100
-    assert 20 < used <= 51  # the limit holds (the host may have had less to give)
+    assert 5 < used <= 51  # the limit holds (a busy host may have had less to give)
     cpu = seconds(metrics, "docker.cpu", names["burn"])
     inside = [v for second, v in cpu.items()
               if truth["start"] + 1 <= second and second + 1 <= truth["end"]]
