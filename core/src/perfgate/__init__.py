@@ -21,6 +21,7 @@ their tests); a plugin imports nothing else from perfgate::
   :func:`format_selector`, :func:`format_value`, :func:`format_duration`, :func:`dimension`,
   :class:`Duration`;
 - where load may go: :func:`load_allowed`, :func:`is_loopback`;
+- what must die with perfgate, even on SIGKILL: :func:`watchdog`, :class:`Watchdog`;
 - errors, one tree under :class:`PerfgateError` (see :mod:`perfgate.errors`).
 """
 
@@ -62,6 +63,7 @@ from perfgate.targets import TargetsFile, TargetUse
 from perfgate.thresholds import parse_threshold
 from perfgate.units import dimension, format_duration, format_value
 from perfgate.version import __version__
+from perfgate.watchdog import Watchdog, watchdog
 
 __all__ = [
     "Baseline",
@@ -97,6 +99,7 @@ __all__ = [
     "Trend",
     "Validator",
     "Verdict",
+    "Watchdog",
     "__version__",
     "aggregation_unit",
     "counter_delta",
@@ -110,5 +113,6 @@ __all__ = [
     "parse_threshold",
     "result_schema",
     "validate_result",
+    "watchdog",
     "write_atomic",
 ]

@@ -31,6 +31,7 @@ from perfgate.config import ServiceConfig
 from perfgate.errors import ServiceError
 from perfgate.redact import Redactor
 from perfgate.result import write_atomic
+from perfgate.watchdog import watchdog
 
 
 @dataclass
@@ -136,6 +137,8 @@ class ServiceManager:
             except OSError as exc:
                 raise ServiceError(f"service {name!r}: cannot start {args[0]!r}: "
                                    f"{exc.strerror or exc}", name) from None
+        # Stopped by the watchdog if perfgate itself is killed (SIGKILL) before stop_all.
+        watchdog().add_group(process.pid, config.stop_timeout)
         self.started.append(StartedService(name, process, config, log_path))
 
     def _wait_healthy(self, name: str, config: ServiceConfig, stopping: object | None) -> None:
@@ -212,6 +215,7 @@ class ServiceManager:
         problems = []
         for service in reversed(self.started):
             problem = stop_group(service.process, service.config.stop_timeout)
+            watchdog().remove_group(service.pgid)
             if problem:
                 problems.append(f"service {service.name!r}: {problem}")
             problem = self._redact_log(service.log_path)

@@ -17,7 +17,7 @@ from multiprocessing.connection import wait
 from time import perf_counter_ns
 from typing import Any
 
-from perfgate import MetricSet
+from perfgate import MetricSet, watchdog
 from perfgate_aiohttp_api.engine import Live, run_engine
 from perfgate_aiohttp_api.plan import Plan, PlanInput
 
@@ -71,6 +71,7 @@ def run_workers(inp: PlanInput, count: int, should_stop: Callable[[], bool],
         proc = ctx.Process(target=_worker, args=(inp, i, count, child, stop, live),
                            name=f"perfgate-http-{i}", daemon=True)
         proc.start()
+        watchdog().add_pid(proc.pid, grace=1.0)  # workers die with perfgate, SIGKILL too
         child.close()
         pipes.append(parent)
         procs.append(proc)
@@ -125,6 +126,8 @@ def run_workers(inp: PlanInput, count: int, should_stop: Callable[[], bool],
             if proc.is_alive():
                 proc.kill()
                 proc.join(timeout=5)
+            if proc.pid is not None:
+                watchdog().remove_pid(proc.pid)
 
 
 def _await_ready(pipes: list[Pipe], procs: list[Any], should_stop: Callable[[], bool]) -> bool:

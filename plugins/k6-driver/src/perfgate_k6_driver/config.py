@@ -64,6 +64,9 @@ class K6Scenario(DriverScenario):
     max_series: int = Field(default=200, ge=1)
     #: Block every address except loopback and ``allow_hosts`` inside k6 too.
     restrict_hosts: bool = True
+    #: Record requests k6 was still waiting on when the test ended as failed requests
+    #: (through an entry module that marks each request's start; see the README).
+    record_unfinished: bool = True
 
     #: The targets file's folder, when the loader passes it as validation context
     #: (``{"targets_folder": path}``): relative script paths start there.

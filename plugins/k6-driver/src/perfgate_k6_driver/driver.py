@@ -21,8 +21,6 @@ the script's thresholds are always checks, whether or not the targets file lists
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, ClassVar
@@ -47,6 +45,7 @@ from perfgate_k6_driver.summary import (
     summary_duration,
     thresholds,
 )
+from perfgate_k6_driver.workdir import create_workdir, remove_workdir
 
 #: What every k6 run can produce, in perfgate's names.
 BUILTIN_METRICS: tuple[MetricInfo, ...] = (
@@ -114,10 +113,10 @@ class K6Driver(LoadDriver[K6Scenario]):
                            f"the targets file's folder, {base})")
         env = self._environment(scenario)
         self._details = {"version": binary.version, "path": binary.path, "script": str(script)}
-        workdir = Path(tempfile.mkdtemp(prefix="perfgate-k6-"))
+        workdir = create_workdir()
         reader = SampleReader(self.instance, scenario.drop_tags, scenario.max_series)
         summary_path = workdir / "summary.json"
-        entry = entry_script(script, workdir)
+        entry = entry_script(script, workdir) if scenario.record_unfinished else script
         argv = self._argv(binary, scenario, entry, workdir / "samples.json", summary_path)
         process = K6Process(argv, env, base)
         tail = FileTail(workdir / "samples.json", reader)
@@ -139,7 +138,7 @@ class K6Driver(LoadDriver[K6Scenario]):
             tail.close()
             ended = time.time()
             summary = read_summary(summary_path)
-            shutil.rmtree(workdir, ignore_errors=True)
+            remove_workdir(workdir)
         self._finish(reader, summary, started, ended)
         return self._outcome(code, process, reader, summary)
 

@@ -4,8 +4,8 @@ When ``gracefulStop`` is over (or on Ctrl-C) k6 cancels the iterations still run
 emits nothing for the requests they were waiting on: against a server where every 50th
 request hangs, k6 reports 0% failed requests. So the driver runs the user's script through
 a small entry module that wraps every request function of ``k6/http`` (the default export
-and the named ones are the same functions) and emits a marker sample when a request starts
-and another when it returns. A start without an end is a request that never finished; the
+and the named ones are the same functions) and emits a marker sample when a request starts;
+the request's own ``http_reqs`` sample ends it. A start without an end never finished; the
 :class:`~perfgate_k6_driver.stream.SampleReader` records it as a failed request
 (``error: interrupted``, status ``0``) timed from its start to the end of the test.
 
@@ -21,86 +21,110 @@ import re
 from pathlib import Path
 
 #: The marker metrics (k6 counters); the reader consumes them, they are never reported.
+#: A start is ended by the request's own ``http_reqs`` sample, or by ``ENDED`` when the
+#: request threw before k6 measured it (an invalid URL).
 STARTED = "perfgate_request_started"
-ENDED = "perfgate_request_ended"
-#: The tag that pairs a start with its end: ``<vu>:<n>``.
+ENDED = "perfgate_request_threw"
+#: The sample metadata that pairs a start with its end: ``<vu>:<n>``.
 ID_TAG = "perfgate_request"
 
 _PATCH = """\
-// perfgate: marks the start and the end of every k6/http request, so a request still in
-// flight when the test ends is recorded as failed instead of vanishing.
+// perfgate: marks every k6/http request as it starts, so one still in flight when the test
+// ends is recorded as failed instead of vanishing. The request's id travels as sample
+// metadata, which k6 copies onto the request's own samples (http_reqs ends it) and does not
+// index: a tag unique to each request would make a time series per request.
 import http from 'k6/http';
 import exec from 'k6/execution';
 import { Counter } from 'k6/metrics';
 
 const started = new Counter('@STARTED@');
-const ended = new Counter('@ENDED@');
+const threw = new Counter('@ENDED@');  // a request that threw before k6 measured it
+let prefix = '';
+let meta = null;
 let seq = 0;
 
-function mark(method, url, params) {
-  const tags = Object.assign({}, (params && params.tags) || {});
-  // k6 names a request by its URL, or by the template of an http.url`...` URL
-  tags.name = tags.name || (url && typeof url === 'object' && url.name) || String(url);
-  tags.method = method;
-  tags['@ID@'] = `${exec.vu.idInTest}:${++seq}`;
-  started.add(1, tags);
-  return { '@ID@': tags['@ID@'] };
+function nameOf(url, params) {
+  // k6 names a request by its name tag, the template of an http.url`...` URL, or its URL
+  const tags = params && params.tags;
+  if (tags && tags.name) return String(tags.name);
+  if (url && typeof url === 'object' && url.name) return String(url.name);
+  return String(url);
 }
 
-function item(entry) {
-  if (typeof entry === 'string' || !entry) {
-    return ['GET', entry, null];
+function begin(method, url, params, id) {
+  if (meta === null) {
+    prefix = exec.vu.idInTest + ':';
+    meta = exec.vu.metrics.metadata;
   }
-  if (Array.isArray(entry)) {
-    return [String(entry[0]).toUpperCase(), entry[1], entry[3]];
-  }
-  return [String(entry.method || 'GET').toUpperCase(), entry.url, entry.params];
+  id = id || prefix + (++seq);
+  meta['@ID@'] = id;
+  started.add(1, { name: nameOf(url, params), method: String(method).toUpperCase() });
+  return id;
 }
 
-const shapes = {
-  get: (a) => ['GET', a[0], a[1]],
-  head: (a) => ['HEAD', a[0], a[1]],
-  options: (a) => ['OPTIONS', a[0], a[2]],
-  del: (a) => ['DELETE', a[0], a[2]],
-  post: (a) => ['POST', a[0], a[2]],
-  put: (a) => ['PUT', a[0], a[2]],
-  patch: (a) => ['PATCH', a[0], a[2]],
-  request: (a) => [String(a[0]).toUpperCase(), a[1], a[3]],
-};
+function fail(id, count) {
+  meta['@ID@'] = id;
+  threw.add(count);
+}
 
-for (const [name, shape] of Object.entries(shapes)) {
-  const original = http[name];
-  if (typeof original !== 'function') continue;
-  http[name] = function (...args) {
-    const [method, url, params] = shape(args);
-    const id = mark(method, url, params);
+function wrap(fn, method, u, p) {
+  const original = http[fn];
+  if (typeof original !== 'function') return;
+  http[fn] = function () {
+    const id = begin(method || arguments[0], arguments[u], arguments[p]);
     try {
-      return original.apply(this, args);
+      return original.apply(this, arguments);
+    } catch (e) {
+      fail(id, 1);
+      throw e;
     } finally {
-      ended.add(1, id);
+      delete meta['@ID@'];
     }
   };
 }
 
+wrap('get', 'GET', 0, 1);
+wrap('head', 'HEAD', 0, 1);
+wrap('options', 'OPTIONS', 0, 2);
+wrap('del', 'DELETE', 0, 2);
+wrap('post', 'POST', 0, 2);
+wrap('put', 'PUT', 0, 2);
+wrap('patch', 'PATCH', 0, 2);
+wrap('request', null, 1, 3);
+
 if (typeof http.asyncRequest === 'function') {
   const original = http.asyncRequest;
-  http.asyncRequest = function (...args) {
-    const id = mark(String(args[0]).toUpperCase(), args[1], args[3]);
-    return original.apply(this, args).finally(() => ended.add(1, id));
+  http.asyncRequest = function () {
+    const id = begin(arguments[0], arguments[1], arguments[3]);
+    try {
+      return original.apply(this, arguments).catch((e) => {
+        fail(id, 1);
+        throw e;
+      });
+    } finally {
+      delete meta['@ID@'];
+    }
   };
 }
 
 if (typeof http.batch === 'function') {
   const original = http.batch;
-  http.batch = function (requests, ...rest) {
-    const ids = Object.values(requests || {}).map((entry) => {
-      const [method, url, params] = item(entry);
-      return mark(method, url, params);
-    });
+  http.batch = function (requests) {
+    // one id for the whole batch: each of its requests' samples ends one of its starts
+    let id = null;
+    const entries = Object.values(requests || {});
+    for (const entry of entries) {
+      if (typeof entry === 'string' || !entry) id = begin('GET', entry, null, id);
+      else if (Array.isArray(entry)) id = begin(entry[0], entry[1], entry[3], id);
+      else id = begin(entry.method || 'GET', entry.url, entry.params, id);
+    }
     try {
-      return original.call(this, requests, ...rest);
+      return original.apply(this, arguments);
+    } catch (e) {
+      if (id) fail(id, entries.length);
+      throw e;
     } finally {
-      for (const id of ids) ended.add(1, id);
+      if (meta) delete meta['@ID@'];
     }
   };
 }

@@ -25,6 +25,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from perfgate import watchdog
+
 #: k6's exit codes (k6 ``errext/exitcodes``) and what they mean.
 EXIT_CODES: dict[int, str] = {
     97: "the cloud test run failed",
@@ -140,6 +142,8 @@ class K6Process:
         self.proc = subprocess.Popen(
             self.argv, cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        # k6 must not run its whole load on if perfgate is killed (SIGKILL).
+        watchdog().add_group(self.proc.pid, grace=1.0)
         self._reader = threading.Thread(target=self._read_stderr, name="perfgate-k6-stderr",
                                         daemon=True)
         self._reader.start()
@@ -188,6 +192,7 @@ class K6Process:
             self._signal(signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(10)
+        watchdog().remove_group(self.proc.pid)
         self.close()
 
     def close(self) -> None:

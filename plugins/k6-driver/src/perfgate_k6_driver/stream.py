@@ -66,8 +66,9 @@ class SampleReader:
         self._seconds: dict[str, float] = {}
         self._last_stamp = ""
         self._last_epoch = 0.0
-        #: Requests started and not (yet) ended: marker id → (start epoch, k6 tags).
-        self.in_flight: dict[str, tuple[float, dict[str, str]]] = {}
+        #: Requests started and not (yet) ended: marker id → (start epoch, each one's tags)
+        #: (a batch is several requests under one id).
+        self.in_flight: dict[str, tuple[float, list[dict[str, str]]]] = {}
 
     # -- lines ---------------------------------------------------------------------------
     def feed(self, line: bytes | str) -> None:
@@ -95,8 +96,10 @@ class SampleReader:
     def _point(self, name: str, data: dict[str, Any]) -> None:
         tags = data.get("tags") or {}
         if name in (STARTED, ENDED):
-            self._marker(name, data["time"], tags)
+            self._marker(name, data, tags)
             return
+        if name == "http_reqs" and self.in_flight:
+            self._ended(data, tags.get("name"), 1)
         key = (name, tuple(tags.items()))
         metric = self._series.get(key)
         if metric is None:
@@ -117,14 +120,32 @@ class SampleReader:
         elif name == "http_req_failed" and value:
             self.failed += 1
 
-    def _marker(self, name: str, stamp: str, tags: dict[str, str]) -> None:
-        key = tags.get(ID_TAG)
+    def _marker(self, name: str, data: dict[str, Any], tags: dict[str, str]) -> None:
+        key = (data.get("metadata") or {}).get(ID_TAG)
         if key is None:
             return
         if name == ENDED:
-            self.in_flight.pop(key, None)
+            self._ended(data, None, int(data.get("value") or 1))
+            return
+        entry = self.in_flight.get(key)
+        if entry is None:
+            self.in_flight[key] = (self._epoch(data["time"]), [tags])
         else:
-            self.in_flight[key] = (self._epoch(stamp), tags)
+            entry[1].append(tags)
+
+    def _ended(self, data: dict[str, Any], name: str | None, count: int) -> None:
+        key = (data.get("metadata") or {}).get(ID_TAG)
+        entry = self.in_flight.get(key) if key is not None else None
+        if entry is None:
+            return
+        started = entry[1]
+        for _ in range(count):
+            if not started:
+                break
+            same = next((i for i, t in enumerate(started) if t.get("name") == name), 0)
+            started.pop(same)
+        if not started:
+            del self.in_flight[key]
 
     def record_unfinished(self, end: float) -> int:
         """Record the requests that started and never ended as failed, timed to ``end``.
@@ -132,17 +153,18 @@ class SampleReader:
         They get ``status: 0`` and ``error: interrupted`` (the same as the ``http``
         driver's); returns how many there were.
         """
-        for start, tags in self.in_flight.values():
-            k6 = {k: v for k, v in tags.items() if k != ID_TAG}
-            ptags = {**convert_tags(k6, self.scenario, self.dropped), "status": "0",
-                     "error": "interrupted"}
-            self.metrics.trend("http.req_duration", ptags, "ms").add(
-                max(end - start, 0.0) * 1000.0, end)
-            self.metrics.counter("http.reqs", ptags).add(1, end)
-            self.metrics.rate("http.req_failed", ptags).add(True, end)
-            self.requests += 1
-            self.failed += 1
-        count = len(self.in_flight)
+        count = 0
+        for start, started in self.in_flight.values():
+            for tags in started:
+                ptags = {**convert_tags(tags, self.scenario, self.dropped), "status": "0",
+                         "error": "interrupted"}
+                self.metrics.trend("http.req_duration", ptags, "ms").add(
+                    max(end - start, 0.0) * 1000.0, end)
+                self.metrics.counter("http.reqs", ptags).add(1, end)
+                self.metrics.rate("http.req_failed", ptags).add(True, end)
+                count += 1
+        self.requests += count
+        self.failed += count
         self.in_flight.clear()
         return count
 
