@@ -8,9 +8,11 @@ Docker CLI plugin) or else ``docker-compose`` (v1), and reads the containers' st
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
@@ -93,8 +95,6 @@ class ComposeStack:
         self.env = dict(os.environ if env is None else env)
         self.project_directory = project_directory
         self.command = list(command) if command else find_compose(self.env)
-        #: True once ``up`` was called: ``down`` is then due, whatever ``up`` did.
-        self.brought_up = False
 
     def _args(self, *args: str) -> list[str]:
         files = [arg for file in self.files for arg in ("-f", str(file))]
@@ -102,33 +102,64 @@ class ComposeStack:
             files += ["--project-directory", str(self.project_directory)]
         return [*self.command, "-p", self.project, *files, *args]
 
-    def run(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-        """Run one compose command; its output is returned, not printed."""
+    def run(self, *args: str, timeout: float = 300,
+            stopping: Any = None) -> subprocess.CompletedProcess[str]:
+        """Run one compose command and return its output (not printed).
+
+        The command runs in a session of its own, so a Ctrl-C meant for perfgate does not cut
+        it short; when ``stopping`` (an event) is set, it is ended with SIGTERM instead, and
+        :class:`ServiceError` says it was interrupted.
+        """
+        command = self._args(*args)
         try:
-            return subprocess.run(self._args(*args), cwd=self.cwd, env=self.env, text=True,
-                                  capture_output=True, timeout=timeout, check=False,
-                                  stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired as exc:
-            raise ServiceError(f"compose project {self.project!r}: '{' '.join(args[:1])}' did "
-                               f"not finish within {timeout:g}s") from exc
+            process = subprocess.Popen(command, cwd=self.cwd, env=self.env, text=True,
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                       stdin=subprocess.DEVNULL, start_new_session=True)
         except OSError as exc:
             raise ServiceError(f"cannot run {self.command[0]!r}: {exc.strerror or exc}; "
                                f"{INSTALL_HINT}") from exc
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                out, err = process.communicate(timeout=0.2)
+                return subprocess.CompletedProcess(command, process.returncode, out, err)
+            except subprocess.TimeoutExpired:
+                interrupted = stopping is not None and stopping.is_set()
+                if not interrupted and time.monotonic() < deadline:
+                    continue
+            _end(process)
+            what = "interrupted" if interrupted else f"did not finish within {timeout:g}s"
+            raise ServiceError(f"compose project {self.project!r}: '{args[0]}' {what}")
 
-    def up(self, timeout: float) -> None:
+    def up(self, timeout: float, stopping: Any = None) -> None:
         """``up -d`` the services; raise :class:`ServiceError` with compose's output on failure."""
-        self.brought_up = True
-        done = self.run("up", "-d", "--no-color", *self.services, timeout=timeout)
+        done = self.run("up", "-d", "--no-color", *self.services, timeout=timeout,
+                        stopping=stopping)
         if done.returncode != 0:
             raise ServiceError(f"compose project {self.project!r} did not come up "
                                f"(exit {done.returncode}):\n{_indent(done.stderr or done.stdout)}")
 
     def container_ids(self) -> list[str]:
-        done = self.run("ps", "-q", *self.services, timeout=60)
+        """IDs of the project's containers (of :attr:`services` when given), stopped too.
+
+        Read with ``docker ps`` by the labels both compose versions put on containers: a
+        compose command is a much slower program to start, and this is polled.
+        """
+        done = subprocess.run(
+            ["docker", "ps", "-aq", "--no-trunc",
+             "--filter", f"label=com.docker.compose.project={self.project}",
+             "--format", '{{.ID}} {{.Label "com.docker.compose.service"}} '
+                         '{{.Label "com.docker.compose.oneoff"}}'],
+            env=self.env, text=True, capture_output=True, timeout=60, check=False)
         if done.returncode != 0:
-            raise ServiceError(f"compose project {self.project!r}: 'ps' failed:\n"
+            raise ServiceError(f"compose project {self.project!r}: 'docker ps' failed:\n"
                                f"{_indent(done.stderr)}")
-        return done.stdout.split()
+        ids = []
+        for line in done.stdout.splitlines():
+            container, service, oneoff = [*line.split(" "), "", ""][:3]
+            if oneoff.lower() != "true" and (not self.services or service in self.services):
+                ids.append(container)
+        return ids
 
     def states(self) -> list[ContainerState]:
         """The state of each container of the project (of :attr:`services` when given)."""
@@ -188,6 +219,18 @@ class ComposeStack:
         if done.returncode != 0:
             return f"'down' failed (exit {done.returncode}): {done.stderr.strip()[-500:]}"
         return None
+
+
+def _end(process: subprocess.Popen[str]) -> None:
+    """SIGTERM the command's session, SIGKILL it after 10 s; collect it."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
 
 
 def _state(item: dict[str, Any]) -> ContainerState:

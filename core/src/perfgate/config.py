@@ -18,10 +18,18 @@ own key and name the component with ``type:`` (``primary: {type: postgres, dsn: 
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from perfgate.units import parse_duration
 
@@ -51,8 +59,44 @@ class ComponentConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+class ComposeConfig(ComponentConfig):
+    """A compose stack perfgate brings up before the run and always takes down."""
+
+    #: The compose file, or files in order (later ones override earlier ones), relative to
+    #: the targets file's folder.
+    file: str | list[str]
+    #: The compose project name (default ``perfgate-<service>``).
+    project: str | None = None
+    #: The compose services to bring up (default: all of the files').
+    services: list[str] = Field(default_factory=list)
+    #: Where the files' relative paths start, relative to the targets file's folder
+    #: (default: the first file's folder, as compose has it).
+    project_directory: str | None = None
+
+    @field_validator("file")
+    @classmethod
+    def _files(cls, value: str | list[str]) -> str | list[str]:
+        files = [value] if isinstance(value, str) else value
+        if not files or any(not f.strip() for f in files):
+            raise ValueError("expected a compose file, or a list of them")
+        return value
+
+    @field_validator("project")
+    @classmethod
+    def _project(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", value):
+            raise ValueError("a compose project name has lowercase letters, digits, '_' and "
+                             "'-', and starts with a letter or digit")
+        return value
+
+    @property
+    def files(self) -> list[str]:
+        return [self.file] if isinstance(self.file, str) else list(self.file)
+
+
 class ServiceConfig(ComponentConfig):
-    """A service under test; with ``start`` perfgate starts it and always stops it."""
+    """A service under test; with ``start`` perfgate starts it and always stops it, with
+    ``compose`` it brings a compose stack up and always takes it down."""
 
     url: str
     health: str | None = None
@@ -63,9 +107,16 @@ class ServiceConfig(ComponentConfig):
     env: TextMap = Field(default_factory=dict)
     #: Status codes that count as healthy (default: any 2xx).
     health_status: list[int] | None = None
-    #: Where a started service's output goes, relative to ``--output``
-    #: (default ``services/<name>.log``).
+    #: Where a started service's output (a compose stack's containers' logs) goes, relative
+    #: to ``--output`` (default ``services/<name>.log``).
     log: str | None = None
+    compose: ComposeConfig | None = None
+
+    @model_validator(mode="after")
+    def _start_or_compose(self) -> ServiceConfig:
+        if self.start is not None and self.compose is not None:
+            raise ValueError("a service has start: or compose:, not both")
+        return self
 
     @field_validator("url")
     @classmethod

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ValidationError
 
 from perfgate.components import Component, MetricInfo, TargetSpec
-from perfgate.config import ScenarioConfig, TargetConfig, TargetsFileModel
+from perfgate.config import ComposeConfig, ScenarioConfig, TargetConfig, TargetsFileModel
 from perfgate.context import load_allowed
 from perfgate.errors import ConfigError, ConfigErrors, Location, ThresholdSyntaxError
 from perfgate.metrics import format_selector
@@ -187,6 +187,17 @@ def load_targets(path: str | Path, host: PluginHost,
     return tf
 
 
+def _check_compose_files(folder: Path, service: str, compose: ComposeConfig,
+                         problems: _Problems) -> None:
+    """Every compose file of a service exists, relative to the targets file's folder."""
+    single = isinstance(compose.file, str)
+    for index, file in enumerate(compose.files):
+        if not (folder / file).is_file():
+            key: Path_ = (("services", service, "compose", "file") if single
+                          else ("services", service, "compose", "file", index))
+            problems.add(f"compose file {file!r} not found (looked for {folder / file})", key)
+
+
 def _resolve(tf: TargetsFile, host: PluginHost, problems: _Problems) -> None:
     model = tf.model
     for name, service in model.services.items():
@@ -195,6 +206,8 @@ def _resolve(tf: TargetsFile, host: PluginHost, problems: _Problems) -> None:
             problems.add(f"service host {host_name!r} is not loopback and not listed under "
                          "allow_hosts:; perfgate refuses to load other hosts by mistake",
                          ("services", name, "url"))
+        if service.compose is not None:
+            _check_compose_files(tf.folder, name, service.compose, problems)
     produced = tf.producers
     # Components' validators see where the file is: relative paths in it start there.
     context = {"targets_folder": tf.folder, "targets_path": tf.path,

@@ -5,14 +5,19 @@ watch them while the load runs, always stop the whole group (SIGTERM, then SIGKI
 A started service that exits before perfgate stops it has died under test: the watcher
 (:meth:`ServiceManager.watch`) reports it with its exit code and the end of its log.
 
-Output of each started service goes to ``<output>/services/<name>.log``, or to the service's
-``log:`` path (relative to ``<output>``); secrets are redacted from it once the service stops.
+A service with ``compose:`` is a compose stack instead: brought up, waited for until every
+container runs and passes its health check, and always taken down (:mod:`perfgate.compose`).
+
+Output of each started service (a stack's containers' logs) goes to
+``<output>/services/<name>.log``, or to the service's ``log:`` path (relative to
+``<output>``); secrets are redacted from it once the service stops.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shlex
 import signal
 import socket
@@ -27,11 +32,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from perfgate.compose import ComposeStack
 from perfgate.config import ServiceConfig
 from perfgate.errors import ServiceError
 from perfgate.redact import Redactor
 from perfgate.result import write_atomic
 from perfgate.watchdog import watchdog
+
+
+@dataclass
+class StartedStack:
+    name: str
+    stack: ComposeStack
+    config: ServiceConfig
+    log_path: Path
 
 
 @dataclass
@@ -103,24 +117,57 @@ class ServiceManager:
         #: perfgate handed it must not leave it in a file CI uploads.
         self.redactor = redactor or Redactor()
         self.started: list[StartedService] = []
+        self.stacks: list[StartedStack] = []
         self._reported: set[str] = set()
         self._watching = threading.Event()
         self._watcher: threading.Thread | None = None
 
     def start_all(self, stopping: object | None = None) -> None:
-        """Start every service with ``start:`` and wait for every ``health:`` URL to answer."""
+        """Start every service with ``start:``, bring up every ``compose:`` stack, then wait
+        for every ``health:`` URL to answer."""
         for name, config in self.services.items():
             if config.start is not None:
                 self._start(name, config)
+            elif config.compose is not None:
+                self._compose_up(name, config, stopping)
         for name, config in self.services.items():
             self._wait_healthy(name, config, stopping)
 
-    def _start(self, name: str, config: ServiceConfig) -> None:
+    def _refuse_taken_port(self, name: str, config: ServiceConfig) -> None:
         if port_in_use(config.url):
             raise ServiceError(
                 f"service {name!r}: {config.url} already answers before perfgate started it; "
                 "another process holds the port, and perfgate would measure that one instead. "
                 "Stop it, or use another port", name)
+
+    def _compose_up(self, name: str, config: ServiceConfig, stopping: object | None) -> None:
+        """Bring the stack up and wait until its containers run and are healthy."""
+        assert config.compose is not None
+        self._refuse_taken_port(name, config)
+        compose = config.compose
+        directory = compose.project_directory
+        env = dict(os.environ)
+        env.update(config.env)
+        try:
+            stack = ComposeStack(
+                [self.folder / file for file in compose.files],
+                compose.project or default_project(name), compose.services, cwd=self.folder,
+                env=env, project_directory=self.folder / directory if directory else None)
+        except ServiceError as exc:
+            raise ServiceError(f"service {name!r}: {exc}", name) from None
+        log_path = self.output_dir / (config.log or f"services/{name}.log")
+        # Recorded before ``up``: whatever ``up`` managed to create is taken down.
+        self.stacks.append(StartedStack(name, stack, config, log_path))
+        deadline = time.monotonic() + config.start_timeout
+        try:
+            stack.up(config.start_timeout, stopping)
+            stack.wait_ready(max(0.0, deadline - time.monotonic()), stopping)
+        except ServiceError as exc:
+            raise ServiceError(f"service {name!r}: {exc} (the containers' logs are kept in "
+                               f"{log_path})", name) from None
+
+    def _start(self, name: str, config: ServiceConfig) -> None:
+        self._refuse_taken_port(name, config)
         args = config.start if isinstance(config.start, list) else shlex.split(config.start or "")
         cwd = self.folder / config.cwd if config.cwd else self.folder
         env = dict(os.environ)
@@ -210,7 +257,8 @@ class ServiceManager:
             self._watcher = None
 
     def stop_all(self) -> list[str]:
-        """Stop every started service's process group; return problems (never raises)."""
+        """Stop every started service's process group, then keep the logs of every compose
+        stack and take it down; return problems (never raises)."""
         self.stop_watching()
         problems = []
         for service in reversed(self.started):
@@ -222,6 +270,13 @@ class ServiceManager:
             if problem:
                 problems.append(f"service {service.name!r}: {problem}")
         self.started.clear()
+        for started in reversed(self.stacks):
+            for problem in (started.stack.save_logs(started.log_path),
+                            self._redact_log(started.log_path),
+                            started.stack.down(started.config.stop_timeout)):
+                if problem:
+                    problems.append(f"service {started.name!r}: {problem}")
+        self.stacks.clear()
         return problems
 
 
@@ -234,6 +289,11 @@ class ServiceManager:
         except OSError as exc:
             return f"could not redact its log {path}: {exc.strerror}"
         return None
+
+
+def default_project(service: str) -> str:
+    """The compose project name of a service without ``project:``: ``perfgate-<service>``."""
+    return "perfgate-" + re.sub(r"[^a-z0-9_-]+", "-", service.lower()).strip("-")
 
 
 def stop_group(process: subprocess.Popen[bytes], timeout: float) -> str | None:
