@@ -11,6 +11,8 @@ import pytest
 import yaml
 from harness import Perfgate, free_port, wait_for
 
+from perfgate.compose import find_compose
+
 SECRET = "Compose-Log-Secret-42"
 
 
@@ -147,3 +149,22 @@ def _answers(port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def test_a_stack_left_by_a_killed_run_is_taken_down_first(stack, tmp_path: Path,
+                                                          docker_engine) -> None:
+    perfgate, port, project, containers, write = stack
+    folder = write()
+    leftover = subprocess.run(
+        [*find_compose(docker_engine.env()), "-p", project, "-f", str(folder / "stack.yml"),
+         "up", "-d"], env={**docker_engine.env(), "TOKEN": "left-over"}, capture_output=True,
+        text=True, timeout=120, check=False)
+    assert leftover.returncode == 0, leftover.stderr
+    [old] = containers()
+    assert wait_for(lambda: _answers(port), timeout=60)
+    done = perfgate.run("run", str(perfgate.write(targets(port, project))), "--output", "out",
+                        "--no-progress", timeout=120)
+    assert done.code == 0, done.stderr
+    assert containers() == []
+    assert "left-over" not in log_of(tmp_path)
+    assert old[:12] not in log_of(tmp_path)

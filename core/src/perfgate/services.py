@@ -143,7 +143,6 @@ class ServiceManager:
     def _compose_up(self, name: str, config: ServiceConfig, stopping: object | None) -> None:
         """Bring the stack up and wait until its containers run and are healthy."""
         assert config.compose is not None
-        self._refuse_taken_port(name, config)
         compose = config.compose
         directory = compose.project_directory
         env = dict(os.environ)
@@ -153,8 +152,15 @@ class ServiceManager:
                 [self.folder / file for file in compose.files],
                 compose.project or default_project(name), compose.services, cwd=self.folder,
                 env=env, project_directory=self.folder / directory if directory else None)
+            # The project is perfgate's for the run: containers of it left by a run that was
+            # killed (SIGKILL gives no chance to take them down) go before it comes up again.
+            if stack.container_ids():
+                problem = stack.down(config.stop_timeout)
+                if problem:
+                    raise ServiceError(f"the containers a previous run left: {problem}")
         except ServiceError as exc:
             raise ServiceError(f"service {name!r}: {exc}", name) from None
+        self._refuse_taken_port(name, config)
         log_path = self.output_dir / (config.log or f"services/{name}.log")
         # Recorded before ``up``: whatever ``up`` managed to create is taken down.
         self.stacks.append(StartedStack(name, stack, config, log_path))
