@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import math
+from urllib.parse import quote, quote_plus
 
 import pytest
 from pydantic import BaseModel, SecretStr
 
 from perfgate import Collector
-from perfgate.redact import MASK, Redactor, secret_parts, secret_values
+from perfgate.redact import MASK, Redactor, secret_parts, secret_values, userinfo_problem
 from perfgate.testing import run_context
 from perfgate.yamlmap import load_yaml
 
@@ -96,3 +99,72 @@ def test_a_components_secret_options_are_masked_in_its_messages_and_notes():
     assert component.errors == ["cannot connect with ***"]
     assert "Open-Sesame" not in context.notes()[0]
     assert context.redact("x Open-Sesame") == "x ***"
+
+
+TOKEN = "tok_AbC/123+xyz=QQ"
+
+
+@pytest.mark.parametrize("form", [
+    pytest.param(TOKEN, id="as is"),
+    pytest.param(quote(TOKEN, safe=""), id="encodeURIComponent"),
+    pytest.param(quote(TOKEN, safe="").replace("%2F", "%2f").replace("%2B", "%2b")
+                 .replace("%3D", "%3d"), id="lower-case hex"),
+    pytest.param(quote_plus(TOKEN), id="form-encoded"),
+    pytest.param(quote(TOKEN), id="path-encoded"),
+    pytest.param(json.dumps(TOKEN)[1:-1], id="JSON-escaped"),
+    pytest.param(base64.b64encode(TOKEN.encode()).decode(), id="base64"),
+    pytest.param(base64.urlsafe_b64encode(TOKEN.encode()).decode().rstrip("="),
+                 id="base64url"),
+])
+def test_a_secret_is_masked_in_its_encoded_forms(form):
+    text = f"GET /x?token={form}&page=2"
+    masked = Redactor([TOKEN]).text(text)
+    assert form not in masked and masked.endswith("&page=2")
+
+
+@pytest.mark.parametrize("prefix", ["user:", "u:", "ab", ""])
+def test_a_secret_inside_longer_base64_is_masked(prefix):
+    # Authorization: Basic base64(user:secret): the secret at any of the 3 byte offsets
+    encoded = base64.b64encode(f"{prefix}{TOKEN}".encode()).decode()
+    masked = Redactor([TOKEN]).text(f"Authorization: Basic {encoded}")
+    decoded = masked.removeprefix("Authorization: Basic ").replace(MASK, "")
+    assert MASK in masked
+    assert "123+xyz" not in base64.b64decode(decoded + "===", validate=False).decode(
+        "latin-1")
+
+
+@pytest.mark.parametrize("text", [f"token {TOKEN[:10]}... (truncated)",
+                                  f"...{TOKEN[-9:]} at the end"])
+def test_a_secret_cut_short_is_masked(text):
+    masked = Redactor([TOKEN]).text(text)
+    assert TOKEN[:8] not in masked and TOKEN[-8:] not in masked and MASK in masked
+
+
+def test_a_url_secret_is_not_masked_by_its_public_start_or_end():
+    redactor = Redactor(["postgresql://postgres:hunter22x@127.0.0.1:5432/postgres"])
+    assert redactor.text("postgres on 127.0.0.1:5432/postgres") == (
+        "postgres on 127.0.0.1:5432/postgres")
+    assert redactor.text("auth hunter22x") == f"auth {MASK}"
+
+
+def test_a_password_with_a_slash_is_masked_in_pieces_and_in_the_url():
+    url = "redis://:s3cr/etpass@127.0.0.1:6379/0"
+    assert {"s3cr", "etpass", "s3cr/etpass"} <= secret_parts(url)
+    redactor = Redactor([url])
+    assert redactor.text("Port could not be cast to integer value as 's3cr'") == (
+        f"Port could not be cast to integer value as '{MASK}'")
+    # and without knowing it is a secret, as a URL password
+    assert Redactor().text(f"connecting to {url}") == (
+        f"connecting to redis://:{MASK}@127.0.0.1:6379/0")
+
+
+@pytest.mark.parametrize(("url", "problem"), [
+    ("redis://:s3cr/etpass@127.0.0.1:6379/0", "holds '/'"),
+    ("postgresql://app:a?b#c@db/app", "holds '#', '?'"),
+    ("redis://:p%2Fw@127.0.0.1:6379/0", None),
+    ("redis://127.0.0.1:6379/0", None),
+])
+def test_userinfo_a_url_parser_would_misread(url, problem):
+    said = userinfo_problem(url)
+    assert (said is None) if problem is None else (problem in said and "s3cr" not in said
+                                                   and "etpass" not in said)

@@ -23,6 +23,8 @@ def main() -> None:
     parser.add_argument("--child", action="store_true", help="spawn a grandchild process")
     parser.add_argument("--exit-now", action="store_true", help="exit with code 7 at once")
     parser.add_argument("--print-env", default=None, help="print this variable's value")
+    parser.add_argument("--log-requests", action="store_true",
+                        help="print each request line, as an access log does")
     parser.add_argument("--exit-after", type=float, default=None,
                         help="crash with code 9 this many seconds after starting")
     args = parser.parse_args()
@@ -37,6 +39,7 @@ def main() -> None:
         pids.append(str(child.pid))
     args.pidfile.write_text("\n".join(pids) + "\n")
     status = args.health_status
+    log_requests = args.log_requests
     if args.exit_after is not None:
         def crash() -> None:
             print("service: out of memory (on purpose)", flush=True)
@@ -54,8 +57,9 @@ def main() -> None:
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, *args: object) -> None:
-            pass
+        def log_message(self, format: str, *args: object) -> None:
+            if log_requests:
+                print(format % args, flush=True)
 
     http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler).serve_forever()
 

@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -372,3 +373,42 @@ def test_a_secret_the_service_prints_is_redacted_in_its_log(perfgate, tmp_path):
     log = (done.output / "services" / "api.log").read_text()
     assert "DB_PASS=***" in log
     assert "pw-Zq81-never-shown" not in log
+
+
+def test_a_secret_in_its_encoded_forms_reaches_no_report_and_no_log(perfgate, tmp_path):
+    # The http driver percent-encodes query: values; the service logs the request line with
+    # the encoded token, and a Basic authorization header carries it in base64.
+    token = "tok/3+Zq81=never&shown"
+    perfgate.env["API_TOKEN"] = token
+    port = free_port()
+    command = [sys.executable, str(SERVICE), "--port", str(port), "--pidfile",
+               str(tmp_path / "pids"), "--log-requests"]
+    path = perfgate.write(f"""\
+version: 1
+services:
+  api: {{url: "http://127.0.0.1:{port}", health: /health, start: {json.dumps(command)}}}
+scenarios:
+  load:
+    driver: http
+    service: api
+    executor: per-vu-iterations
+    iterations: 3
+    requests:
+      - {{path: /search, query: {{token: "${{env:API_TOKEN}}"}}}}
+targets:
+  errors: {{metric: http.req_failed, critical: rate < 1%}}
+reporters:
+  json: {{path: result.json}}
+  markdown: {{path: report.md}}
+""")
+    done = perfgate.run("run", str(path), "--output", "out", "--no-progress")
+    assert done.code == 0, done.stderr
+    encoded = [token, urllib.parse.quote(token, safe=""), urllib.parse.quote_plus(token),
+               urllib.parse.quote(token)]
+    log = (done.output / "services" / "api.log").read_text()
+    assert "GET /search?token=***" in log, log
+    for name in ("services/api.log", "result.json", "report.md"):
+        text = (done.output / name).read_text()
+        for form in encoded:
+            assert form not in text, (name, form)
+    assert token not in done.stdout + done.stderr

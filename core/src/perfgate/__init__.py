@@ -21,6 +21,7 @@ their tests); a plugin imports nothing else from perfgate::
   :func:`format_selector`, :func:`format_value`, :func:`format_duration`, :func:`dimension`,
   :class:`Duration`;
 - where load may go: :func:`load_allowed`, :func:`is_loopback`;
+- secrets in URLs: :func:`userinfo_problem` (a password a URL parser would misread);
 - what must die with perfgate, even on SIGKILL: :func:`watchdog`, :class:`Watchdog`;
 - errors, one tree under :class:`PerfgateError` (see :mod:`perfgate.errors`).
 """
@@ -47,6 +48,7 @@ from perfgate.errors import (
 )
 from perfgate.hookspecs import hookimpl
 from perfgate.metrics import Kind, Metric, MetricSet, Trend, aggregation_unit, format_selector
+from perfgate.redact import userinfo_problem
 from perfgate.registry import Register
 from perfgate.result import (
     Baseline,
@@ -112,6 +114,7 @@ __all__ = [
     "load_allowed",
     "parse_threshold",
     "result_schema",
+    "userinfo_problem",
     "validate_result",
     "watchdog",
     "write_atomic",

@@ -31,5 +31,5 @@ def test_malformed_dsn_is_described_without_echoing_it() -> None:
     assert info.parse_error is not None
     assert "unterminated-secret" not in info.describe()
     context = run_context()
-    PostgresCollector(PostgresConfig(dsn=info.dsn), context)
+    context.add_secret("host=x password='unterminated-secret")
     assert "unterminated-secret" not in context.redact(info.parse_error)

@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from pydantic import ValidationError
 
 from perfgate import (
+    ConfigError,
     DriverScenario,
     Kind,
     LoadDriver,
@@ -100,10 +102,26 @@ def test_unknown_database_in_the_filter(stats_cluster) -> None:
                        "/postgres as postgres (listed under databases:)")
 
 
-def test_malformed_dsn() -> None:
-    message = start_error("host=127.0.0.1 password='Unterminated-Secret")
-    assert message.startswith("postgres: the dsn is not a valid connection string")
-    assert_secret_free(message, "Unterminated-Secret")
+@pytest.mark.parametrize(("dsn", "secrets", "says"), [
+    ("host=127.0.0.1 password='Unterminated-Secret", ["Unterminated-Secret"],
+     "not a valid connection string"),
+    # a '/' ends the host part: libpq would read "s3cr" as the port and quote it
+    ("postgresql://app:s3cr/etpass@127.0.0.1/app", ["s3cr", "etpass"],
+     "percent-encode it ('/' as %2F)"),
+])
+def test_malformed_dsn_is_a_file_error_that_quotes_nothing(dsn, secrets, says,
+                                                           tmp_path) -> None:
+    with pytest.raises(ValidationError) as info:
+        PostgresConfig(dsn=dsn)
+    (error,) = info.value.errors()
+    assert says in error["msg"]
+    assert_secret_free(error["msg"], *secrets)
+    with pytest.raises(ConfigError) as loaded:
+        run_targets({"version": 1, "collectors": {"postgres": {"dsn": dsn}}},
+                    output_dir=tmp_path)
+    message = str(loaded.value)
+    assert "collectors.postgres.dsn" in message and says in message
+    assert_secret_free(message, *secrets)
 
 
 def test_server_goes_away_mid_run(plain_cluster) -> None:

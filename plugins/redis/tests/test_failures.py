@@ -9,8 +9,9 @@ import time
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
-from perfgate import RunError
+from perfgate import ConfigError, RunError
 from perfgate.testing import free_port, run_context, run_targets
 from perfgate_redis import RedisCollector, RedisConfig
 
@@ -64,10 +65,27 @@ def test_right_password(make_redis, run_collector) -> None:
     assert_secret_free([collector.details(), metrics.to_list()], PASSWORD)
 
 
-def test_not_a_redis_url() -> None:
-    message = start_error("http://user:Http-Secret@127.0.0.1:6379/0")
-    assert message.startswith("redis: the url is not a valid Redis URL")
-    assert_secret_free(message, "Http-Secret")
+@pytest.mark.parametrize(("url", "secrets", "says"), [
+    ("http://user:Http-Secret@127.0.0.1:6379/0", ["Http-Secret"], "not a valid Redis URL"),
+    # a '/' ends the host part: the parser reads "s3cr" as the port, and says so
+    ("redis://:s3cr/etpass@127.0.0.1:6379/0", ["s3cr", "etpass"], "percent-encode it ('/' as "
+                                                                   "%2F)"),
+])
+def test_not_a_redis_url_is_a_file_error_that_quotes_nothing(url, secrets, says,
+                                                             tmp_path) -> None:
+    with pytest.raises(ValidationError) as info:
+        RedisConfig(url=url)
+    (error,) = info.value.errors()
+    assert says in error["msg"]
+    assert_secret_free(error["msg"], *secrets)
+    # as a targets file, a file error (exit 2) with its place, before anything starts
+    with pytest.raises(ConfigError) as loaded:
+        run_targets(f"version: 1\ncollectors:\n  redis: {{url: '{url}'}}\n",
+                    output_dir=tmp_path)
+    message = str(loaded.value)
+    assert "targets.yml:3:" in message and "collectors.redis.url" in message
+    assert says in message
+    assert_secret_free(message, *secrets)
 
 
 def test_server_goes_away_mid_run(make_redis) -> None:

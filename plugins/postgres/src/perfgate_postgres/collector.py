@@ -25,7 +25,7 @@ from perfgate import (
     TargetSpec,
     counter_delta,
 )
-from perfgate_postgres.config import PostgresConfig
+from perfgate_postgres.config import PostgresConfig, dsn_problem
 from perfgate_postgres.conninfo import ConnInfo
 from perfgate_postgres.snapshot import (
     TAG,
@@ -150,9 +150,9 @@ class PostgresCollector(SamplingCollector[PostgresConfig]):
 
     # -- connecting ----------------------------------------------------------------------
     def _connect(self) -> psycopg.Connection[Any]:
-        if self.conninfo.parse_error is not None:
-            raise RunError(f"postgres: the dsn is not a valid connection string: "
-                           f"{self.conninfo.parse_error}")
+        problem = dsn_problem(self.conninfo.dsn)
+        if problem is not None:  # libpq's own message quotes the dsn
+            raise RunError(f"postgres: dsn: {problem}")
         try:
             conn = psycopg.connect(
                 self.conninfo.dsn, autocommit=True,

@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
+from psycopg.conninfo import conninfo_to_dict
 from pydantic import Field, SecretStr, field_validator
 
-from perfgate import SamplingConfig
+from perfgate import SamplingConfig, userinfo_problem
+
+#: Said instead of libpq's own message, which quotes the text around the mistake.
+INVALID_DSN = ("not a valid connection string; expected key=value pairs (host=... dbname=...) "
+               "or a postgresql://user:password@host:port/dbname URL")
+
+
+def dsn_problem(dsn: str) -> str | None:
+    """Why ``dsn`` cannot be used, never quoting any of it; None if it can."""
+    if "://" in dsn:
+        problem = userinfo_problem(dsn)
+        if problem is not None:
+            return problem
+    try:
+        conninfo_to_dict(dsn)
+    except Exception:  # psycopg.ProgrammingError, quoting the DSN
+        return INVALID_DSN
+    return None
 
 
 class PostgresConfig(SamplingConfig):
@@ -31,6 +49,14 @@ class PostgresConfig(SamplingConfig):
     probes: int = Field(default=3, ge=0, le=100)
     #: Propose the built-in checks (query p95, connection headroom, cache hit ratio).
     builtin_targets: bool = True
+
+    @field_validator("dsn")
+    @classmethod
+    def _dsn(cls, value: SecretStr) -> SecretStr:
+        problem = dsn_problem(value.get_secret_value())
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
     @field_validator("databases")
     @classmethod

@@ -13,7 +13,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from perfgate import Kind, MetricInfo, RunContext, RunError, SamplingCollector, TargetSpec
-from perfgate_redis.config import RedisConfig
+from perfgate_redis.config import INVALID_URL, RedisConfig, url_problem
 from perfgate_redis.sample import Sample, delta
 from perfgate_redis.url import RedisURL
 
@@ -108,14 +108,15 @@ class RedisCollector(SamplingCollector[RedisConfig]):
         return f"{hint} ({self.target.describe()}): {text}"
 
     def open(self) -> None:
-        if self.target.parse_error is not None:
-            raise RunError(f"redis: the url is not a valid Redis URL: {self.target.parse_error}")
+        problem = url_problem(self.target.url)
+        if problem is not None:  # the parser's own message may quote the password
+            raise RunError(f"redis: url: {problem}")
         try:
             self._client = redis.Redis.from_url(
                 self.target.url, socket_connect_timeout=self.config.timeout,
                 socket_timeout=self.config.timeout, **_client_options())
-        except ValueError as exc:
-            raise RunError(f"redis: the url is not a valid Redis URL: {exc}") from None
+        except ValueError:
+            raise RunError(f"redis: url: {INVALID_URL}") from None
         try:
             self._own["ping"] += 1
             self._client.ping()
