@@ -38,7 +38,8 @@ def test_builtin_targets_apply_to_declared_metrics() -> None:
         info = produced[spec.metric]
         for expression in filter(None, (spec.target, spec.critical)):
             assert parse_threshold(expression).check_applies(info.kind, info.unit) is None
-    assert PostgresCollector.builtin_targets(PostgresConfig(dsn="host=h", builtin_targets=False)) == {}
+    off = PostgresConfig(dsn="host=h", builtin_targets=False)
+    assert PostgresCollector.builtin_targets(off) == {}
 
 
 def test_registered_through_the_hook() -> None:
