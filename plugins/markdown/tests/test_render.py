@@ -184,3 +184,30 @@ def test_without_checks_or_metrics():
     assert "No targets were checked." in text
     assert "The run broke" in text
     assert "### Scenarios" not in text and "### Resource usage" not in text
+
+
+def test_pages_stand_side_by_side_with_links_to_their_reports(result, tables, find_table, html):
+    def page(when: str, lcp: float, report: str) -> dict:
+        return {"page": "home", "preset": "desktop", "when": when, "report": report,
+                "values": {"frontend.performance_score": 0.984, "frontend.fcp": 212.0,
+                           "frontend.lcp": lcp, "frontend.tbt": 0.0, "frontend.cls": 0.0042,
+                           "frontend.load_time": 179.0}}
+
+    result.details["page"] = {"pages": [
+        page("during", 1840.5, "lighthouse/page/during-home-desktop-1.report.html"),
+        page("before", 361.1, "lighthouse/page/before-home-desktop-1.report.html")]}
+    result.metrics.append({"name": "frontend.lcp", "kind": "gauge", "unit": "ms",
+                           "tags": {"page": "home", "when": "before"},
+                           "values": {"value": 361.1, "min": 361.1, "max": 361.1,
+                                      "avg": 361.1}})
+    text = render(result)
+    rows = find_table(tables(text), "Page")
+    assert rows == [
+        ["Page", "Preset", "When", "Score", "FCP", "LCP", "TBT", "CLS", "TTI", "Load", "Report"],
+        ["home", "desktop", "before", "98", "212.00ms", "361.10ms", "0.00ms", "0.004", "—",
+         "179.00ms", "HTML"],
+        ["home", "desktop", "during", "98", "212.00ms", "1840.50ms", "0.00ms", "0.004", "—",
+         "179.00ms", "HTML"]]
+    assert '<a href="lighthouse/page/before-home-desktop-1.report.html">HTML</a>' in html(text)
+    # A page's numbers are not resource usage.
+    assert "frontend.lcp" not in str(find_table(tables(text), "Metric"))

@@ -143,9 +143,12 @@ class Browser:
         self._log = self.profile.with_suffix(".log")
         argv = [self.chromium, *browser_flags(self.extra_flags),
                 f"--user-data-dir={self.profile}", "--remote-debugging-port=0", "about:blank"]
-        # Chromium's crash database and caches go into the profile too, not into $HOME.
+        # Chromium's crash database, caches and temporary files go into the profile too, not
+        # into $HOME and /tmp: removing the profile removes them (a killed Chromium leaves
+        # its temporary folder behind).
+        (self.profile / "tmp").mkdir()
         env = {**os.environ, "XDG_CONFIG_HOME": str(self.profile),
-               "XDG_CACHE_HOME": str(self.profile)}
+               "XDG_CACHE_HOME": str(self.profile), "TMPDIR": str(self.profile / "tmp")}
         with open(self._log, "wb") as log:
             try:
                 self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,

@@ -10,15 +10,14 @@
 
 Every run gets a browser of its own (an empty profile: a first visit, as Lighthouse CI does)
 and its reports are kept as ``<reports>/<prefix><page>-<preset>-<n>.report.{json,html}``.
-A run that fails is recorded and the next one goes on; a browser that cannot start, and a
-stop request, end the measurement at once (:class:`~perfgate_frontend_lighthouse.browser.
-BrowserError`, :class:`~perfgate_frontend_lighthouse.runner.Interrupted`).
+A run that fails is recorded and the next one goes on. A stop request ends the measurement at
+once: the runs done are kept and :attr:`PageResult.interrupted` is set. A browser that cannot
+start raises :class:`~perfgate_frontend_lighthouse.browser.BrowserError`.
 """
 
 from __future__ import annotations
 
 import re
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +28,13 @@ from urllib.parse import urlsplit
 from perfgate_frontend_lighthouse.aggregate import aggregate, median_run
 from perfgate_frontend_lighthouse.browser import Browser
 from perfgate_frontend_lighthouse.lhr import LighthouseResult, read_result
-from perfgate_frontend_lighthouse.runner import LighthouseFailed, LighthouseProcess, run_lighthouse
+from perfgate_frontend_lighthouse.runner import (
+    Interrupted,
+    LighthouseFailed,
+    LighthouseProcess,
+    StopSignal,
+    run_lighthouse,
+)
 
 
 def slug(text: str) -> str:
@@ -56,6 +61,9 @@ class PageResult:
     values: dict[str, tuple[float, str]] = field(default_factory=dict)
     started: float = 0.0
     finished: float = 0.0
+    #: A stop request ended the measurement before every run was done (the runs done are
+    #: kept; the one cut is not).
+    interrupted: bool = False
 
 
 class Engine:
@@ -65,7 +73,7 @@ class Engine:
                  categories: Sequence[str] = ("performance",),
                  settings: Mapping[str, Any] | None = None, chrome_flags: Sequence[str] = (),
                  aggregation: str = "median-run", timeout: float = 120.0,
-                 stopping: threading.Event | None = None,
+                 stopping: StopSignal | None = None,
                  watch: Callable[[Browser, LighthouseProcess], None] | None = None) -> None:
         if runs < 1:
             raise ValueError("runs must be at least 1")
@@ -95,6 +103,9 @@ class Engine:
                     chrome_flags=self.chrome_flags, timeout=self.timeout,
                     stopping=self.stopping, watch=self.watch)
                 result.runs.append(read_result(files.json, files.html))
+            except Interrupted:
+                result.interrupted = True
+                break
             except (LighthouseFailed, ValueError) as exc:
                 result.failures.append(f"run {number}: {exc}")
         result.finished = time.time()

@@ -23,17 +23,22 @@ import json
 import os
 import signal
 import subprocess
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from perfgate_frontend_lighthouse.browser import Browser
 
 #: Lighthouse's ``--preset`` for each preset name; mobile is Lighthouse's default config.
 PRESETS: dict[str, str | None] = {"mobile": None, "desktop": "desktop"}
+
+
+class StopSignal(Protocol):
+    """What says a measurement must end now: a ``threading.Event`` is one."""
+
+    def is_set(self) -> bool: ...
 
 
 class LighthouseFailed(Exception):
@@ -133,7 +138,7 @@ def run_lighthouse(lighthouse: str, chromium: str, url: str, base: Path, *,
                    preset: str = "mobile", categories: Sequence[str] = ("performance",),
                    settings: Mapping[str, Any] | None = None,
                    chrome_flags: Sequence[str] = (), timeout: float = 120.0,
-                   stopping: threading.Event | None = None,
+                   stopping: StopSignal | None = None,
                    watch: Callable[[Browser, LighthouseProcess], None] | None = None,
                    ) -> RunFiles:
     """Measure ``url`` once; return the files Lighthouse wrote next to ``base``.
@@ -153,8 +158,7 @@ def run_lighthouse(lighthouse: str, chromium: str, url: str, base: Path, *,
     try:
         port = browser.start()
         assert browser.profile is not None
-        scratch = browser.profile / "tmp"
-        scratch.mkdir()
+        scratch = browser.profile / "tmp"  # made by the browser, removed with it
         argv = lighthouse_argv(lighthouse, url, port, base, preset, categories, settings or {})
         process = LighthouseProcess(argv, {**os.environ, "TMPDIR": str(scratch)}, log)
         if watch is not None:

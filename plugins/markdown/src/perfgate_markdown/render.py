@@ -21,6 +21,7 @@ from perfgate import (
     format_value,
 )
 from perfgate_markdown._delta import format_delta
+from perfgate_markdown._pages import pages
 from perfgate_markdown._requests import RequestRow, request_rows, scenarios_with_requests
 from perfgate_markdown._text import code, escape, escape_line, plain, table, truncate
 
@@ -53,6 +54,7 @@ def render(result: ResultDocument, baseline: Baseline | None = None, *,
         _checks(result.checks, baseline),
         _scenarios(result, baseline),
         _resources(result, baseline),
+        pages(result.details),
         _statements(result.details, top_statements),
         _notes(result),
         _environment(result),
@@ -241,9 +243,10 @@ def _request_table(rows: list[RequestRow],
 # -- resources and the database ----------------------------------------------------------------
 
 def _gauges(docs: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
-    """Gauges that collectors measured (a driver's gauges, such as ``vus``, carry a scenario)."""
+    """Gauges that collectors measured (a driver's gauges, such as ``vus``, carry a scenario;
+    a page's numbers carry a ``page`` and have a section of their own)."""
     return {format_selector(d["name"], d.get("tags")): d for d in docs
-            if d.get("kind") == "gauge" and "scenario" not in (d.get("tags") or {})}
+            if d.get("kind") == "gauge" and not {"scenario", "page"} & set(d.get("tags") or {})}
 
 
 def _resources(result: ResultDocument, baseline: Baseline | None) -> str:
