@@ -34,8 +34,8 @@ class Watcher:
         self.processes.append(process)
         assert browser.proc is not None
         self.cmdlines.append(psutil.Process(browser.proc.pid).cmdline())
-        assert browser.profile is not None
-        self.profiles.append(browser.profile)
+        assert browser.profile is not None and browser.scratch is not None
+        self.profiles += [browser.profile, browser.scratch]
 
     def leftovers(self) -> list[int | Path]:
         """Processes still running and profile folders still there."""

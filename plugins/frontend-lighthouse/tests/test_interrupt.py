@@ -26,13 +26,14 @@ def processes_under(folder: str) -> list[psutil.Process]:
     return found
 
 
-def test_ctrl_c_stops_lighthouse_and_chromium_and_writes_the_reports(tools, pages, tmp_path):
+def start_perfgate(tmp_path, url: str) -> tuple[subprocess.Popen[bytes], str]:
+    """``perfgate run`` measuring ``url``, once Chromium runs; and the folder of its profiles."""
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     (tmp_path / "targets.yml").write_text(f"""
 version: 1
 collectors:
-  frontend-lighthouse: {{pages: ["{pages.url('/slow')}"], presets: [desktop], runs: 3}}
+  frontend-lighthouse: {{pages: ["{url}"], presets: [desktop], runs: 3}}
 targets:
   lcp: {{metric: frontend.lcp, target: value < 2500ms}}
 reporters: {{json: {{path: result.json}}}}
@@ -42,14 +43,20 @@ reporters: {{json: {{path: result.json}}}}
                              str(tmp_path / "targets.yml"), "--output", str(tmp_path / "out")],
                             env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not any("chromium" in " ".join(p.info["cmdline"] or ())
+                  for p in processes_under(str(scratch))):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            os.killpg(proc.pid, signal.SIGKILL)
+            raise AssertionError(f"Chromium never started: {proc.communicate()[0]!r}")
+        time.sleep(0.1)
+    time.sleep(1.0)  # Lighthouse is connecting or navigating
+    return proc, str(scratch)
+
+
+def test_ctrl_c_stops_lighthouse_and_chromium_and_writes_the_reports(tools, pages, tmp_path):
+    proc, scratch = start_perfgate(tmp_path, pages.url("/slow"))
     try:
-        deadline = time.monotonic() + 60
-        while not any("chromium" in " ".join(p.info["cmdline"] or ())
-                      for p in processes_under(str(scratch))):
-            assert proc.poll() is None, proc.communicate()[0]
-            assert time.monotonic() < deadline, "Chromium never started"
-            time.sleep(0.1)
-        time.sleep(1.0)  # Lighthouse is connecting or navigating
         os.kill(proc.pid, signal.SIGINT)
         output, _ = proc.communicate(timeout=30)
     finally:
@@ -60,5 +67,17 @@ reporters: {{json: {{path: result.json}}}}
     result = json.loads((tmp_path / "out" / "result.json").read_text())
     assert result["run"]["status"] == "interrupted"
     assert result["exit_code"] == 130
-    assert processes_under(str(scratch)) == []
-    assert list(scratch.iterdir()) == []  # every profile removed
+    assert processes_under(scratch) == []
+    assert list((tmp_path / "tmp").iterdir()) == []  # every profile removed
+
+
+def test_a_killed_perfgate_leaves_no_chromium(tools, pages, tmp_path):
+    proc, scratch = start_perfgate(tmp_path, pages.url("/slow"))
+    os.kill(proc.pid, signal.SIGKILL)  # only perfgate: the watchdog must do the rest
+    proc.communicate(timeout=30)
+    deadline = time.monotonic() + 15
+    while (processes_under(scratch) or list((tmp_path / "tmp").iterdir())) \
+            and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert processes_under(scratch) == []
+    assert list((tmp_path / "tmp").iterdir()) == []

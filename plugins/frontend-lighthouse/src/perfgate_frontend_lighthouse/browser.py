@@ -70,6 +70,12 @@ RESERVED_FLAGS = ("--remote-debugging-port", "--remote-debugging-pipe", "--user-
 _SMALL_SHM = 1 << 30
 
 
+def _short_tmp() -> str:
+    """The temporary folder, or /tmp where that one's path is too long for sockets in it."""
+    tmp = tempfile.gettempdir()
+    return tmp if len(tmp) <= 40 or not os.access("/tmp", os.W_OK) else "/tmp"
+
+
 class BrowserError(Exception):
     """Chromium did not start, or did not say which port it listens on."""
 
@@ -131,6 +137,8 @@ class Browser:
         self.extra_flags = list(extra_flags)
         self.start_timeout = start_timeout
         self.profile: Path | None = None
+        #: Chromium's temporary folder (``TMPDIR``), removed with the profile.
+        self.scratch: Path | None = None
         self.port: int | None = None
         self.proc: subprocess.Popen[bytes] | None = None
         #: Every process this browser was seen to have, by id (see :meth:`leftovers`).
@@ -140,15 +148,16 @@ class Browser:
     def start(self) -> int:
         """Start Chromium and wait for its debugging port; raise :class:`BrowserError`."""
         self.profile = Path(tempfile.mkdtemp(prefix="perfgate-chromium-"))
-        self._log = self.profile.with_suffix(".log")
+        self._log = self.profile / "chromium.log"
         argv = [self.chromium, *browser_flags(self.extra_flags),
                 f"--user-data-dir={self.profile}", "--remote-debugging-port=0", "about:blank"]
-        # Chromium's crash database, caches and temporary files go into the profile too, not
-        # into $HOME and /tmp: removing the profile removes them (a killed Chromium leaves
-        # its temporary folder behind).
-        (self.profile / "tmp").mkdir()
+        # Chromium's crash database and caches go into the profile, not into $HOME, and its
+        # temporary files into a folder of this browser's (a killed Chromium leaves its own
+        # behind): removing both removes them. That folder is short, because Chromium puts a
+        # Unix socket in it and a socket's path has at most 107 bytes.
+        self.scratch = Path(tempfile.mkdtemp(prefix="pgc-", dir=_short_tmp()))
         env = {**os.environ, "XDG_CONFIG_HOME": str(self.profile),
-               "XDG_CACHE_HOME": str(self.profile), "TMPDIR": str(self.profile / "tmp")}
+               "XDG_CACHE_HOME": str(self.profile), "TMPDIR": str(self.scratch)}
         with open(self._log, "wb") as log:
             try:
                 self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
@@ -256,13 +265,11 @@ class Browser:
                 with contextlib.suppress(psutil.Error):
                     process.kill()
             psutil.wait_procs(late, timeout=10)
-        if self.profile is not None:
-            shutil.rmtree(self.profile, ignore_errors=True)
-            self.profile = None
-        if self._log is not None:
-            with contextlib.suppress(OSError):
-                self._log.unlink()
-            self._log = None
+        for folder in (self.profile, self.scratch):
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+        self.profile = self.scratch = None
+        self._log = None
 
     def __enter__(self) -> Browser:
         self.start()

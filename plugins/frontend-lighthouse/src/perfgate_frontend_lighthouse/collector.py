@@ -31,6 +31,7 @@ from perfgate import (
     MetricSet,
     RunContext,
     RunError,
+    watchdog,
 )
 from perfgate_frontend_lighthouse.browser import BrowserError
 from perfgate_frontend_lighthouse.config import LighthouseConfig
@@ -181,7 +182,7 @@ class FrontendLighthouse(Collector[LighthouseConfig]):
                       runs=config.runs, categories=config.categories,
                       settings=config.settings.flags_mapping(),
                       chrome_flags=config.chrome_flags, aggregation=config.aggregation,
-                      timeout=config.timeout, stopping=halt)
+                      timeout=config.timeout, stopping=halt, guard=watchdog())
 
     def _measure_during(self) -> None:
         deadline = time.monotonic() + self.config.delay

@@ -29,6 +29,7 @@ from perfgate_frontend_lighthouse.aggregate import aggregate, median_run
 from perfgate_frontend_lighthouse.browser import Browser
 from perfgate_frontend_lighthouse.lhr import LighthouseResult, read_result
 from perfgate_frontend_lighthouse.runner import (
+    Guard,
     Interrupted,
     LighthouseFailed,
     LighthouseProcess,
@@ -74,7 +75,8 @@ class Engine:
                  settings: Mapping[str, Any] | None = None, chrome_flags: Sequence[str] = (),
                  aggregation: str = "median-run", timeout: float = 120.0,
                  stopping: StopSignal | None = None,
-                 watch: Callable[[Browser, LighthouseProcess], None] | None = None) -> None:
+                 watch: Callable[[Browser, LighthouseProcess], None] | None = None,
+                 guard: Guard | None = None) -> None:
         if runs < 1:
             raise ValueError("runs must be at least 1")
         self.lighthouse = lighthouse
@@ -89,6 +91,8 @@ class Engine:
         self.stopping = stopping
         #: Called with each run's browser and Lighthouse process once both run.
         self.watch = watch
+        #: Told about every browser and Lighthouse process while it runs (see ``runner``).
+        self.guard = guard
 
     def measure(self, url: str, preset: str = "mobile", page: str | None = None,
                 prefix: str = "") -> PageResult:
@@ -101,7 +105,8 @@ class Engine:
                     self.lighthouse, self.chromium, url, base, preset=preset,
                     categories=self.categories, settings=self.settings,
                     chrome_flags=self.chrome_flags, timeout=self.timeout,
-                    stopping=self.stopping, watch=self.watch)
+                    stopping=self.stopping, watch=self.watch,
+                    guard=self.guard)
                 result.runs.append(read_result(files.json, files.html))
             except Interrupted:
                 result.interrupted = True

@@ -41,6 +41,19 @@ class StopSignal(Protocol):
     def is_set(self) -> bool: ...
 
 
+class Guard(Protocol):
+    """Something that stops registered process groups and removes registered folders if
+    this process dies without doing it (``perfgate.watchdog()`` is one)."""
+
+    def add_group(self, pgid: int, grace: float = 5.0) -> None: ...
+
+    def remove_group(self, pgid: int) -> None: ...
+
+    def add_path(self, path: str | Path) -> None: ...
+
+    def remove_path(self, path: str | Path) -> None: ...
+
+
 class LighthouseFailed(Exception):
     """Lighthouse did not produce a usable result for a page."""
 
@@ -140,13 +153,14 @@ def run_lighthouse(lighthouse: str, chromium: str, url: str, base: Path, *,
                    chrome_flags: Sequence[str] = (), timeout: float = 120.0,
                    stopping: StopSignal | None = None,
                    watch: Callable[[Browser, LighthouseProcess], None] | None = None,
-                   ) -> RunFiles:
+                   guard: Guard | None = None) -> RunFiles:
     """Measure ``url`` once; return the files Lighthouse wrote next to ``base``.
 
     Raises :class:`LighthouseFailed` (with Lighthouse's own words where it said any) or
     :class:`Interrupted`; ``perfgate_frontend_lighthouse.browser.BrowserError`` when Chromium
     does not start. ``watch(browser, process)`` is called once both run (tests watch their
-    processes).
+    processes). ``guard`` gets the browser's and Lighthouse's process groups and the profile
+    folder while they exist, so that they go even if this process is killed.
     """
     base.parent.mkdir(parents=True, exist_ok=True)
     files = RunFiles(Path(f"{base}.report.json"), Path(f"{base}.report.html"))
@@ -155,12 +169,24 @@ def run_lighthouse(lighthouse: str, chromium: str, url: str, base: Path, *,
     log = Path(f"{base}.lighthouse.log")
     browser = Browser(chromium, chrome_flags)
     process: LighthouseProcess | None = None
+    groups: list[int] = []  # what the guard was told about
+    folders: list[Path] = []
     try:
         port = browser.start()
-        assert browser.profile is not None
-        scratch = browser.profile / "tmp"  # made by the browser, removed with it
+        assert browser.profile is not None and browser.proc is not None
+        if guard is not None:
+            groups.append(browser.proc.pid)
+            folders += [f for f in (browser.profile, browser.scratch) if f is not None]
+            guard.add_group(browser.proc.pid, grace=2.0)
+            for folder in folders:
+                guard.add_path(folder)
+        scratch = browser.profile / "lighthouse-tmp"  # removed with the profile
+        scratch.mkdir()
         argv = lighthouse_argv(lighthouse, url, port, base, preset, categories, settings or {})
         process = LighthouseProcess(argv, {**os.environ, "TMPDIR": str(scratch)}, log)
+        if guard is not None:
+            groups.append(process.proc.pid)
+            guard.add_group(process.proc.pid, grace=2.0)
         if watch is not None:
             watch(browser, process)
         deadline = time.monotonic() + timeout
@@ -182,6 +208,11 @@ def run_lighthouse(lighthouse: str, chromium: str, url: str, base: Path, *,
         if process is not None:
             process.kill()
         browser.stop()
+        if guard is not None:
+            for pgid in groups:
+                guard.remove_group(pgid)
+            for folder in folders:
+                guard.remove_path(folder)
     if code != 0:
         reason = _runtime_error(files.json)
         if reason is None:
