@@ -23,6 +23,13 @@ their tests); a plugin imports nothing else from perfgate::
 - where load may go: :func:`load_allowed`, :func:`is_loopback`;
 - secrets in URLs: :func:`userinfo_problem` (a password a URL parser would misread);
 - what must die with perfgate, even on SIGKILL: :func:`watchdog`, :class:`Watchdog`;
+- perfgate's own HTTP load, shared by drivers (``requests:`` and ``flows:``):
+  :class:`RequestSpec`, :class:`FlowSpec`, :class:`RequestChecks`, :func:`check_requests`,
+  :func:`check_request_hosts`,
+  :func:`all_requests`; JSON paths and templates as every driver reads them:
+  :func:`parse_json_path`, :func:`json_lookup`, :func:`json_capture`, :func:`decode_json`,
+  :func:`has_template`, :func:`render_template`, :func:`render_templates`, :data:`MISSING`,
+  :data:`TEMPLATE`;
 - errors, one tree under :class:`PerfgateError` (see :mod:`perfgate.errors`).
 """
 
@@ -47,6 +54,25 @@ from perfgate.errors import (
     ThresholdSyntaxError,
 )
 from perfgate.hookspecs import hookimpl
+from perfgate.httpspec import (
+    FlowSpec,
+    RequestChecks,
+    RequestSpec,
+    all_requests,
+    check_request_hosts,
+    check_requests,
+)
+from perfgate.jsonpath import (
+    MISSING,
+    TEMPLATE,
+    decode_json,
+    has_template,
+    json_capture,
+    json_lookup,
+    parse_json_path,
+    render_template,
+    render_templates,
+)
 from perfgate.metrics import Kind, Metric, MetricSet, Trend, aggregation_unit, format_selector
 from perfgate.redact import userinfo_problem
 from perfgate.registry import Register
@@ -68,6 +94,8 @@ from perfgate.version import __version__
 from perfgate.watchdog import Watchdog, watchdog
 
 __all__ = [
+    "MISSING",
+    "TEMPLATE",
     "Baseline",
     "BaselineError",
     "Check",
@@ -77,6 +105,7 @@ __all__ = [
     "ConfigError",
     "DriverScenario",
     "Duration",
+    "FlowSpec",
     "Kind",
     "LoadDriver",
     "Metric",
@@ -86,6 +115,8 @@ __all__ = [
     "PluginError",
     "Register",
     "Reporter",
+    "RequestChecks",
+    "RequestSpec",
     "ResultDocument",
     "RunContext",
     "RunError",
@@ -104,15 +135,25 @@ __all__ = [
     "Watchdog",
     "__version__",
     "aggregation_unit",
+    "all_requests",
+    "check_request_hosts",
+    "check_requests",
     "counter_delta",
+    "decode_json",
     "dimension",
     "format_duration",
     "format_selector",
     "format_value",
+    "has_template",
     "hookimpl",
     "is_loopback",
+    "json_capture",
+    "json_lookup",
     "load_allowed",
+    "parse_json_path",
     "parse_threshold",
+    "render_template",
+    "render_templates",
     "result_schema",
     "userinfo_problem",
     "validate_result",

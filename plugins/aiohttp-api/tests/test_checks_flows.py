@@ -4,22 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-from perfgate_aiohttp_api.checks import capture, decode_json, parse_path, render
-
-
-def test_json_paths_and_templates() -> None:
-    assert parse_path("$.data.items[0].id") == ["data", "items", 0, "id"]
-    assert parse_path("data.items.0.id") == ["data", "items", "0", "id"]
-    doc = decode_json(b'{"data": {"items": [{"id": 7}]}, "token": "t"}')
-    assert capture(doc, {"id": parse_path("data.items.0.id"),
-                         "token": parse_path("token"), "none": parse_path("x")}) == \
-        {"id": "7", "token": "t", "none": None}
-    assert render("/items/${id}?t=${token}", {"id": "7", "token": "t"}) == "/items/7?t=t"
-    with pytest.raises(KeyError):
-        render("${nope}", {})
-
 
 def test_checks_are_counted_like_k6(drive, value) -> None:
     metrics, _ = drive({"executor": "per-vu-iterations", "vus": 2, "iterations": 10,

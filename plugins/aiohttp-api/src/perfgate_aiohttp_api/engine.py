@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from time import perf_counter_ns
 from typing import Any
 
-from perfgate import MetricSet
-from perfgate_aiohttp_api.checks import MISSING, capture, decode_json
+from perfgate import MISSING, MetricSet, decode_json
+from perfgate import json_capture as capture
 from perfgate_aiohttp_api.client import Connection, Traffic, connect, tls_context
 from perfgate_aiohttp_api.plan import Origin, Plan, Prepared, all_prepared
 from perfgate_aiohttp_api.recorder import Recorder

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from perfgate import is_loopback
-from perfgate_aiohttp_api.checks import CompiledChecks, has_template, parse_path
-from perfgate_aiohttp_api.scenario import OPEN_EXECUTORS, HttpScenario, RequestSpec
+from perfgate import RequestSpec, has_template, is_loopback, render_template, render_templates
+from perfgate import parse_json_path as parse_path
+from perfgate_aiohttp_api.checks import CompiledChecks
+from perfgate_aiohttp_api.scenario import OPEN_EXECUTORS, HttpScenario
 from perfgate_aiohttp_api.schedule import Ramp, constant_starts, ramp_from_stages
 
 USER_AGENT = "perfgate-http/0.1"
@@ -124,20 +125,19 @@ class Prepared:
 
     def render(self, values: dict[str, str]) -> tuple[Origin, bytes]:
         """The origin and bytes of this request with ``values`` put into its templates."""
-        from perfgate_aiohttp_api.checks import render, render_any
-
         spec = self.spec
-        url = render(self.url, values) if values or self.templated else self.url
+        url = render_template(self.url, values) if values or self.templated else self.url
         origin, host_header, target = origin_of(url)
-        headers = {render(k, values): render(v, values) for k, v in spec.headers.items()}
+        headers = {render_template(k, values): render_template(v, values)
+                   for k, v in spec.headers.items()}
         body: bytes | None = None
         if spec.json_body is not None:
-            body = json.dumps(render_any(spec.json_body, values),
+            body = json.dumps(render_templates(spec.json_body, values),
                               separators=(",", ":")).encode()
             if not any(k.lower() == "content-type" for k in headers):
                 headers["Content-Type"] = "application/json"
         elif spec.body is not None:
-            body = render(spec.body, values).encode()
+            body = render_template(spec.body, values).encode()
         return origin, build_request(spec.method, host_header, target, headers, body)
 
 

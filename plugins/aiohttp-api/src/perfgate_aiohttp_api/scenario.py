@@ -17,20 +17,25 @@ Option names follow k6's executors, written in snake case (``preAllocatedVUs`` i
 
 from __future__ import annotations
 
-import re
 from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from perfgate import ComponentConfig, DriverScenario, Duration, load_allowed
+from perfgate import (
+    ComponentConfig,
+    DriverScenario,
+    Duration,
+    FlowSpec,
+    RequestSpec,
+    all_requests,
+    check_request_hosts,
+    check_requests,
+)
 
 Executor = Literal["constant-vus", "ramping-vus", "constant-arrival-rate",
                    "ramping-arrival-rate", "per-vu-iterations", "shared-iterations"]
 OPEN_EXECUTORS = frozenset({"constant-arrival-rate", "ramping-arrival-rate"})
 Preset = Literal["smoke", "load", "stress", "spike", "endurance"]
-
-#: ``${name}`` in a path, URL, header or body is replaced by a value captured earlier in a flow.
-TEMPLATE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 class Stage(ComponentConfig):
@@ -61,87 +66,6 @@ PRESETS: dict[str, dict[str, Any]] = {
 #: Keys a preset sets; giving one of them beside ``preset`` is an error.
 _PRESET_KEYS = ("executor", "vus", "duration", "stages", "start_vus", "rate", "start_rate",
                 "iterations")
-
-
-class RequestChecks(ComponentConfig):
-    """Assertions on one response, each counted in the ``checks`` rate (k6's ``check()``).
-
-    ``json`` maps a path (``data.items[0].id`` or ``$.data.id``) to the value it must equal.
-    """
-
-    status: int | list[int] | None = None
-    body_contains: str | None = None
-    json_equals: dict[str, Any] | None = Field(default=None, alias="json")
-    max_duration: Duration | None = None
-
-    def names(self) -> list[str]:
-        """The check names, as the ``check`` tag shows them."""
-        out = []
-        if self.status is not None:
-            out.append(f"status is {self.status}" if isinstance(self.status, int)
-                       else f"status in {self.status}")
-        if self.body_contains is not None:
-            out.append(f"body contains {self.body_contains!r}")
-        for path, value in (self.json_equals or {}).items():
-            out.append(f"json {path} == {value!r}")
-        if self.max_duration is not None:
-            out.append(f"duration <= {self.max_duration * 1000:g}ms")
-        return out
-
-
-class RequestSpec(ComponentConfig):
-    """One HTTP request: where, what to send, how often, what to check and capture."""
-
-    name: str | None = None
-    method: str = "GET"
-    path: str | None = None
-    url: str | None = None
-    headers: dict[str, str] = Field(default_factory=dict)
-    query: dict[str, str | int | float | bool | list[str | int | float]] = Field(
-        default_factory=dict)
-    json_body: Any = Field(default=None, alias="json")
-    body: str | None = None
-    weight: float = Field(default=1.0, gt=0)
-    think_time: Duration = 0.0
-    checks: RequestChecks | None = None
-    #: Flow steps: ``{variable: json.path}`` taken from this response for later steps.
-    capture: dict[str, str] = Field(default_factory=dict)
-
-    @field_validator("method")
-    @classmethod
-    def _method(cls, value: str) -> str:
-        value = value.upper()
-        if not re.fullmatch(r"[A-Z]+", value):
-            raise ValueError("expected an HTTP method such as GET or POST")
-        return value
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://", "${")):
-            raise ValueError("expected an http:// or https:// URL")
-        return value
-
-    @model_validator(mode="after")
-    def _one_target(self) -> RequestSpec:
-        if (self.path is None) == (self.url is None):
-            raise ValueError("give either path (on the scenario's service or url) or url")
-        if self.json_body is not None and self.body is not None:
-            raise ValueError("give either json or body, not both")
-        return self
-
-    @property
-    def label(self) -> str:
-        """The ``name`` tag: the request's name, else its path or URL without templates."""
-        return self.name or f"{self.method} {self.path or self.url}"
-
-
-class FlowSpec(ComponentConfig):
-    """A user flow: steps run in order in one iteration; captures feed later steps."""
-
-    name: str
-    weight: float = Field(default=1.0, gt=0)
-    steps: list[RequestSpec] = Field(min_length=1)
 
 
 class HttpScenario(DriverScenario):
@@ -204,26 +128,15 @@ class HttpScenario(DriverScenario):
         elif self.executor is None:
             raise ValueError("give an executor (constant-vus, ramping-vus, "
                              "constant-arrival-rate, ...) or a preset (smoke, load, ...)")
-        if not self.requests and not self.flows:
-            raise ValueError("give at least one entry under requests: or flows:")
         if self.service is not None and self.url is not None:
             raise ValueError("give either service or url, not both")
-        for spec in self.all_requests():
-            if spec.path is not None and self.service is None and self.url is None:
-                raise ValueError(f"request {spec.label!r} has a path but the scenario has "
-                                 "neither service nor url")
-        for spec in self.requests:
-            _check_variables(spec, set(), f"request {spec.label!r}")
-        for flow in self.flows:
-            captured: set[str] = set()
-            for step in flow.steps:
-                _check_variables(step, captured, f"flow {flow.name!r}, step {step.label!r}")
-                captured.update(step.capture)
+        check_requests(self.requests, self.flows,
+                       has_base=self.service is not None or self.url is not None)
         self._check_executor()
         return self
 
     def all_requests(self) -> list[RequestSpec]:
-        return [*self.requests, *(step for flow in self.flows for step in flow.steps)]
+        return all_requests(self.requests, self.flows)
 
     def _check_executor(self) -> None:
         ex = self.effective()
@@ -265,11 +178,7 @@ class HttpScenario(DriverScenario):
         allow = (info.context or {}).get("allow_hosts")
         if allow is None:  # validated outside a targets file: the driver checks at run time
             return self
-        urls = [self.url, *(spec.url for spec in self.all_requests())]
-        for url in urls:
-            if url and "${" not in url and not load_allowed(url, allow):
-                raise ValueError(f"refusing to send load to {url}: its host is neither "
-                                 "loopback nor listed under allow_hosts:")
+        check_request_hosts(self.url, self.requests, self.flows, allow)
         return self
 
     def effective(self) -> dict[str, Any]:
@@ -288,15 +197,3 @@ class HttpScenario(DriverScenario):
     @property
     def open_model(self) -> bool:
         return self.effective()["executor"] in OPEN_EXECUTORS
-
-
-def _check_variables(spec: RequestSpec, captured: set[str], where: str) -> None:
-    """Every ``${name}`` must be captured by an earlier step of the same flow."""
-    texts = [spec.path or "", spec.url or "", spec.body or "", repr(spec.json_body),
-             *spec.headers.keys(), *spec.headers.values()]
-    used = {m.group(1) for text in texts for m in TEMPLATE.finditer(text)}
-    unknown = sorted(used - captured)
-    if unknown:
-        names = ", ".join("${" + name + "}" for name in unknown)
-        raise ValueError(f"{where} uses {names}, which no earlier step of its flow captures "
-                         "(capture: {name: json.path})")

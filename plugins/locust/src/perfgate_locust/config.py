@@ -1,0 +1,160 @@
+"""The options of a ``driver: locust`` scenario.
+
+::
+
+    scenarios:
+      load:
+        driver: locust
+        service: api                    # Locust's --host
+        locustfile: locustfile.py       # relative to the targets file; or requests:/flows:
+        users: 100                      # or vus:
+        spawn_rate: 20                  # users started per second (default: all in 1 s)
+        duration: 30s                   # --time-scale shortens it and speeds the ramp up
+        workers: 2                      # local worker processes
+        expect_workers: 0               # remote workers the master waits for
+        task_tags: [checkout]           # Locust's --tags / --exclude-tags
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import (
+    AliasChoices,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from perfgate import (
+    DriverScenario,
+    Duration,
+    FlowSpec,
+    RequestSpec,
+    check_request_hosts,
+    check_requests,
+)
+
+#: Locust flags the driver sets itself: a scenario cannot pass them in ``locust_args``.
+RESERVED_FLAGS = (
+    "-f", "--locustfile", "--master", "--worker", "--headless", "--processes",
+    "--expect-workers", "--expect-workers-max-wait", "--master-bind-host",
+    "--master-bind-port", "--master-host", "--master-port", "-u", "--users", "-r",
+    "--spawn-rate", "-t", "--run-time", "-H", "--host", "--stop-timeout", "-T", "--tags",
+    "-E", "--exclude-tags", "--autostart", "--autoquit", "--web-ui",
+)
+
+
+class LocustScenario(DriverScenario):
+    """A scenario run by Locust: a locustfile, or perfgate's own requests and flows."""
+
+    #: The locustfile, relative to the targets file's folder; or ``requests:`` / ``flows:``.
+    locustfile: str | None = None
+    url: str | None = None
+    requests: list[RequestSpec] = Field(default_factory=list)
+    flows: list[FlowSpec] = Field(default_factory=list)
+    #: Concurrent users (Locust's ``--users``; ``vus`` is accepted too).
+    users: int = Field(default=1, ge=1, validation_alias=AliasChoices("users", "vus"))
+    #: Users started per second (default: all of them within the first second).
+    spawn_rate: float | None = Field(default=None, gt=0)
+    duration: Duration
+    #: Locust's ``--tags`` and ``--exclude-tags``: which ``@tag``-ged tasks run.
+    task_tags: list[str] = Field(default_factory=list)
+    exclude_task_tags: list[str] = Field(default_factory=list)
+    #: User classes of the locustfile to run (default: all of them).
+    user_classes: list[str] = Field(default_factory=list)
+    #: Local worker processes perfgate starts (each a real ``locust --worker``).
+    workers: int = Field(default=1, ge=0)
+    #: Remote workers the master waits for, on top of ``workers``.
+    expect_workers: int = Field(default=0, ge=0)
+    #: Where the master listens for workers; remote workers need a reachable address.
+    master_bind_host: str = "127.0.0.1"
+    #: The master's port (default: a free port, or Locust's 5557 with remote workers).
+    master_bind_port: int | None = Field(default=None, ge=1, le=65535)
+    #: How long the master waits for all workers to join before the run fails.
+    join_timeout: Duration = 60.0
+    #: Locust's ``--stop-timeout``: at the end, users finish the task they are in, up to this.
+    graceful_stop: Duration = 30.0
+    #: Generated locustfile: the timeout of one request, and TLS verification.
+    timeout: Duration = 60.0
+    insecure_skip_tls_verify: bool = False
+    #: Generated locustfile: statuses that are not failures (default 100-399, as ``http``).
+    expected_statuses: list[int] | None = None
+    #: Environment variables for Locust's processes (the locustfile reads them).
+    env: dict[str, str] = Field(default_factory=dict)
+    #: More ``locust`` arguments, passed as they are.
+    locust_args: list[str] = Field(default_factory=list)
+    #: A ``locust`` executable to use instead of the one installed beside perfgate.
+    locust_path: str | None = None
+    #: Remote workers only: "fine" replaces Locust's response-time buckets by 3 significant
+    #: digits in the agent (exact to 0.1%, as HDR); "locust" keeps Locust's own.
+    buckets: Literal["locust", "fine"] = "locust"
+
+    _targets_folder: Path | None = PrivateAttr(default=None)
+
+    @property
+    def targets_folder(self) -> Path | None:
+        return self._targets_folder
+
+    @field_validator("url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// URL")
+        return value.rstrip("/") if value else value
+
+    @field_validator("locustfile")
+    @classmethod
+    def _locustfile_exists(cls, value: str | None, info: ValidationInfo) -> str | None:
+        folder = (info.context or {}).get("targets_folder")
+        if value is None or folder is None:
+            return value
+        path = locustfile_path(value, Path(folder))
+        if not path.is_file():
+            what = "is not a file" if path.exists() else "does not exist"
+            raise ValueError(f"locustfile {path} {what} (a relative path starts at the targets "
+                             "file's folder)")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self, info: ValidationInfo) -> LocustScenario:
+        context = (info.context or {}) if info is not None else {}
+        if context.get("targets_folder") is not None:
+            self._targets_folder = Path(context["targets_folder"])
+        if self.service is not None and self.url is not None:
+            raise ValueError("give either service or url, not both")
+        generated = bool(self.requests or self.flows)
+        if self.locustfile is not None and generated:
+            raise ValueError("give either a locustfile or requests:/flows:, not both")
+        if self.locustfile is None:
+            check_requests(self.requests, self.flows,
+                           has_base=self.service is not None or self.url is not None)
+        if self.workers + self.expect_workers < 1:
+            raise ValueError("give workers: (local processes) or expect_workers: (remote "
+                             "ones): Locust needs at least one worker")
+        if self.duration <= 0:
+            raise ValueError("duration must be longer than zero")
+        for arg in self.locust_args:
+            flag = arg.split("=", 1)[0]
+            if flag in RESERVED_FLAGS:
+                raise ValueError(f"locust_args cannot contain {flag}: the locust driver sets "
+                                 "it from the scenario's own keys")
+        allow = context.get("allow_hosts")
+        if allow is not None:
+            check_request_hosts(self.url, self.requests, self.flows, allow)
+        return self
+
+    @property
+    def total_workers(self) -> int:
+        return self.workers + self.expect_workers
+
+
+def locustfile_path(locustfile: str, base: Path | None) -> Path:
+    """The locustfile's path: absolute as written, else under ``base`` (or the cwd)."""
+    path = Path(locustfile).expanduser()
+    if not path.is_absolute():
+        path = (base or Path.cwd()) / path
+    return path
