@@ -70,6 +70,7 @@ class _Master:
         self.run_time = options.perfgate_run_time
         self.out = open(options.perfgate_events, "a", encoding="utf-8")  # noqa: SIM115
         self.missing: set[str] = set()
+        self.joined: set[str] = set()
         self.stopping = False
         events.worker_connect.add_listener(self.on_connect)
         events.worker_report.add_listener(self.on_report)
@@ -102,6 +103,7 @@ class _Master:
         gevent.spawn(self.monitor)
 
     def on_connect(self, client_id: str, **_: Any) -> None:
+        self.joined.add(client_id)
         self.write("connect", worker=client_id)
 
     def on_report(self, client_id: str, data: dict[str, Any]) -> None:
@@ -121,6 +123,10 @@ class _Master:
         self.write("stopping", reason=reason)
         self.runner.stop()  # waits until every worker stopped its users (and reported)
         self.write("stopped")
+        # Workers that confirmed the stop are no longer the master's clients, so its quit()
+        # would not reach them: tell every worker that joined to quit.
+        for worker in sorted(self.joined):
+            self.runner.send_message("quit", client_id=worker)
         self.runner.quit()
 
     def monitor(self) -> None:
@@ -182,6 +188,9 @@ class _Worker:
         self.environment.events.report_to_master.fire(client_id=self.runner.client_id,
                                                        data=data)
         self.runner.send_message("stats", data)
+        # The users are stopped. After a stop a worker waits --stop-timeout more before it
+        # reads its next message; the master's quit would wait that long: the wait is over.
+        self.environment.stop_timeout = 0
 
 
 @events.init.add_listener

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -53,6 +54,9 @@ class LocustScenario(DriverScenario):
 
     #: The locustfile, relative to the targets file's folder; or ``requests:`` / ``flows:``.
     locustfile: str | None = None
+    #: Locust's load is the ``http`` driver's ``constant-vus``; the key is accepted so that a
+    #: ``constant-vus`` scenario switches drivers by its ``driver:`` key alone.
+    executor: Literal["constant-vus"] | None = None
     url: str | None = None
     requests: list[RequestSpec] = Field(default_factory=list)
     flows: list[FlowSpec] = Field(default_factory=list)
@@ -66,8 +70,9 @@ class LocustScenario(DriverScenario):
     exclude_task_tags: list[str] = Field(default_factory=list)
     #: User classes of the locustfile to run (default: all of them).
     user_classes: list[str] = Field(default_factory=list)
-    #: Local worker processes perfgate starts (each a real ``locust --worker``).
-    workers: int = Field(default=1, ge=0)
+    #: Local worker processes perfgate starts (each a real ``locust --worker``); ``auto``:
+    #: one per CPU core perfgate may use.
+    workers: int | Literal["auto"] = 1
     #: Remote workers the master waits for, on top of ``workers``.
     expect_workers: int = Field(default=0, ge=0)
     #: Where the master listens for workers; remote workers need a reachable address.
@@ -132,7 +137,9 @@ class LocustScenario(DriverScenario):
         if self.locustfile is None:
             check_requests(self.requests, self.flows,
                            has_base=self.service is not None or self.url is not None)
-        if self.workers + self.expect_workers < 1:
+        if isinstance(self.workers, int) and self.workers < 0:
+            raise ValueError("workers: expected a number of processes >= 0, or auto")
+        if self.total_workers < 1:
             raise ValueError("give workers: (local processes) or expect_workers: (remote "
                              "ones): Locust needs at least one worker")
         if self.duration <= 0:
@@ -148,8 +155,14 @@ class LocustScenario(DriverScenario):
         return self
 
     @property
+    def local_workers(self) -> int:
+        if self.workers == "auto":
+            return max(len(os.sched_getaffinity(0)), 1)
+        return self.workers
+
+    @property
     def total_workers(self) -> int:
-        return self.workers + self.expect_workers
+        return self.local_workers + self.expect_workers
 
 
 def locustfile_path(locustfile: str, base: Path | None) -> Path:

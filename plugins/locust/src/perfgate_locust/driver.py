@@ -60,6 +60,8 @@ _POLL = 0.2
 #: and after SIGTERM before SIGKILL.
 STOP_MARGIN = 15.0
 KILL_AFTER = 5.0
+#: Seconds local workers get to quit after the master did, before SIGKILL.
+WORKER_QUIT = 10.0
 #: Locust's processes take a few seconds to import; the master's own wait for workers starts
 #: after that.
 STARTUP = 30.0
@@ -161,13 +163,15 @@ class LocustDriver(LoadDriver[LocustScenario]):
             env, cwd, logs / "master.log")
         connect_host = ("127.0.0.1" if scenario.master_bind_host in ("*", "0.0.0.0", "")
                         else scenario.master_bind_host)
-        for index in range(scenario.workers):
+        for index in range(scenario.local_workers):
             self.local_workers.append(LocustProcess(
                 [*command, "-f", ",".join(files), "--worker", "--master-host", connect_host,
                  "--master-port", str(port), "--loglevel", "INFO"],
                 env, cwd, logs / f"worker-{index}.log", group=self.master.pid))
         try:
             self._watch(EventTail(events), control, results)
+            # the master told its workers to quit: let them finish their own teardown
+            _wait_exit(self.local_workers, WORKER_QUIT)
         finally:
             signal_group(self.master.pid, signal.SIGKILL)
             reap([self.master, *self.local_workers])
@@ -354,6 +358,12 @@ def _lost_message(worker: Any) -> str:
     return (f"Locust worker {worker.index} ({worker.id}{pid}) was lost at {when}: {how}; "
             "its requests since its last report (up to about a second) are missing, "
             f"{worker.requests} of its requests were counted")
+
+
+def _wait_exit(processes: list[LocustProcess], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while any(p.poll() is None for p in processes) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _free_port(host: str) -> int:

@@ -2,8 +2,9 @@
 
 The master starts a process group of its own (its PID) and the local workers join it, so
 one ``killpg`` reaches them all, also a worker whose master has already gone; a terminal's
-Ctrl-C reaches perfgate only, which stops them the graceful way. Each process writes its log to a file of its own. perfgate runs Locust as a separate
-program: importing locust would monkey-patch perfgate's own process with gevent.
+Ctrl-C reaches perfgate only, which stops them the graceful way. Each process writes its log
+to a file of its own. perfgate runs Locust as a separate program: importing locust would
+monkey-patch perfgate's own process with gevent.
 """
 
 from __future__ import annotations

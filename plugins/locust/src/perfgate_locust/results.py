@@ -39,6 +39,27 @@ from perfgate import MetricSet
 CPU_SATURATED = 95.0
 
 
+def locust_bucket(ms: float) -> int:
+    """Locust 2.x's rounding of a response time (``locust.stats.bucket_response_time``)."""
+    if ms < 100:
+        return round(ms)
+    if ms < 1000:
+        return int(round(ms, -1))
+    if ms < 10000:
+        return int(round(ms, -2))
+    return int(round(ms, -3))
+
+
+def rounding_error(ms: float) -> float:
+    """How far Locust's bucket of a response time (or of a percentile) can be from it, in ms.
+
+    Half a bucket: 0.5 ms under 100 ms, 5 ms under 1 s, 50 ms under 10 s, 500 ms above.
+    Rounding keeps the order of values, so a percentile of the buckets is the bucket of the
+    true percentile, and moves by no more than this.
+    """
+    return 0.5 if ms < 100 else 5.0 if ms < 1000 else 50.0 if ms < 10000 else 500.0
+
+
 @dataclass
 class Worker:
     """What the master saw of one worker."""
