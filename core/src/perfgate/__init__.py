@@ -9,7 +9,8 @@ their tests); a plugin imports nothing else from perfgate::
 - the four roles and their options: :class:`Collector`, :class:`SamplingCollector`,
   :class:`LoadDriver`, :class:`Validator`, :class:`Reporter`, each generic over its options
   model (:class:`ComponentConfig`, :class:`SamplingConfig`, :class:`DriverScenario`), with
-  :class:`MetricInfo` and :class:`TargetSpec` to declare what they produce and propose;
+  :class:`MetricInfo` and :class:`TargetSpec` to declare what they produce and propose
+  (:func:`driver_health_target`: a load driver's check of its own saturation);
 - what components see: :class:`RunContext`, :class:`RunOptions`, the checked
   :class:`TargetsFile` and its :class:`TargetUse` targets;
 - metrics: :class:`MetricSet`, :class:`Metric`, :class:`Trend`, :class:`Kind`,
@@ -41,6 +42,7 @@ from perfgate.components import (
     Reporter,
     TargetSpec,
     Validator,
+    driver_health_target,
 )
 from perfgate.config import ComponentConfig, DriverScenario, Duration
 from perfgate.context import RunContext, RunOptions, is_loopback, load_allowed
@@ -141,6 +143,7 @@ __all__ = [
     "counter_delta",
     "decode_json",
     "dimension",
+    "driver_health_target",
     "format_duration",
     "format_selector",
     "format_value",

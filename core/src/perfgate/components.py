@@ -60,6 +60,19 @@ class TargetSpec:
     description: str = ""
 
 
+def driver_health_target(saturated: str) -> TargetSpec:
+    """The built-in check of a load generator's own health, the same for every driver.
+
+    ``perfgate.driver.behind_schedule`` (a rate: the share of the driver's health samples in
+    which it was saturated or late) warns above 5% and fails above 20%: latencies measured by a
+    saturated generator are its own. ``saturated`` says what that means for this driver.
+    """
+    return TargetSpec(metric="perfgate.driver.behind_schedule", target="rate < 5%",
+                      critical="rate < 20%", on_missing="skip",
+                      description=f"measurement invalid if {saturated} for more than 20% of "
+                                  "the run")
+
+
 def _config_argument(cls: type) -> type[BaseModel] | None:
     """The options model a class names as its base's type argument: ``Collector[X]`` → X."""
     for base in getattr(cls, "__orig_bases__", ()):

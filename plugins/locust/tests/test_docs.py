@@ -1,4 +1,4 @@
-"""The README documents every option; the Kubernetes manifest starts workers the driver waits for."""
+"""The README documents every option; the Kubernetes workers are those the driver waits for."""
 
 from __future__ import annotations
 

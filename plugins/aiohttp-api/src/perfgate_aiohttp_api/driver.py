@@ -15,6 +15,7 @@ from perfgate import (
     MetricSet,
     RunContext,
     TargetSpec,
+    driver_health_target,
 )
 from perfgate_aiohttp_api.engine import Live, run_engine
 from perfgate_aiohttp_api.plan import Plan, PlanInput, all_prepared
@@ -73,11 +74,8 @@ class HttpDriver(LoadDriver[HttpScenario]):
 
     @classmethod
     def builtin_targets(cls, config: HttpScenario) -> dict[str, TargetSpec]:
-        return {"driver-health": TargetSpec(
-            metric="perfgate.driver.behind_schedule", target="rate < 5%",
-            critical="rate < 20%", on_missing="skip",
-            description="measurement invalid if the load generator was saturated (CPU) or "
-                        "behind schedule for more than 20% of the run")}
+        return {"driver-health": driver_health_target(
+            "the load generator was saturated (CPU) or behind schedule")}
 
     def interrupt(self) -> None:
         self._stop.set()

@@ -47,6 +47,7 @@ from perfgate import (
     RunError,
     TargetSpec,
     all_requests,
+    driver_health_target,
 )
 from perfgate_locust.config import LocustScenario, locustfile_path
 from perfgate_locust.generate import locustfile as generated_locustfile
@@ -114,11 +115,7 @@ class LocustDriver(LoadDriver[LocustScenario]):
 
     @classmethod
     def builtin_targets(cls, config: LocustScenario) -> dict[str, TargetSpec]:
-        return {"driver-health": TargetSpec(
-            metric="perfgate.driver.behind_schedule", target="rate < 5%",
-            critical="rate < 20%", on_missing="skip",
-            description="measurement invalid if a Locust worker's CPU was saturated for "
-                        "more than 20% of the run")}
+        return {"driver-health": driver_health_target("a Locust worker's CPU was saturated")}
 
     def interrupt(self) -> None:
         self._stop.set()
