@@ -25,9 +25,9 @@ their tests); a plugin imports nothing else from perfgate::
 - secrets in URLs: :func:`userinfo_problem` (a password a URL parser would misread);
 - what must die with perfgate, even on SIGKILL: :func:`watchdog`, :class:`Watchdog`;
 - perfgate's own HTTP load, shared by drivers (``requests:`` and ``flows:``):
-  :class:`RequestSpec`, :class:`FlowSpec`, :class:`RequestChecks`, :func:`check_requests`,
-  :func:`check_request_hosts`,
-  :func:`all_requests`; JSON paths and templates as every driver reads them:
+  :class:`RequestSpec`, :class:`FlowSpec`, :data:`BaseUrl`, :class:`RequestChecks`,
+  :func:`check_requests`, :func:`check_request_hosts`, :func:`all_requests`; JSON paths and
+  templates as every driver reads them:
   :func:`parse_json_path`, :func:`json_lookup`, :func:`json_capture`, :func:`decode_json`,
   :func:`has_template`, :func:`render_template`, :func:`render_templates`, :data:`MISSING`,
   :data:`TEMPLATE`;
@@ -57,6 +57,7 @@ from perfgate.errors import (
 )
 from perfgate.hookspecs import hookimpl
 from perfgate.httpspec import (
+    BaseUrl,
     FlowSpec,
     RequestChecks,
     RequestSpec,
@@ -98,6 +99,7 @@ from perfgate.watchdog import Watchdog, watchdog
 __all__ = [
     "MISSING",
     "TEMPLATE",
+    "BaseUrl",
     "Baseline",
     "BaselineError",
     "Check",

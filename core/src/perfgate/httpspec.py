@@ -19,13 +19,23 @@ validate one request or flow; :func:`check_requests` checks a scenario's list as
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from perfgate.config import ComponentConfig, Duration
 from perfgate.context import load_allowed
 from perfgate.jsonpath import TEMPLATE
+
+
+def _base_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("expected an http:// or https:// URL")
+    return value.rstrip("/")
+
+
+#: A scenario's ``url:``, the base of its requests' paths: http(s), no trailing slash.
+BaseUrl = Annotated[str, AfterValidator(_base_url)]
 
 
 class RequestChecks(ComponentConfig):

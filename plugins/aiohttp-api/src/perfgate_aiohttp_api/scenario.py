@@ -22,6 +22,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from perfgate import (
+    BaseUrl,
     ComponentConfig,
     DriverScenario,
     Duration,
@@ -73,7 +74,7 @@ class HttpScenario(DriverScenario):
 
     preset: Preset | None = None
     executor: Executor | None = None
-    url: str | None = None
+    url: BaseUrl | None = None
     # closed model
     vus: int | None = Field(default=None, ge=1)
     duration: Duration | None = None
@@ -96,13 +97,6 @@ class HttpScenario(DriverScenario):
     insecure_skip_tls_verify: bool = False
     #: Statuses that are not failures (default: 100-399, as k6's expected responses).
     expected_statuses: list[int] | None = None
-
-    @field_validator("url")
-    @classmethod
-    def _base_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError("expected an http:// or https:// URL")
-        return value.rstrip("/") if value else value
 
     @field_validator("workers")
     @classmethod

@@ -31,6 +31,7 @@ from pydantic import (
 )
 
 from perfgate import (
+    BaseUrl,
     DriverScenario,
     Duration,
     FlowSpec,
@@ -57,7 +58,7 @@ class LocustScenario(DriverScenario):
     #: Locust's load is the ``http`` driver's ``constant-vus``; the key is accepted so that a
     #: ``constant-vus`` scenario switches drivers by its ``driver:`` key alone.
     executor: Literal["constant-vus"] | None = None
-    url: str | None = None
+    url: BaseUrl | None = None
     requests: list[RequestSpec] = Field(default_factory=list)
     flows: list[FlowSpec] = Field(default_factory=list)
     #: Concurrent users (Locust's ``--users``; ``vus`` is accepted too).
@@ -103,13 +104,6 @@ class LocustScenario(DriverScenario):
     @property
     def targets_folder(self) -> Path | None:
         return self._targets_folder
-
-    @field_validator("url")
-    @classmethod
-    def _base_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError("expected an http:// or https:// URL")
-        return value.rstrip("/") if value else value
 
     @field_validator("locustfile")
     @classmethod
