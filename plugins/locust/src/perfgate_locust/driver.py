@@ -21,7 +21,8 @@ The run, in order:
    others, and the ``locust`` validator reports the loss as an ``error`` check.
 
 Whatever happens, every process is stopped: SIGTERM to the group after the grace period,
-SIGKILL after that.
+SIGKILL after that; and :func:`perfgate.watchdog` stops the group and removes the working
+folder if perfgate itself is killed.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from perfgate import (
     TargetSpec,
     all_requests,
     driver_health_target,
+    watchdog,
 )
 from perfgate_locust.config import LocustScenario, locustfile_path
 from perfgate_locust.generate import locustfile as generated_locustfile
@@ -134,11 +136,13 @@ class LocustDriver(LoadDriver[LocustScenario]):
             if spec.url and "${" not in spec.url:
                 self.context.check_load_allowed(spec.url)
         workdir = Path(tempfile.mkdtemp(prefix="perfgate-locust-"))
+        watchdog().add_path(workdir)  # removed even if perfgate is killed
         results = Results(self.instance)
         try:
             return self._run(workdir, base_url, results)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
+            watchdog().remove_path(workdir)
 
     def _run(self, workdir: Path, base_url: str | None, results: Results) -> MetricSet:
         scenario = self.config
@@ -158,6 +162,8 @@ class LocustDriver(LoadDriver[LocustScenario]):
         self.master = LocustProcess(
             [*command, *self._master_args(files, port, base_url, events, control, run_time)],
             env, cwd, logs / "master.log")
+        # the master's group holds the local workers too: it dies with perfgate, SIGKILL included
+        watchdog().add_group(self.master.pid, grace=KILL_AFTER)
         connect_host = ("127.0.0.1" if scenario.master_bind_host in ("*", "0.0.0.0", "")
                         else scenario.master_bind_host)
         for index in range(scenario.local_workers):
@@ -172,6 +178,7 @@ class LocustDriver(LoadDriver[LocustScenario]):
         finally:
             signal_group(self.master.pid, signal.SIGKILL)
             reap([self.master, *self.local_workers])
+            watchdog().remove_group(self.master.pid)
         return self._outcome(results)
 
     def _watch(self, tail: EventTail, control: Path, results: Results) -> None:
