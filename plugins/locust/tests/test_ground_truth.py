@@ -47,4 +47,9 @@ def test_counts_add_up_across_workers_and_percentiles_are_the_rounded_truth(
             assert abs(measured - exact) <= rounding_error(exact) + 0.001 * exact, (name, p)
     assert sum(w["requests"] for w in workers) == locust["master_requests"] == \
         sum(paths.values())
-    assert {c.name: c.verdict for c in result.checks}["load.locust-workers"] == Verdict.PASS
+    verdicts = {c.name: c.verdict for c in result.checks}
+    assert verdicts["load.locust-workers"] == Verdict.PASS
+    # each worker's health, every 100 ms: sampled, and not saturated by this light load
+    health = metrics.combined("perfgate.driver.behind_schedule")
+    assert health.aggregate("count") >= 2 * 20
+    assert verdicts["load.driver-health"] in (Verdict.PASS, Verdict.WARN)

@@ -112,3 +112,26 @@ def test_a_locustfile_host_that_may_not_be_loaded_is_refused_before_any_load(run
     assert "refusing to send load to '0.0.0.0'" in scenario["error"]
     assert outcome.exit_code == 3
     assert not local_workers()
+
+
+def test_a_saturated_worker_fails_the_driver_health_check(run_locust, tmp_path):
+    locustfile = tmp_path / "busy.py"
+    locustfile.write_text(
+        "import time\n\n"
+        "from locust import FastHttpUser, constant, task\n\n\n"
+        "class Busy(FastHttpUser):\n"
+        "    wait_time = constant(0)\n\n"
+        "    @task\n"
+        "    def compute(self):\n"
+        "        until = time.perf_counter() + 0.2\n"
+        "        while time.perf_counter() < until:  # holds the worker's event loop\n"
+        "            pass\n"
+        "        self.client.get('/health')\n")
+    outcome = run_locust({"locustfile": str(locustfile), "users": 2, "duration": "4s"})
+    check = next(c for c in outcome.result.checks if c.name == "load.driver-health")
+    assert check.verdict == Verdict.FAIL, check.message
+    assert check.measured >= 0.2  # above the critical threshold: most ticks were late
+    metrics = outcome.result.metric_set()
+    assert metrics.combined("perfgate.driver.schedule_lag").aggregate("max") >= 100
+    assert outcome.exit_code == 1
+

@@ -21,7 +21,8 @@ The master runs the test for ``--perfgate-run-time`` seconds (or until the contr
 ``stop``), then stops it the graceful way: every worker stops its users (``--stop-timeout``)
 and sends its last report *before* it confirms, so no request is lost at the end. On a
 **worker** the agent reports every second instead of every three, sends a last report as
-soon as its users stopped, and samples its own CPU once a second.
+soon as its users stopped, and samples its own health once a second: CPU and how late its
+event loop ran.
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ from locust.runners import MasterRunner, WorkerRunner
 
 REPORT_INTERVAL = 1.0  # seconds between a worker's reports (Locust's default is 3)
 MONITOR_INTERVAL = 1.0
+TICK = 0.1  # seconds between two looks at the worker's event loop
+LAG_BEHIND_MS = 10.0  # a tick this late means the loop was busy: the worker set the pace
 
 
 @events.init_command_line_parser.add_listener
@@ -165,14 +168,32 @@ class _Worker:
         events.report_to_master.add_listener(self.on_report)
         events.test_start.add_listener(self.on_test_start)
         events.test_stop.add_listener(self.on_test_stop)
-        gevent.spawn(self.sample_cpu)
+        gevent.spawn(self.sample_health)
 
-    def sample_cpu(self) -> None:
+    def sample_health(self) -> None:
+        """Every second: CPU (% of one core), ticks of 100 ms, ticks late, the worst lateness.
+
+        A tick is late when the gevent loop woke it ``LAG_BEHIND_MS`` or more after its time:
+        the loop was busy (a task computing, a saturated worker), and every request waiting
+        on it was timed longer than the service took.
+        """
         process = psutil.Process()
         process.cpu_percent(None)
+        ticks = late = 0
+        worst = 0.0
+        last = time.time()
         while True:
-            gevent.sleep(MONITOR_INTERVAL)
-            self.cpu.append([time.time(), process.cpu_percent(None)])
+            due = time.perf_counter() + TICK
+            gevent.sleep(TICK)
+            lag = max(0.0, (time.perf_counter() - due) * 1000)
+            ticks += 1
+            late += lag >= LAG_BEHIND_MS
+            worst = max(worst, lag)
+            if time.time() - last >= MONITOR_INTERVAL:
+                last = time.time()
+                self.cpu.append([last, process.cpu_percent(None), ticks, late, worst])
+                ticks = late = 0
+                worst = 0.0
 
     def on_report(self, client_id: str, data: dict[str, Any]) -> None:
         samples, self.cpu = self.cpu, []

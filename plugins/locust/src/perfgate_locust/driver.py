@@ -83,7 +83,9 @@ _METRICS = [
     MetricInfo("locust.workers_lost", Kind.COUNTER, "", "workers lost during the run"),
     MetricInfo("perfgate.driver.cpu", Kind.GAUGE, "%", "CPU of a Locust worker, % of one core"),
     MetricInfo("perfgate.driver.behind_schedule", Kind.RATE, "ratio",
-               "share of a worker's CPU samples at 95% of a core or more"),
+               "share of 100 ms ticks a worker's event loop ran 10 ms late, or at 95% CPU"),
+    MetricInfo("perfgate.driver.schedule_lag", Kind.TREND, "ms",
+               "each second's worst lateness of a worker's event loop"),
 ]
 
 
@@ -117,7 +119,8 @@ class LocustDriver(LoadDriver[LocustScenario]):
 
     @classmethod
     def builtin_targets(cls, config: LocustScenario) -> dict[str, TargetSpec]:
-        return {"driver-health": driver_health_target("a Locust worker's CPU was saturated")}
+        return {"driver-health": driver_health_target(
+            "a Locust worker was saturated (CPU, or its event loop ran late)")}
 
     def interrupt(self) -> None:
         self._stop.set()

@@ -15,8 +15,11 @@ report: counts, failures, bytes, requests per second and Locust's response-time 
                                      a flow ended early
 ``vus`` (gauge)                      users running, every second
 ``perfgate.driver.cpu`` (gauge, %)   each worker's CPU, % of one core, every second
-``perfgate.driver.behind_schedule``  share of those samples at 95% or more: the worker, not
-(rate)                               the service, set the pace
+``perfgate.driver.behind_schedule``  share of 100 ms ticks in which a worker's event loop
+(rate)                               ran 10 ms late or more, or its CPU was at 95%: the
+                                     worker, not the service, set the pace
+``perfgate.driver.schedule_lag``     each second's worst lateness of a worker's loop
+(trend, ms)
 ``locust.exceptions`` (counter)      exceptions raised in tasks, by message
 ``locust.workers_lost`` (counter)    workers that stopped answering or exited early
 ===================================  ========================================================
@@ -76,6 +79,7 @@ class Worker:
     missing_at: float | None = None
     exited: str | None = None  # a local worker process that ended early: how
     cpu_max: float | None = None
+    lag_max: float | None = None
     agent: bool = False
 
     @property
@@ -87,7 +91,7 @@ class Worker:
                 "reports": self.reports, "requests": self.requests,
                 "failures": self.failures, "lost": self.lost, "missing_at": self.missing_at,
                 "exited": self.exited, "final_report": self.final_report,
-                "cpu_max": self.cpu_max, "agent": self.agent}
+                "cpu_max": self.cpu_max, "lag_max_ms": self.lag_max, "agent": self.agent}
 
 
 @dataclass
@@ -177,8 +181,9 @@ class Results:
         if isinstance(agent, dict):
             worker.agent = True
             worker.pid = agent.get("pid") or worker.pid
-            for sample_t, cpu in agent.get("cpu") or []:
-                self._cpu(worker, float(cpu), float(sample_t))
+            for sample_t, cpu, ticks, late, worst in agent.get("cpu") or []:
+                self._health(worker, float(sample_t), float(cpu), int(ticks), int(late),
+                             float(worst))
 
     def _counts(self, counts: dict[str, Any], base: dict[str, str], t: float) -> None:
         for key, (passes, total) in (counts.get("checks") or {}).items():
@@ -189,11 +194,19 @@ class Results:
             tags = {**base, "error": error} if error else base
             self.metrics.counter("iterations", tags).add(int(count), t)
 
-    def _cpu(self, worker: Worker, cpu: float, t: float) -> None:
+    def _health(self, worker: Worker, t: float, cpu: float, ticks: int = 1, late: int = 0,
+                worst: float | None = None) -> None:
+        """One second of a worker's health: a tick is behind when its event loop was late,
+        and every tick of a second at saturated CPU."""
         tags = {"scenario": self.scenario, "worker": str(worker.index)}
         self.metrics.gauge("perfgate.driver.cpu", tags, unit="%").add(cpu, t)
-        self.metrics.rate("perfgate.driver.behind_schedule", tags).add(cpu >= CPU_SATURATED, t)
+        behind = ticks if cpu >= CPU_SATURATED else late
+        self.metrics.rate("perfgate.driver.behind_schedule", tags).add_counts(behind, ticks, t)
+        if worst is not None:
+            self.metrics.trend("perfgate.driver.schedule_lag", tags).add(worst, t)
         worker.cpu_max = cpu if worker.cpu_max is None else max(worker.cpu_max, cpu)
+        worker.lag_max = worst if worker.lag_max is None or worst is None \
+            else max(worker.lag_max, worst)
 
     def _snapshot(self, record: dict[str, Any], t: float) -> None:
         self.users = int(record.get("users") or 0)
@@ -204,7 +217,7 @@ class Results:
             if worker.agent or self.started is None or self.stopped is not None:
                 continue
             # a worker without perfgate's agent: Locust's own CPU figure (every 10 s)
-            self._cpu(worker, float(node.get("cpu") or 0.0), t)
+            self._health(worker, t, float(node.get("cpu") or 0.0))
 
     def finish(self, end: float) -> MetricSet:
         """The metrics with the run's window; zero counts where a target may ask ``== 0``."""
