@@ -133,9 +133,15 @@ CASES = [
         scenarios: {}
         """, "{f}:1:10: version: expected 1 (the only targets file version this perfgate "
              "reads), got 2"),
-    case("version-quoted", 'version: "1"\n',
+    case("version-two", 'version: "2"\n',
          "{f}:1:10: version: expected 1 (the only targets file version this perfgate reads), "
-         "got '1'"),
+         "got '2'"),
+    case("duration-without-unit", """\
+        version: 1
+        scenarios:
+          load: {driver: stub-http, duration: 30}
+        """, "{f}:3:39: scenarios.load.duration: 30 has no unit: write 30s for seconds or 30ms "
+             "for milliseconds (k6 reads a bare number as milliseconds, so perfgate asks)"),
     case("unknown-top-level-key", """\
         version: 1
         scenarois:
@@ -168,8 +174,8 @@ CASES = [
         version: 1
         scenarios:
           load: {driver: stub-http, think_time: 1s}
-        """, "{f}:3:29: scenarios.load.think_time: unknown key 'think_time'; expected one of: "
-             "description, driver, duration, executor, service, tags, targets, vus"),
+        """, "{f}:3:29: scenarios.load.think_time: unknown key 'think_time'; did you mean "
+             "'start_time'?"),
     case("scenario-wrong-type", """\
         version: 1
         scenarios:
@@ -215,6 +221,45 @@ CASES = [
             driver: synthetic
             duration: -5s
         """, "{f}:5:15: scenarios.load.duration: a duration cannot be negative"),
+    case("after-unknown-scenario", """\
+        version: 1
+        scenarios:
+          warmup: {driver: synthetic}
+          load: {driver: synthetic, after: warmpu}
+        """, "{f}:4:36: scenarios.load.after: unknown scenario 'warmpu'; did you mean "
+             "'warmup'? Defined scenarios: warmup, load."),
+    case("after-itself", """\
+        version: 1
+        scenarios:
+          load: {driver: synthetic, after: load}
+        """, "{f}:3:36: scenarios.load.after: scenario 'load' cannot start after itself"),
+    case("after-cycle", """\
+        version: 1
+        scenarios:
+          a: {driver: synthetic, after: c}
+          b: {driver: synthetic, after: a}
+          c: {driver: synthetic, after: b}
+          d: {driver: synthetic, after: c}
+        """, "{f}:3:33: scenarios.a.after: these scenarios wait for each other and none would "
+             "ever start: a → c → b → a (scenarios.a.after, scenarios.c.after, "
+             "scenarios.b.after); one of them must start on its own"),
+    case("start-time-without-unit", """\
+        version: 1
+        scenarios:
+          load: {driver: synthetic, start_time: 2}
+        """, "{f}:3:41: scenarios.load.start_time: 2 has no unit: write 2s for seconds or 2ms "
+             "for milliseconds (k6 reads a bare number as milliseconds, so perfgate asks)"),
+    case("during-unknown-scenario", synthetic("""\
+        collectors:
+          crashy: {during: lod}
+        """), "{f}:5:20: collectors.crashy.during: unknown scenario 'lod'; did you mean "
+              "'load'? Defined scenarios: load."),
+    case("abort-on-fail-without-critical", synthetic("""\
+        targets:
+          latency: {metric: synthetic.latency, target: p(95) < 10ms, abort_on_fail: true}
+        """), "{f}:5:77: targets.latency.abort_on_fail: abort_on_fail stops the load when the "
+              "critical threshold is crossed; this target has no 'critical:' (e.g. critical: "
+              "p(95) < 1s)"),
     case("negative-duration-number", """\
         version: 1
         scenarios:
@@ -681,8 +726,8 @@ SECRET_CASES = [
      "{f}:3:18: scenarios.load.driver: unknown driver '***'. Installed drivers: stub-http, "
      "synthetic."),
     ("scenarios:\n  load: {driver: stub-http, '${env:PERFGATE_TEST_DB_PASSWORD}': 1}\n",
-     "{f}:3:29: scenarios.load.***: unknown key '***'; expected one of: description, driver, "
-     "duration, executor, service, tags, targets, vus"),
+     "{f}:3:29: scenarios.load.***: unknown key '***'; expected one of: after, description, "
+     "driver, duration, executor, service, start_time, tags, targets, vus"),
     ("targets:\n  '${secret:PERFGATE_TEST_VALUE}': {metric: x}\n"
      "  '${secret:PERFGATE_TEST_VALUE}': {metric: x}\n",
      "{f}:4:3: targets.***: duplicate key '***'"),

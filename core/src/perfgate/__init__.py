@@ -15,6 +15,8 @@ their tests); a plugin imports nothing else from perfgate::
   :class:`TargetsFile` and its :class:`TargetUse` targets;
 - metrics: :class:`MetricSet`, :class:`Metric`, :class:`Trend`, :class:`Kind`,
   :func:`counter_delta`;
+- the run as it goes: :class:`LiveRun` (``context.live``), :class:`LiveUpdate` and
+  :class:`ScenarioState` (what subscribers and ``Reporter.live`` get);
 - results: :class:`ResultDocument`, :class:`Check`, :class:`ThresholdOutcome`,
   :class:`Verdict`, :class:`Baseline`, :func:`write_atomic`, :func:`validate_result`,
   :func:`result_schema`;
@@ -76,6 +78,7 @@ from perfgate.jsonpath import (
     render_template,
     render_templates,
 )
+from perfgate.live import LiveRun, LiveUpdate, ScenarioState
 from perfgate.metrics import Kind, Metric, MetricSet, Trend, aggregation_unit, format_selector
 from perfgate.redact import userinfo_problem
 from perfgate.registry import Register
@@ -111,6 +114,8 @@ __all__ = [
     "Duration",
     "FlowSpec",
     "Kind",
+    "LiveRun",
+    "LiveUpdate",
     "LoadDriver",
     "Metric",
     "MetricInfo",
@@ -127,6 +132,7 @@ __all__ = [
     "RunOptions",
     "SamplingCollector",
     "SamplingConfig",
+    "ScenarioState",
     "ServiceError",
     "TargetSpec",
     "TargetUse",

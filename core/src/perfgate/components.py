@@ -27,6 +27,7 @@ from perfgate.redact import secret_values
 
 if TYPE_CHECKING:
     from perfgate.context import RunContext
+    from perfgate.live import LiveUpdate
     from perfgate.result import Check, ResultDocument
     from perfgate.targets import TargetsFile
 
@@ -131,6 +132,18 @@ class Component(Generic[ConfigT]):
         if message not in self.errors:
             self.errors.append(message)
 
+    def publish(self, delta: MetricSet, at: float | None = None) -> None:
+        """Hand the run what was measured since the last call: a live, mergeable delta.
+
+        Load drivers and collectors call this about once a second (from any thread), so the
+        run's metrics are live: the progress display, ``abort_on_fail`` and subscribers
+        use them, and collector samples are cut to scenario windows by ``at``, the time
+        the samples were taken (default: now). The deltas must add up to what the
+        component returns at the end; a ``MetricSet(deltas=True)`` and its
+        ``take_delta()`` do that. A :class:`~perfgate.SamplingCollector` publishes by itself.
+        """
+        self.context.live.publish(self.role, self.instance, delta, at)
+
     @classmethod
     def produces(cls, config: ConfigT) -> list[MetricInfo]:
         """The metrics this component produces with ``config``; used to check targets."""
@@ -146,8 +159,10 @@ class Collector(Component[ConfigT]):
     """Samples something in the background while scenarios run.
 
     :meth:`start` is called before the first scenario, :meth:`stop` after the last (or on
-    Ctrl-C, or after a failure); :meth:`stop` returns everything measured. Sampling should
-    happen on a thread of the collector's own; :class:`~perfgate.SamplingCollector` does that.
+    Ctrl-C, or after a failure); with ``during: <scenario>`` in the targets file, when that
+    scenario starts and when it ends. :meth:`stop` returns everything measured. Sampling
+    should happen on a thread of the collector's own, publishing live deltas
+    (:meth:`publish`); :class:`~perfgate.SamplingCollector` does both.
     """
 
     role = "collector"
@@ -183,16 +198,20 @@ class LoadDriver(Component[ScenarioT]):
     def run(self) -> MetricSet:
         """Run the scenario (``self.config``) to the end, or until :meth:`interrupt`.
 
-        Return what was measured. Metrics must carry the tag ``scenario`` (the run adds it
-        when missing). Progress goes through ``self.context.progress``. After an interrupt,
-        return what was measured so far. To fail and still hand over what was measured, raise
-        an exception whose ``metrics`` attribute is a :class:`MetricSet`: the run keeps those
-        metrics and records the error.
+        Called in a thread of its own (one per scenario; other scenarios may run at the same
+        time). Return what was measured. Metrics must carry the tag ``scenario`` (the run adds
+        it when missing). Publish live deltas about once a second with :meth:`publish`; extra
+        progress (``planned=`` seconds) goes through ``self.context.progress``. After an
+        interrupt, return what was measured so far. To fail and still hand over what was
+        measured, raise an exception whose ``metrics`` attribute is a :class:`MetricSet`: the
+        run keeps those metrics and records the error.
         """
         raise NotImplementedError
 
     def interrupt(self) -> None:
-        """Ctrl-C or SIGTERM: stop the load soon (called from the signal handler's thread)."""
+        """Stop the load soon: Ctrl-C, SIGTERM or ``abort_on_fail``. Called from another
+        thread (the signal handler's, or the run's) while :meth:`run` runs: only set flags or
+        signal threads and processes here."""
 
     def details(self) -> dict[str, Any]:
         """Extra data for the result document (``details.<scenario>``)."""
@@ -218,4 +237,13 @@ class Reporter(Component[ConfigT]):
     def report(self, result: ResultDocument) -> None:
         """Write the report. ``result`` is final: secrets are already redacted."""
         raise NotImplementedError
+
+    def live(self, update: LiveUpdate) -> None:
+        """Follow the run as it goes: called about once a second while the load runs, and
+        once more when it is over (``update.final``), on the run's live thread.
+
+        ``update.delta`` holds what was published since the previous call; merged, the
+        deltas are the run's metrics. Not redacted: do not send secrets anywhere. Override
+        it to export live metrics (a Pushgateway, a dashboard); the default does nothing.
+        """
 

@@ -14,6 +14,8 @@ Every section is a mapping from a name the user picks to that thing's settings::
 
 A collector, reporter or validator key names the component; to use one twice, give each its
 own key and name the component with ``type:`` (``primary: {type: postgres, dsn: ...}``).
+Scenarios run together, each from its ``start_time`` (or ``after`` another one ends), as in
+k6; a collector with ``during: <scenario>`` samples only while that scenario runs.
 """
 
 from __future__ import annotations
@@ -27,14 +29,32 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from perfgate.units import parse_duration
+from perfgate.units import bare_number, parse_duration
 
-#: Seconds, written in the file as ``30s``, ``500ms``, ``1m30s`` or a number of seconds.
-Duration = Annotated[float, BeforeValidator(parse_duration)]
+#: Validation context key: set while a targets file is checked, where a duration needs a unit.
+UNITS_REQUIRED = "durations_need_units"
+
+
+def _duration(value: object, info: ValidationInfo) -> float:
+    """A duration; in a targets file a bare number other than 0 says which unit to add."""
+    seconds = parse_duration(value)  # negative, infinite or unreadable: said first
+    if (info.context or {}).get(UNITS_REQUIRED):
+        number = bare_number(value)
+        if number:
+            raise ValueError(f"{value!r} has no unit: write {number:g}s for seconds or "
+                             f"{number:g}ms for milliseconds (k6 reads a bare number as "
+                             "milliseconds, so perfgate asks)")
+    return seconds
+
+
+#: Seconds, written in the file as ``30s``, ``500ms``, ``1m30s`` (``0`` alone is fine).
+#: Outside a targets file (a model built in code) a number is seconds.
+Duration = Annotated[float, BeforeValidator(_duration)]
 
 
 def _numbers_as_text(value: Any) -> Any:
@@ -143,6 +163,12 @@ class TargetConfig(ComponentConfig):
     baseline: str | None = None
     on_missing: Literal["fail", "warn", "skip"] = "fail"
     description: str = ""
+    #: Stop the load as soon as the ``critical`` threshold is crossed while the run goes on
+    #: (k6's ``abortOnFail``); the run is then judged with what was measured.
+    abort_on_fail: bool = False
+    #: How long after its scenario started (or the load started) before ``abort_on_fail``
+    #: looks at the metric (k6's ``delayAbortEval``): early numbers are few and noisy.
+    delay_abort_eval: Duration = 0.0
 
 
 class ScenarioConfig(ComponentConfig):
@@ -159,6 +185,11 @@ class ScenarioConfig(ComponentConfig):
     targets: dict[str, TargetConfig] = Field(default_factory=dict)
     tags: TextMap = Field(default_factory=dict)
     description: str = ""
+    #: When the scenario starts, after the load began (k6's ``startTime``); scaled by
+    #: ``--time-scale``. With ``after``, counted from the end of that scenario.
+    start_time: Duration = 0.0
+    #: Start when this scenario ends instead of with the others (a plain chain, no cycles).
+    after: str | None = None
 
 
 class DriverScenario(ScenarioConfig):
@@ -170,7 +201,7 @@ class DriverScenario(ScenarioConfig):
 class TargetsFileModel(ComponentConfig):
     """The top level of the file, before components are resolved."""
 
-    version: Literal[1]
+    version: Literal[1, "1"]
     services: dict[str, ServiceConfig] = Field(default_factory=dict)
     scenarios: dict[str, dict[str, Any]] = Field(default_factory=dict)
     collectors: dict[str, dict[str, Any] | None] = Field(default_factory=dict)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 from perfgate.errors import ConfigError
+from perfgate.live import LiveRun
 from perfgate.redact import Redactor
 from perfgate.result import Baseline
 
@@ -50,10 +51,13 @@ class RunContext:
     """Handed to every component: read-only facts plus the run's stop signal and progress."""
 
     def __init__(self, targets: TargetsFile, options: RunOptions,
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None, live: LiveRun | None = None) -> None:
         self.targets = targets
         self.options = options
         self.progress = progress
+        #: The run's live metrics: what drivers and collectors published so far, scenario
+        #: windows and states, and :meth:`~perfgate.LiveRun.subscribe` for live updates.
+        self.live = live if live is not None else LiveRun()
         #: Set on Ctrl-C / SIGTERM: load loops check it and wind down.
         self.stopping = threading.Event()
         self.started_at = time.time()
@@ -132,6 +136,12 @@ class RunContext:
         if path not in self._baselines:
             self._baselines[path] = Baseline.load(path)
         return self._baselines[path]
+
+    def window(self, scenario: str) -> tuple[float, float | None] | None:
+        """``(start, end)`` of a scenario's run in epoch seconds (``end`` is None while it
+        runs), or None if it has not started: for collectors that query a server over a
+        scenario's window themselves."""
+        return self.live.window(scenario)
 
     def wait(self, seconds: float) -> bool:
         """Sleep up to ``seconds``; True if the run is stopping."""

@@ -66,6 +66,9 @@ def perfgate_scenario_finished(context: RunContext, scenario: str, metrics: Metr
                                error: str | None) -> None:
     """Called after each scenario, with what its load driver measured.
 
+    Scenarios run together: this is called as each one ends, in the order they end, on the
+    run's thread, while others may still be running.
+
     :param context: the run context.
     :param scenario: the scenario's name in the targets file.
     :param metrics: the metrics the driver returned (tagged with ``scenario``).

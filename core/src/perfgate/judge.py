@@ -20,12 +20,15 @@ from perfgate.units import format_value
 def judge(target: TargetUse, metrics: MetricSet, *,
           broken: Mapping[str, list[str]] | None = None,
           producers: list[str] | None = None,
-          skipped_scenarios: frozenset[str] = frozenset()) -> Check:
+          skipped_scenarios: frozenset[str] = frozenset(),
+          skipped_with: str | None = None) -> Check:
     """Judge one target.
 
     :param broken: component (scenario name or collector instance) → its error messages.
     :param producers: the components that should have produced this target's metric.
     :param skipped_scenarios: scenarios that were not run on purpose.
+    :param skipped_with: a scenario not run on purpose, during which alone the metric's
+        collectors measure (``during:``).
     """
     check = Check(name=target.name, metric=target.selector, verdict=Verdict.PASS,
                   group=target.group, scenario=target.scenario or target.tags.get("scenario"),
@@ -33,9 +36,9 @@ def judge(target: TargetUse, metrics: MetricSet, *,
                   target=_outcome(target.target), critical=_outcome(target.critical))
     first = target.target or target.critical
     check.aggregation = first.label if first else None
-    if check.scenario in skipped_scenarios:
+    if check.scenario in skipped_scenarios or skipped_with is not None:
         check.verdict = Verdict.SKIP
-        check.message = f"scenario {check.scenario!r} was not run (--only)"
+        check.message = f"scenario {check.scenario or skipped_with!r} was not run (--only)"
         return check
     try:
         metric = metrics.combined(target.metric, target.tags)

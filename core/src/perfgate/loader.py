@@ -22,7 +22,13 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ValidationError
 
 from perfgate.components import Component, MetricInfo, TargetSpec
-from perfgate.config import ComposeConfig, ScenarioConfig, TargetConfig, TargetsFileModel
+from perfgate.config import (
+    UNITS_REQUIRED,
+    ComposeConfig,
+    ScenarioConfig,
+    TargetConfig,
+    TargetsFileModel,
+)
 from perfgate.context import load_allowed
 from perfgate.errors import ConfigError, ConfigErrors, Location, ThresholdSyntaxError
 from perfgate.metrics import format_selector
@@ -39,6 +45,10 @@ _PLAIN_WORDS = {"dict_type": "expected a mapping (key: value, ...)",
                 "list_type": "expected a list", "string_type": "expected text"}
 DEFAULT_REPORTERS = {"console": {}}
 DEFAULT_VALIDATORS = {"thresholds": {}, "baseline": {}}
+#: Keys of a collector's options that are the core's, not the collector's.
+CORE_COLLECTOR_KEYS = ("type", "during")
+#: Validation context of everything in a targets file: durations need units there.
+FILE_CONTEXT = {UNITS_REQUIRED: True}
 
 
 class _Problems:
@@ -170,14 +180,14 @@ def load_targets(path: str | Path, host: PluginHost,
     if "version" not in data:
         problems.add("missing required key 'version' (write 'version: 1' at the top)",
                      ("version",))
-    elif type(data["version"]) is not int or data["version"] != 1:
+    elif data["version"] not in (1, "1") or isinstance(data["version"], bool | float):
         problems.add(f"expected 1 (the only targets file version this perfgate reads), got "
                      f"{data['version']!r}", ("version",))
     if problems.items:
         data = {k: v for k, v in data.items() if k != "version"}
-        _validate(TargetsFileModel, {"version": 1, **data}, (), problems)
+        _validate(TargetsFileModel, {"version": 1, **data}, (), problems, FILE_CONTEXT)
         problems.raise_if_any()
-    model = _validate(TargetsFileModel, data, (), problems)
+    model = _validate(TargetsFileModel, data, (), problems, FILE_CONTEXT)
     problems.raise_if_any()
     assert model is not None
     tf = TargetsFile(file.resolve(), hashlib.sha256(raw).hexdigest(), model, lines,
@@ -211,12 +221,12 @@ def _resolve(tf: TargetsFile, host: PluginHost, problems: _Problems) -> None:
     produced = tf.producers
     # Components' validators see where the file is: relative paths in it start there.
     context = {"targets_folder": tf.folder, "targets_path": tf.path,
-               "allow_hosts": list(model.allow_hosts)}
+               "allow_hosts": list(model.allow_hosts), **FILE_CONTEXT}
     scenario_targets: list[tuple[str, str, TargetConfig]] = []
     wanted_validators: dict[str, Any] = dict(DEFAULT_VALIDATORS)
     problems_before = len(problems.items)
     for name, raw in model.scenarios.items():
-        base = _validate(ScenarioConfig, raw, ("scenarios", name), problems)
+        base = _validate(ScenarioConfig, raw, ("scenarios", name), problems, context)
         if base is None:
             continue
         cls = host.registry.get("load_driver", base.driver)
@@ -239,6 +249,7 @@ def _resolve(tf: TargetsFile, host: PluginHost, problems: _Problems) -> None:
             produced.append((info, name))
         for tname, tcfg in cfg.targets.items():
             scenario_targets.append((name, tname, tcfg))
+    _check_order(tf, problems)
     for section, role, defaults in (("collectors", "collector", {}),
                                     ("validators", "validator", wanted_validators),
                                     ("reporters", "reporter", DEFAULT_REPORTERS)):
@@ -247,8 +258,12 @@ def _resolve(tf: TargetsFile, host: PluginHost, problems: _Problems) -> None:
                               else (entries or defaults)).items():
             options = dict(raw or {})
             type_name = str(options.pop("type", instance))
-            cls = host.registry.get(role, type_name)
+            during = options.pop("during", None) if role == "collector" else None
             key_path: Path_ = (section, instance)
+            if during is not None and not _during_ok(tf, problems, during,
+                                                     (*key_path, "during")):
+                during = None
+            cls = host.registry.get(role, type_name)
             if cls is None:
                 problems.add(_unknown_component(role, type_name, host),
                              (*key_path, "type") if "type" in (raw or {}) else key_path, True)
@@ -257,7 +272,7 @@ def _resolve(tf: TargetsFile, host: PluginHost, problems: _Problems) -> None:
             if cfg is None:
                 continue
             tf.secrets |= secret_values(cfg)
-            use = ComponentUse(instance, cls, cfg)
+            use = ComponentUse(instance, cls, cfg, during=during)
             getattr(tf, section)[instance] = use
             if role == "collector":
                 for info in _produces(cls, cfg, problems, key_path):
@@ -287,6 +302,47 @@ def _resolve(tf: TargetsFile, host: PluginHost, problems: _Problems) -> None:
             _add_builtin(tf, produced, f"{label}.{tname}", spec, label,
                          scenario=use.name if isinstance(use, ScenarioUse) else None,
                          tags=use.tags if isinstance(use, ComponentUse) else {})
+
+
+def _check_order(tf: TargetsFile, problems: _Problems) -> None:
+    """Every ``after:`` names another scenario, and no chain of them comes back on itself."""
+    model = tf.model
+    after: dict[str, str] = {}
+    for name, raw in model.scenarios.items():
+        other = raw.get("after") if isinstance(raw, dict) else None
+        if other is None:
+            continue
+        key_path: Path_ = ("scenarios", name, "after")
+        if not isinstance(other, str) or other not in model.scenarios:
+            _unknown_name(problems, "scenario", str(other), list(model.scenarios), key_path)
+        elif other == name:
+            problems.add(f"scenario {name!r} cannot start after itself", key_path)
+        else:
+            after[name] = other
+    reported: set[str] = set()
+    for start in after:
+        chain = [start]
+        while chain[-1] in after and after[chain[-1]] not in chain:
+            chain.append(after[chain[-1]])
+        if chain[-1] not in after:
+            continue  # the chain ends at a scenario that starts on its own
+        loop = chain[chain.index(after[chain[-1]]):]
+        if reported.intersection(loop):
+            continue
+        reported.update(loop)
+        keys = ", ".join(f"scenarios.{n}.after" for n in loop)
+        path = " → ".join([*loop, loop[0]])
+        problems.add(f"these scenarios wait for each other and none would ever start: "
+                     f"{path} ({keys}); one of them must start on its own",
+                     ("scenarios", loop[0], "after"))
+
+
+def _during_ok(tf: TargetsFile, problems: _Problems, during: Any, key_path: Path_) -> bool:
+    """``during:`` names a scenario of the file."""
+    if isinstance(during, str) and during in tf.model.scenarios:
+        return True
+    _unknown_name(problems, "scenario", str(during), list(tf.model.scenarios), key_path)
+    return False
 
 
 def _did_you_mean(name: str, known: list[str]) -> str:
@@ -339,6 +395,11 @@ def _add_target(tf: TargetsFile, problems: _Problems,
         problems.add("a target needs 'target:', 'critical:' or both (e.g. target: "
                      "p(95) < 200ms), or a 'baseline:' (e.g. p(95) <= +10%)", key_path,
                      prefer_key=True)
+        return
+    if cfg.abort_on_fail and cfg.critical is None:
+        problems.add("abort_on_fail stops the load when the critical threshold is crossed; "
+                     "this target has no 'critical:' (e.g. critical: p(95) < 1s)",
+                     (*key_path, "abort_on_fail"))
         return
     thresholds: dict[str, Threshold | BaselineThreshold | None] = {}
     for which in ("target", "critical", "baseline"):

@@ -13,11 +13,17 @@ gauge     a level at one moment (CPU %, memory)  ``value`` (last), ``min``, ``ma
 
 Trend values go into an HDR histogram (bounded memory, exact merge across worker processes);
 every kind also keeps a per-second time series of ``[count, sum, min, max, last]``.
+
+A :class:`MetricSet` made with ``deltas=True`` also records every change in a pending delta
+that :meth:`MetricSet.take_delta` hands over (thread-safe): the mergeable snapshots live
+metrics are made of. Deltas add up exactly to the whole: merging every delta taken gives the
+same metrics, histograms included.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from enum import StrEnum
@@ -134,6 +140,11 @@ class Metric:
         #: The window the metric covers (epoch seconds); a counter's rate divides by it.
         self.start: float | None = None
         self.end: float | None = None
+        #: The scenario whose window the core cut this series to (a collector's samples taken
+        #: while that scenario ran); only a selector that names the scenario matches it.
+        self.window_scenario: str | None = None
+        #: Where changes are also recorded (a set made with ``deltas=True``), or None.
+        self._journal: _Journal | None = None
 
     @property
     def key(self) -> MetricKey:
@@ -174,7 +185,18 @@ class Metric:
     def copy(self, tags: Tags | None = None) -> Metric:
         clone = type(self)(self.name, self.tags if tags is None else tags, self.unit)
         clone.merge(self)
+        clone.window_scenario = self.window_scenario
         return clone
+
+    def matches(self, name: str, wanted: Tags) -> bool:
+        """Whether a selector ``name{wanted}`` selects this series.
+
+        A series cut to a scenario's window matches only a selector that names that scenario:
+        its samples are the whole run's too, and must not count twice.
+        """
+        if self.name != name or any(self.tags.get(k) != v for k, v in wanted.items()):
+            return False
+        return self.window_scenario is None or wanted.get("scenario") == self.window_scenario
 
     def aggregate(self, aggregation: str, percentile: float | None = None) -> float | None:
         """The value of one aggregation (``p`` needs ``percentile``); ``None`` if no data."""
@@ -195,7 +217,8 @@ class Metric:
             "kind": self.kind.value,
             "unit": self.unit,
             "tags": dict(self.tags),
-            "window": {"start": self.start, "end": self.end},
+            "window": {"start": self.start, "end": self.end,
+                       "scenario": self.window_scenario},
             "values": self.values(),
             "data": self._data_dict(),
             "series": self.series.to_list(),
@@ -213,6 +236,7 @@ class Metric:
         metric = cls(doc["name"], doc.get("tags") or {}, doc.get("unit"))
         window = doc.get("window") or {}
         metric.set_window(window.get("start"), window.get("end"))
+        metric.window_scenario = window.get("scenario")
         metric.series = TimeSeries.from_list(doc.get("series") or [])
         metric._load_data(doc.get("data") or {})
         return metric
@@ -252,6 +276,7 @@ class Trend(Metric):
         return min(max(round(value * self.STEPS_PER_UNIT), 1), self.HIGHEST)
 
     def add(self, value: float, t: float | None = None) -> None:
+        t = time.time() if t is None else t
         self.histogram.record_value(self._steps(value))
         self._count += 1
         self._sum += value
@@ -259,19 +284,23 @@ class Trend(Metric):
             self._min = value
         if value > self._max:
             self._max = value
-        self.series.add(value, time.time() if t is None else t)
+        self.series.add(value, t)
+        if self._journal is not None:
+            self._journal.record(self, "add", value, t)
 
     def add_many(self, value: float, count: int, t: float | None = None) -> None:
         """Record ``count`` samples of the same value (a pre-aggregated bucket)."""
         if count <= 0:
             return
+        t = time.time() if t is None else t
         self.histogram.record_value(self._steps(value), count)
         self._count += count
         self._sum += value * count
         self._min = min(self._min, value)
         self._max = max(self._max, value)
-        self.series.add_bucket(int(time.time() if t is None else t), count, value * count,
-                               value, value, value)
+        self.series.add_bucket(int(t), count, value * count, value, value, value)
+        if self._journal is not None:
+            self._journal.record(self, "add_many", value, count, t)
 
     def _merge_data(self, other: Trend) -> None:
         if other._count:
@@ -359,20 +388,26 @@ class Rate(Metric):
         return self.total
 
     def add(self, value: float, t: float | None = None) -> None:
+        t = time.time() if t is None else t
         hit = 1 if value else 0
         self.passes += hit
         self.total += 1
-        self.series.add(hit, time.time() if t is None else t)
+        self.series.add(hit, t)
+        if self._journal is not None:
+            self._journal.record(self, "add", value, t)
 
     def add_counts(self, passes: int, total: int, t: float | None = None) -> None:
         """Record ``total`` samples of which ``passes`` were true."""
         if total <= 0:
             return
+        t = time.time() if t is None else t
         self.passes += passes
         self.total += total
         share = passes / total
-        self.series.add_bucket(int(time.time() if t is None else t), total, passes,
-                               0 if passes < total else 1, 1 if passes else 0, share)
+        self.series.add_bucket(int(t), total, passes, 0 if passes < total else 1,
+                               1 if passes else 0, share)
+        if self._journal is not None:
+            self._journal.record(self, "add_counts", passes, total, t)
 
     def _merge_data(self, other: Rate) -> None:
         self.passes += other.passes
@@ -416,9 +451,12 @@ class Counter(Metric):
         return self.samples
 
     def add(self, value: float = 1.0, t: float | None = None) -> None:
+        t = time.time() if t is None else t
         self.total += value
         self.samples += 1
-        self.series.add(value, time.time() if t is None else t)
+        self.series.add(value, t)
+        if self._journal is not None:
+            self._journal.record(self, "add", value, t)
 
     def _merge_data(self, other: Counter) -> None:
         self.total += other.total
@@ -473,6 +511,8 @@ class Gauge(Metric):
         self._sum += value
         self.samples += 1
         self.series.add(value, t)
+        if self._journal is not None:
+            self._journal.record(self, "add", value, t)
 
     def _merge_data(self, other: Gauge) -> None:
         if other.samples and other.last_t >= self.last_t:
@@ -517,6 +557,31 @@ METRIC_CLASSES: dict[Kind, type[Metric]] = {
 }
 
 
+class _Journal:
+    """The changes to a :class:`MetricSet` since the last :meth:`MetricSet.take_delta`."""
+
+    __slots__ = ("lock", "pending")
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.pending = MetricSet()
+
+    def record(self, metric: Metric, method: str, *args: Any) -> None:
+        """Repeat one change of ``metric`` (``add``, ``add_many``...) on its pending delta."""
+        with self.lock:
+            delta = self.pending._get(type(metric), metric.name, metric.tags, metric.unit)
+            getattr(delta, method)(*args)
+
+    def merge(self, metric: Metric) -> None:
+        with self.lock:
+            self.pending.add(metric)
+
+    def take(self) -> MetricSet:
+        with self.lock:
+            delta, self.pending = self.pending, MetricSet()
+        return delta
+
+
 class MetricSet:
     """A collection of metrics keyed by name and tags; what every plugin hands back.
 
@@ -525,10 +590,15 @@ class MetricSet:
         metrics = MetricSet()
         metrics.trend("http.req_duration", {"scenario": "load", "name": "health"}).add(12.5)
         metrics.counter("http.reqs", {"scenario": "load"}).add(1)
+
+    With ``deltas=True`` every change is also kept in a pending delta:
+    :meth:`take_delta` returns what changed since it was last called (from any thread), and
+    the deltas taken over a run merge into exactly the metrics recorded.
     """
 
-    def __init__(self, metrics: Iterable[Metric] = ()) -> None:
+    def __init__(self, metrics: Iterable[Metric] = (), *, deltas: bool = False) -> None:
         self._metrics: dict[MetricKey, Metric] = {}
+        self._journal = _Journal() if deltas else None
         for metric in metrics:
             self.add(metric)
 
@@ -537,10 +607,23 @@ class MetricSet:
         metric = self._metrics.get(key)
         if metric is None:
             metric = cls(name, tags, unit)
+            metric._journal = self._journal
             self._metrics[key] = metric
         elif not isinstance(metric, cls):
             raise TypeError(f"{name} is a {metric.kind}, not a {cls.kind}")
         return metric
+
+    @property
+    def keeps_deltas(self) -> bool:
+        """Whether this set was made with ``deltas=True`` (:meth:`take_delta` works)."""
+        return self._journal is not None
+
+    def take_delta(self) -> MetricSet:
+        """What was recorded since the last call (everything, the first time); the set must
+        have been made with ``deltas=True``. Windows are not part of a delta."""
+        if self._journal is None:
+            raise TypeError("take_delta() needs a MetricSet made with deltas=True")
+        return self._journal.take()
 
     def trend(self, name: str, tags: Tags | None = None, unit: str | None = None) -> Trend:
         return self._get(Trend, name, tags, unit)
@@ -558,9 +641,12 @@ class MetricSet:
         """Add one metric, merging it into an existing series with the same name and tags."""
         existing = self._metrics.get(metric.key)
         if existing is None:
-            self._metrics[metric.key] = metric.copy()
+            existing = self._metrics[metric.key] = metric.copy()
+            existing._journal = self._journal
         else:
             existing.merge(metric)
+        if self._journal is not None:
+            self._journal.merge(metric)
 
     def merge(self, other: MetricSet) -> None:
         for metric in other:
@@ -580,12 +666,13 @@ class MetricSet:
         return out
 
     def select(self, name: str, tags: Tags | None = None) -> list[Metric]:
-        """Every series named ``name`` whose tags include all of ``tags``."""
+        """Every series named ``name`` whose tags include all of ``tags``.
+
+        A series cut to a scenario's window (``window_scenario``) is selected only when
+        ``tags`` name that scenario (see :meth:`Metric.matches`).
+        """
         wanted = dict(tags or {})
-        return [
-            m for m in self._metrics.values()
-            if m.name == name and all(m.tags.get(k) == v for k, v in wanted.items())
-        ]
+        return [m for m in self._metrics.values() if m.matches(name, wanted)]
 
     def combined(self, name: str, tags: Tags | None = None) -> Metric | None:
         """All matching series merged into one (exactly, histograms included); None if none."""

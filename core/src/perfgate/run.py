@@ -1,7 +1,10 @@
 """The run lifecycle: services, collectors, scenarios, validation, reports, exit code.
 
-Whatever happens (a plugin raises, a service never gets healthy, Ctrl-C or SIGTERM), the
-services perfgate started are stopped and the reports are written with what was measured.
+Scenarios run together (:mod:`perfgate.scheduler`), each driver in a thread of its own;
+drivers and collectors publish live deltas (:mod:`perfgate.live`), from which collector
+series are cut to scenario windows. Whatever happens (a plugin raises, a service never gets
+healthy, Ctrl-C or SIGTERM), the services perfgate started are stopped and the reports are
+written with what was measured.
 
 Exit codes: 0 the gate passed, 1 it failed (or warned with ``--fail-on warn``), 2 the targets
 file or command line is wrong, 3 the run broke (a check could not be evaluated, a scenario or
@@ -23,21 +26,25 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from perfgate.components import Collector, Component, LoadDriver
+from perfgate.components import Collector, Component, Reporter
 from perfgate.context import RunContext, RunOptions
 from perfgate.errors import PerfgateError, ServiceError
-from perfgate.metrics import MetricSet
+from perfgate.live import LiveRun, LiveUpdate
+from perfgate.metrics import MetricSet, tag_key
 from perfgate.plugins import PluginHost
 from perfgate.progress import Progress
 from perfgate.redact import Redactor
 from perfgate.result import Check, ResultDocument, Verdict
+from perfgate.scheduler import ScenarioRun, Scheduler
 from perfgate.services import ServiceManager
-from perfgate.targets import ScenarioUse, TargetsFile
+from perfgate.targets import ComponentUse, TargetsFile
 from perfgate.version import __version__
 
 EXIT_PASSED, EXIT_FAILED, EXIT_CONFIG, EXIT_BROKEN = 0, 1, 2, 3
 #: Signals that stop a run, and its exit code after each: 128 + the signal's number.
 EXIT_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
+#: Seconds between live updates (subscribers, abort_on_fail).
+LIVE_INTERVAL = 1.0
 
 
 @dataclass
@@ -55,6 +62,33 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}{at}"
 
 
+class DuringCollector(threading.Thread):
+    """A collector with ``during: <scenario>``: started when the scenario starts, stopped
+    when it ends, on a thread of its own so that neither holds up other scenarios."""
+
+    def __init__(self, collector: Collector[Any]) -> None:
+        super().__init__(name=f"perfgate-during-{collector.instance}", daemon=True)
+        self.collector = collector
+        self.ended = threading.Event()
+        self.started_ok = False
+        self.start_error: BaseException | None = None
+        self.measured: MetricSet | None = None
+        self.stop_error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.collector.start()
+        except Exception as exc:
+            self.start_error = exc
+            return
+        self.started_ok = True
+        self.ended.wait()
+        try:
+            self.measured = self.collector.stop()
+        except Exception as exc:
+            self.stop_error = exc
+
+
 class Run:
     """One execution of a targets file. Use :func:`execute`."""
 
@@ -63,14 +97,17 @@ class Run:
         self.host = host
         self.options = options
         enabled = True if options.progress is None else options.progress
-        self.progress = Progress(enabled=enabled)
-        self.context = RunContext(targets, options, self.progress)
+        self.live = LiveRun(targets.window_cuts())
+        self.progress = Progress(enabled=enabled, live=self.live)
+        self.context = RunContext(targets, options, self.progress, self.live)
         self.result = ResultDocument()
         self.metrics = MetricSet()
         self.services = ServiceManager(targets.services, targets.folder, options.output_dir,
                                        Redactor(targets.secrets))
         self.collectors: list[Collector[Any]] = []
-        self.driver: LoadDriver[Any] | None = None
+        #: ``during:`` collectors, in the order of the file, once their scenario started.
+        self.during: list[DuringCollector] = []
+        self.scheduler: Scheduler | None = None
         self.signal_received: int | None = None
         self.broken = False
         #: Why the run stopped early without a signal (a started service died).
@@ -78,6 +115,9 @@ class Run:
         #: What the run is doing, for the message a signal prints.
         self.phase = "measure"
         self.signal_phase: str | None = None
+        self._live_stop = threading.Event()
+        #: Reporter instances, made when the load starts (so they can follow it live).
+        self.reporters: dict[str, Reporter[Any]] = {}
 
     # -- errors ------------------------------------------------------------------------------
     def error(self, component: str, role: str, phase: str, exc: BaseException | str) -> None:
@@ -107,13 +147,18 @@ class Run:
                 print(f"\nperfgate: {name} received while {self.phase}: the load was over; "
                       f"finishing the reports, then exiting {EXIT_SIGNAL[signum]}",
                       file=sys.stderr)
-        self.context.stopping.set()
-        driver = self.driver
-        if driver is not None:
-            try:
-                driver.interrupt()
-            except Exception as exc:  # a broken interrupt() must not hide the signal
-                self.error(driver.instance, "load_driver", "interrupt", exc)
+        self.stop_load("interrupted", "not started")
+
+    def stop_load(self, status: str, why: str) -> None:
+        """Stop every running driver and start no other scenario (signals, a service that
+        died, abort_on_fail).
+
+        Running scenarios end as ``status``; those that never started say ``why``.
+        """
+        if self.scheduler is not None:
+            self.scheduler.stop(status, why)
+        else:
+            self.context.stopping.set()
 
     @contextmanager
     def _signals(self) -> Iterator[None]:
@@ -136,13 +181,7 @@ class Run:
             self.stopped_because = message.splitlines()[0].removesuffix("; last output:")
             print(f"\nperfgate: {self.stopped_because}: stopping load, writing reports...",
                   file=sys.stderr)
-        self.context.stopping.set()
-        driver = self.driver
-        if driver is not None:
-            try:
-                driver.interrupt()
-            except Exception as exc:
-                self.error(driver.instance, "load_driver", "interrupt", exc)
+        self.stop_load("failed", f"not run: {self.stopped_because}")
 
     # -- phases ------------------------------------------------------------------------------
     def execute(self) -> RunOutcome:
@@ -155,6 +194,7 @@ class Run:
                 for service, message in self.services.exited():  # died in the last moments
                     self._on_service_exit(service, message)
                 self._stop_collectors()
+                self._stop_live()
                 for problem in self.services.stop_all():
                     self.result.notes.append(problem)
                 self.progress.close()
@@ -187,6 +227,9 @@ class Run:
             self.context.service_pids = self.services.pids()
         self.services.watch(self._on_service_exit)
         for instance, use in self.targets.collectors.items():
+            self.live.attach("collector", instance, use.tags)
+            if use.during is not None:
+                continue  # started with its scenario
             collector = use.cls(use.config, self.context, instance)
             try:
                 collector.start()
@@ -194,21 +237,15 @@ class Run:
                 self.error(instance, "collector", "start", exc)
                 continue
             self.collectors.append(collector)
-        for name, use in self.targets.scenarios.items():
-            if self.options.only and name not in self.options.only:
-                self.result.scenarios.append(self._scenario_doc(name, use.config.driver,
-                                                                None, None, "skipped"))
-                continue
-            if self.stopped_because is not None:
-                self.result.scenarios.append(self._scenario_doc(
-                    name, use.config.driver, None, None, "failed",
-                    f"not run: {self.stopped_because}"))
-                continue
-            if self.context.stopping.is_set():
-                self.result.scenarios.append(self._scenario_doc(
-                    name, use.config.driver, None, None, "interrupted", "not started"))
-                continue
-            self._run_scenario(name, use)
+        for name in self.targets.scenarios:
+            self.live.attach("load_driver", name, {"scenario": name})
+        self.scheduler = Scheduler(self.targets.scenarios, self.context, self.options.only,
+                                   self._scenario_started, self._scenario_ended,
+                                   self._scenario_error)
+        if self.stopped_because is not None:  # a service died before the load began
+            self.scheduler.stop("failed", f"not run: {self.stopped_because}")
+        self._start_live()
+        self.scheduler.run()
 
     def _late_signal(self) -> None:
         """A signal after the load was over still makes an interrupted run (exit 128 + N).
@@ -231,78 +268,168 @@ class Run:
             self.result.scenarios.append(self._scenario_doc(name, use.config.driver, None, None,
                                                             "failed", why))
 
-    def _run_scenario(self, name: str, use: ScenarioUse) -> None:
-        driver = use.driver(use.config, self.context, name)
-        self.driver = driver
-        self.progress.start_scenario(name)
-        start = time.time()
-        measured: MetricSet | None = None
+    # -- scenarios (called by the scheduler, in the run's thread) ----------------------------
+    def _scenario_started(self, run: ScenarioRun) -> None:
+        self.progress.start_scenario(run.name)
+        for instance, use in self.targets.collectors.items():
+            if use.during == run.name:
+                during = DuringCollector(use.cls(use.config, self.context, instance))
+                self.during.append(during)
+                during.start()
+
+    def _scenario_error(self, name: str, phase: str, exc: BaseException) -> None:
+        self.error(name, "load_driver", phase, exc)
+
+    def _scenario_ended(self, run: ScenarioRun) -> None:
+        name, state = run.name, run.state
+        for during in self.during:
+            if self.targets.collectors[during.collector.instance].during == name:
+                during.ended.set()
+        self.progress.finish_scenario(name)
+        if run.driver is None and run.exception is None:  # skipped, or never started
+            self.result.scenarios.append(self._scenario_doc(
+                name, state.driver, None, None, state.status, run.not_started,
+                run.use.config))
+            return
         error: str | None = None
-        try:
-            measured = driver.run()
-        except Exception as exc:
-            error = self.context.redact(describe(exc))
+        if run.exception is not None:
+            error = self.context.redact(describe(run.exception))
             self.error(name, "load_driver", "run", error)
-            # A driver may hand over what it measured before it broke.
-            partial = getattr(exc, "metrics", None)
-            if isinstance(partial, MetricSet):
-                measured = partial
-        finally:
-            end = time.time()
-            self.driver = None
-            self.progress.finish_scenario()
+        measured = run.measured
         if measured is not None:
             measured = measured.tag_all(scenario=name)
-            measured.set_window(start, end)
+            measured.set_window(state.started, state.finished)
             self.metrics.merge(measured)
-        self._component_errors(driver, name)
-        try:
-            details = driver.details()
-        except Exception as exc:
-            details = {}
-            self.error(name, "load_driver", "details", exc)
-        if details:
-            self.result.details[name] = details
+            if not self.live.published("load_driver", name):
+                self.live.publish("load_driver", name, measured, state.finished)
+        driver = run.driver
+        if driver is not None:
+            self._component_errors(driver, name)
+            try:
+                details = driver.details()
+            except Exception as exc:
+                details = {}
+                self.error(name, "load_driver", "details", exc)
+            if details:
+                self.result.details[name] = details
         if error is None and self.stopped_because is not None:
             error = f"stopped: {self.stopped_because}"
-        if error:
-            status = "failed"
-        elif self.context.stopping.is_set():
-            status = "interrupted"
-        else:
-            status = "completed"
-        self.result.scenarios.append(self._scenario_doc(name, use.config.driver, start, end,
-                                                        status, error))
+        self.result.scenarios.append(self._scenario_doc(
+            name, state.driver, state.started, state.finished, state.status, error,
+            run.use.config))
         self._hook_errors("scenario", self.host.scenario_finished(
             self.context, name, measured or MetricSet(), error))
 
-    @staticmethod
-    def _scenario_doc(name: str, driver: str, start: float | None, end: float | None,
-                      status: str, error: str | None = None) -> dict[str, Any]:
+    def _scenario_doc(self, name: str, driver: str, start: float | None, end: float | None,
+                      status: str, error: str | None = None,
+                      config: Any = None) -> dict[str, Any]:
         return {"name": name, "driver": driver, "started": start, "finished": end,
-                "status": status, "error": error}
+                "status": status, "error": error,
+                "start_time": self.context.scale(getattr(config, "start_time", 0.0)),
+                "after": getattr(config, "after", None)}
+
+    # -- live updates ------------------------------------------------------------------------
+    def _reporter(self, instance: str) -> Reporter[Any]:
+        reporter = self.reporters.get(instance)
+        if reporter is None:
+            use = self.targets.reporters[instance]
+            reporter = self.reporters[instance] = use.cls(use.config, self.context, instance)
+        return reporter
+
+    def _start_live(self) -> None:
+        for instance in self.targets.reporters:
+            reporter = self._reporter(instance)
+            if type(reporter).live is not Reporter.live:
+                self.live.subscribe(_ReporterSubscriber(reporter))
+        threading.Thread(target=self._live_loop, name="perfgate-live", daemon=True).start()
+
+    def _live_loop(self) -> None:
+        while not self._live_stop.wait(LIVE_INTERVAL):
+            self._live_tick(final=False)
+
+    def _live_tick(self, final: bool) -> None:
+        for subscriber, exc in self.live.tick(final):
+            if isinstance(subscriber, _ReporterSubscriber):
+                self.error(subscriber.name, "reporter", "live", exc)
+            else:
+                name = getattr(subscriber, "__qualname__", None) or repr(subscriber)
+                self.error(name, "plugin", "live", exc)
+
+    def _stop_live(self) -> None:
+        self._live_stop.set()
+        self._live_tick(final=True)
 
     def _stop_collectors(self) -> None:
         for collector in self.collectors:
             try:
-                measured = collector.stop()
-                # A type used under a key of its own or twice (two postgres servers) tags
-                # what it measured, so `postgres.tps{instance:replica}` picks one of them.
-                tags = self.targets.collectors[collector.instance].tags
-                if tags:
-                    measured = measured.tag_all(**tags)
-                self.metrics.merge(measured)
+                measured: MetricSet | None = collector.stop()
             except Exception as exc:
+                measured = None
                 self.error(collector.instance, "collector", "stop", exc)
-            self._component_errors(collector, collector.instance)
-            try:
-                details = collector.details()
-            except Exception as exc:
-                details = {}
-                self.error(collector.instance, "collector", "details", exc)
-            if details:
-                self.result.details[collector.instance] = details
+            self._collected(collector, measured)
+        for during in self.during:
+            during.ended.set()
+            during.join(timeout=max(30.0, getattr(during.collector, "interval", 0.0) * 2))
+            instance = during.collector.instance
+            if during.start_error is not None:
+                self.error(instance, "collector", "start", during.start_error)
+                continue
+            if during.is_alive():
+                self.error(instance, "collector", "stop", RuntimeError(
+                    "the collector did not stop within 30s of its scenario's end"))
+            elif during.stop_error is not None:
+                self.error(instance, "collector", "stop", during.stop_error)
+            self._collected(during.collector, during.measured)
         self.collectors.clear()
+        self.during.clear()
+
+    def _collected(self, collector: Collector[Any], measured: MetricSet | None) -> None:
+        """Merge what a stopped collector measured, its window cuts, problems and details."""
+        use = self.targets.collectors[collector.instance]
+        if measured is not None:
+            # A type used under a key of its own or twice (two postgres servers) tags
+            # what it measured, so `postgres.tps{instance:replica}` picks one of them.
+            if use.tags:
+                measured = measured.tag_all(**use.tags)
+            self.metrics.merge(measured)
+            if not self.live.published("collector", collector.instance):
+                self.live.publish("collector", collector.instance, measured)
+            self.metrics.merge(self._cuts(use, measured))
+        self._component_errors(collector, collector.instance)
+        try:
+            details = collector.details()
+        except Exception as exc:
+            details = {}
+            self.error(collector.instance, "collector", "details", exc)
+        if details:
+            self.result.details[collector.instance] = details
+
+    def _cuts(self, use: ComponentUse, measured: MetricSet) -> MetricSet:
+        """The collector's series cut to the scenario windows targets judge them over.
+
+        A ``during:`` collector measured only in its scenario's window: all of it is cut. A
+        series the collector left out of its final metrics (a server lost at the end) is
+        left out of its cuts too.
+        """
+        out = MetricSet()
+        if use.during is not None:
+            names = self.live.cut_names(use.during)
+            for metric in measured:
+                if metric.name in names:
+                    cut = metric.copy({**metric.tags, "scenario": use.during})
+                    cut.window_scenario = use.during
+                    out.add(cut)
+        else:
+            kept = {metric.key for metric in measured}
+            for cut in self.live.cut(use.instance):
+                tags = {k: v for k, v in cut.tags.items() if k != "scenario"}
+                if (cut.name, tag_key(tags)) in kept:
+                    out.add(cut)
+        for cut in out:
+            window = self.live.window(cut.window_scenario or "")
+            if window is not None:
+                cut.start, cut.end = window
+        return out
 
     def _judge(self, started: float, finished: float) -> None:
         result = self.result
@@ -318,6 +445,9 @@ class Run:
             "only": list(self.options.only),
             "status": "completed",
         }
+        order = list(self.targets.scenarios)
+        result.scenarios.sort(key=lambda doc: order.index(doc["name"]) if doc["name"] in order
+                              else len(order))
         result.metrics = self.metrics.to_list()
         result.notes = [*self.context.notes(), *result.notes]
         result.environment = environment(self.host)
@@ -353,10 +483,11 @@ class Run:
 
     def _report(self) -> None:
         redactor = self.context.redactor
-        for instance, use in self.targets.reporters.items():
+        for instance in self.targets.reporters:
             self._late_signal()  # the reporters still to come show it
-            reporter = use.cls(use.config, self.context, instance)
+            reporter: Reporter[Any] | None = None
             try:
+                reporter = self._reporter(instance)
                 reporter.report(self.result)
             except Exception as exc:
                 message = redactor.text(describe(exc))
@@ -366,10 +497,21 @@ class Run:
                 if self.result.exit_code in (EXIT_PASSED, EXIT_FAILED):
                     self.result.exit_code = EXIT_BROKEN
                     self.result.run["status"] = "broken"  # reporters after this one say so
-            for problem in reporter.errors:  # not fatal: the report was written
+            for problem in reporter.errors if reporter else ():  # not fatal: it was written
                 print(f"perfgate: reporter {instance!r}: {redactor.text(problem)}",
                       file=sys.stderr)
         self._late_signal()
+
+
+class _ReporterSubscriber:
+    """A reporter's :meth:`~perfgate.Reporter.live`, subscribed to the run's live updates."""
+
+    def __init__(self, reporter: Reporter[Any]) -> None:
+        self.reporter = reporter
+        self.name = reporter.instance
+
+    def __call__(self, update: LiveUpdate) -> None:
+        self.reporter.live(update)
 
 
 def environment(host: PluginHost) -> dict[str, Any]:

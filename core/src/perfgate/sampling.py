@@ -94,7 +94,8 @@ class SamplingCollector(Collector[ConfigT]):
 
     def __init__(self, config: ConfigT, context: RunContext, instance: str | None = None) -> None:
         super().__init__(config, context, instance)
-        self.metrics = MetricSet()
+        #: What :meth:`sample` records into; its changes are published after each sample.
+        self.metrics = MetricSet(deltas=True)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.started: float | None = None
@@ -176,7 +177,7 @@ class SamplingCollector(Collector[ConfigT]):
                   f"{_clock(self.failing_since)} to the end of the run; its metrics "
                   f"(measured {_clock(self.first_ok or self.last_ok)} to "
                   f"{_clock(self.last_ok)} only) are left out")
-        self.metrics = MetricSet()
+        self.metrics = MetricSet(deltas=True)
 
     # -- the thread ----------------------------------------------------------------------
     def start(self) -> None:
@@ -207,6 +208,7 @@ class SamplingCollector(Collector[ConfigT]):
             for metric in self.metrics:
                 metric.set_window(self.first_ok, self.last_ok)
         self.metrics.set_window(self.started, self.ended)
+        self._publish(self.ended)
         return self.metrics
 
     def _loop(self) -> None:
@@ -214,7 +216,17 @@ class SamplingCollector(Collector[ConfigT]):
             self._sample_safely()
 
     def _sample_safely(self) -> None:
+        now = time.time()
         try:
-            self.sample(time.time())
+            self.sample(now)
         except Exception as exc:
             self.fail(f"{type(exc).__name__}: {exc}")
+        self._publish(now)
+
+    def _publish(self, at: float) -> None:
+        """Hand the run what was recorded since the last sample, as taken at ``at``."""
+        if not self.metrics.keeps_deltas:  # a subclass put a plain set there
+            return
+        delta = self.metrics.take_delta()
+        if len(delta):
+            self.publish(delta, at)

@@ -32,6 +32,8 @@ class ComponentUse:
     #: Tags the run adds to everything this component measures: ``instance:<key>`` when the
     #: file uses its type under a key of its own or more than once (two postgres servers).
     tags: dict[str, str] = field(default_factory=dict)
+    #: A collector's ``during:``: it samples only while this scenario runs.
+    during: str | None = None
 
 
 @dataclass
@@ -99,6 +101,22 @@ class TargetsFile:
                 continue
             out.append(owner)
         return sorted(set(out))
+
+    def window_cuts(self) -> dict[str, set[str]]:
+        """Scenario → names of collector metrics that targets judge over its window.
+
+        ``system.cpu{scenario:spike}``: no scenario measures ``system.cpu``, so the core cuts
+        the samples collectors took while ``spike`` ran.
+        """
+        cuts: dict[str, set[str]] = {}
+        for target in self.targets:
+            scenario = target.tags.get("scenario")
+            if scenario is None:
+                continue
+            owners = self.producers_of(target.metric, scenario, target.tags.get("instance"))
+            if any(owner in self.collectors for owner in owners):
+                cuts.setdefault(scenario, set()).add(target.metric)
+        return cuts
 
     @property
     def services(self) -> dict[str, ServiceConfig]:

@@ -44,6 +44,17 @@ def parse_duration(value: object) -> float:
     return total
 
 
+def bare_number(value: object) -> float | None:
+    """The number a duration was written as without a unit (``30``, ``"30"``), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str) and _SECONDS.fullmatch(value.strip()):
+        return float(value.strip())
+    return None
+
+
 def format_duration(seconds: float) -> str:
     if seconds < 1:
         return f"{seconds * 1000:g}ms"

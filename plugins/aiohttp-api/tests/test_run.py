@@ -103,6 +103,7 @@ def test_a_saturated_driver_leaves_a_note(make_context) -> None:
 def test_progress_is_updated(drive, make_context, server) -> None:
     ctx = make_context({"gt": server.url})
     ctx.progress = Progress(stream=io.StringIO(), enabled=False)
+    ctx.progress.start_scenario("load")
     drive({"executor": "per-vu-iterations", "vus": 2, "iterations": 10,
            "requests": [{"path": "/health"}]}, context=ctx)
     line = ctx.progress.line()

@@ -47,8 +47,9 @@ HTTP_SCENARIOS = {
         ]}],
     },
     "throughput": {
-        "driver": "http", "service": "api", "executor": "constant-arrival-rate",
-        "rate": 600, "duration": "5m", "pre_allocated_vus": 50, "max_vus": 200,
+        "driver": "http", "service": "api", "after": "journeys",
+        "executor": "constant-arrival-rate", "rate": 600, "duration": "5m",
+        "pre_allocated_vus": 50, "max_vus": 200,
         "requests": [{"name": "record", "path": "/api/records/3", "weight": 6,
                       "checks": {"status": 200}},
                      {"name": "records", "path": "/api/records", "weight": 3,

@@ -32,14 +32,26 @@ class ThresholdsValidator(Validator[ComponentConfig]):
                 if scenario["error"] not in messages:
                     messages.append(scenario["error"])
         skipped = frozenset(s["name"] for s in result.scenarios if s["status"] == "skipped")
-        return [
-            judge(t, metrics, broken=broken,
-                  producers=targets.producers_of(t.metric, t.tags.get("scenario"),
-                                                 t.tags.get("instance")),
-                  skipped_scenarios=skipped)
-            for t in targets.targets
-            if t.target is not None or t.critical is not None  # baseline-only: not ours
-        ]
+        checks = []
+        for t in targets.targets:
+            if t.target is None and t.critical is None:  # baseline-only: not ours
+                continue
+            producers = targets.producers_of(t.metric, t.tags.get("scenario"),
+                                             t.tags.get("instance"))
+            checks.append(judge(t, metrics, broken=broken, producers=producers,
+                                skipped_scenarios=skipped,
+                                skipped_with=_skipped_with(targets, producers, skipped)))
+        return checks
+
+
+def _skipped_with(targets: TargetsFile, producers: list[str],
+                  skipped: frozenset[str]) -> str | None:
+    """The skipped scenario that every producer (``during:`` collectors) measures with."""
+    scenarios = {targets.collectors[p].during if p in targets.collectors else None
+                 for p in producers}
+    if len(scenarios) == 1 and (scenario := scenarios.pop()) in skipped:
+        return scenario
+    return None
 
 
 @hookimpl

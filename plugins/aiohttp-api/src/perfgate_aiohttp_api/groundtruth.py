@@ -17,6 +17,8 @@ Endpoints (``/control/*`` are not counted and never stalled):
 ====================================  ==========================================================
 ``GET /health``, ``GET /``            ``ok``
 ``ANY /delay/{ms}``                   answers after exactly ``ms`` milliseconds (JSON)
+``ANY /slow-after/{s}/{ms}``          at once for ``s`` seconds after its first request,
+                                      then after ``ms`` milliseconds (a server turning slow)
 ``ANY /errors/{k}/{n}``               the first ``k`` of every ``n`` requests to this path fail
                                       (status ``?status=``, default 500); the rest are 200
 ``ANY /status/{code}``                answers with that status
@@ -32,6 +34,7 @@ Endpoints (``/control/*`` are not counted and never stalled):
 ``GET /control/counters``             ``{"total", "failed", "paths": {path: count}}``
 ``GET /control/served?path=P&p=95``   the server's own time spent on ``P`` at percentile p
                                       (ms, from handler entry to response ready)
+``GET /control/arrivals?path=P``      epoch times at which requests to ``P`` arrived
 ``POST /control/reset``               zero the counters
 ====================================  ==========================================================
 
@@ -82,6 +85,10 @@ class GroundTruth:
         self.items: dict[int, Any] = {}
         #: ms each /delay request really took inside the server (timers can run late)
         self.served: dict[str, list[float]] = {}
+        #: epoch times requests arrived, by path
+        self.arrivals: dict[str, list[float]] = {}
+        #: /slow-after: when each path got its first request (monotonic)
+        self.first_seen: dict[str, float] = {}
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware])
@@ -89,6 +96,7 @@ class GroundTruth:
         r.add_get("/", self.ok)
         r.add_get("/health", self.ok)
         r.add_route("*", "/delay/{ms}", self.delay)
+        r.add_route("*", "/slow-after/{seconds}/{ms}", self.slow_after)
         r.add_route("*", "/errors/{k}/{n}", self.errors)
         r.add_route("*", "/status/{code}", self.status)
         r.add_route("*", "/hang/{n}", self.hang)
@@ -101,6 +109,7 @@ class GroundTruth:
         r.add_post("/control/stall", self.stall)
         r.add_get("/control/counters", self.counters)
         r.add_get("/control/served", self.served_time)
+        r.add_get("/control/arrivals", self.arrival_times)
         r.add_post("/control/reset", self.reset)
         return app
 
@@ -113,6 +122,9 @@ class GroundTruth:
         started = time.perf_counter()
         self.total += 1
         self.paths[request.path] = self.paths.get(request.path, 0) + 1
+        arrivals = self.arrivals.setdefault(request.path, [])
+        if len(arrivals) < 1_000_000:
+            arrivals.append(time.time())
         response = await handler(request)
         wait = self.stall_until - time.monotonic()
         if wait > 0:
@@ -132,6 +144,14 @@ class GroundTruth:
         ms = float(request.match_info["ms"])
         await asyncio.sleep(ms / 1000)
         return web.json_response({"delay_ms": ms})
+
+    async def slow_after(self, request: web.Request) -> web.Response:
+        now = time.monotonic()
+        first = self.first_seen.setdefault(request.path, now)
+        slow = now - first >= float(request.match_info["seconds"])
+        if slow:
+            await asyncio.sleep(float(request.match_info["ms"]) / 1000)
+        return web.json_response({"slow": slow})
 
     async def errors(self, request: web.Request) -> web.Response:
         k, n = int(request.match_info["k"]), int(request.match_info["n"])
@@ -199,10 +219,15 @@ class GroundTruth:
         index = min(len(values) - 1, max(0, round(p / 100 * len(values) + 0.5) - 1))
         return web.json_response({"count": len(values), "ms": values[index]})
 
+    async def arrival_times(self, request: web.Request) -> web.Response:
+        return web.json_response(self.arrivals.get(request.query["path"], []))
+
     async def reset(self, request: web.Request) -> web.Response:
         self.total = self.failed = 0
         self.paths = {}
         self.served = {}
+        self.arrivals = {}
+        self.first_seen = {}
         return web.json_response({"reset": True})
 
 
@@ -301,6 +326,10 @@ class RunningServer:
     def served(self, path: str, percentile: float) -> float | None:
         """Milliseconds the server itself spent on ``path`` at ``percentile`` (``/delay`` only)."""
         return self._call("GET", f"/control/served?path={path}&p={percentile}")["ms"]
+
+    def arrivals(self, path: str) -> list[float]:
+        """Epoch times at which requests to ``path`` arrived, in order."""
+        return self._call("GET", f"/control/arrivals?path={path}")
 
     def reset(self) -> None:
         self._call("POST", "/control/reset")

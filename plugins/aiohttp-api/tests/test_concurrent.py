@@ -1,0 +1,76 @@
+"""Scenarios that run together, against the ground-truth server: windows, exact counts, rates.
+
+The server counts every request by path and records when each arrived, so what each
+scenario sent, and when, is known independently of what perfgate measured.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from perfgate.testing import run_targets
+
+pytestmark = pytest.mark.usefixtures("no_entrypoints")
+
+
+@pytest.fixture
+def no_entrypoints(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PERFGATE_NO_ENTRYPOINTS", "1")
+
+
+def http_plugin() -> Any:
+    import perfgate_aiohttp_api
+
+    return perfgate_aiohttp_api
+
+
+def test_a_fixed_delay_and_a_fixed_arrival_rate_2s_later(server, tmp_path) -> None:
+    server.reset()
+    outcome = run_targets({
+        "version": 1,
+        "services": {"gt": {"url": server.url}},
+        "scenarios": {
+            "steady": {"driver": "http", "service": "gt", "executor": "constant-vus",
+                       "vus": 5, "duration": "4s",
+                       "requests": [{"name": "slow", "path": "/delay/100"}]},
+            "arrivals": {"driver": "http", "service": "gt", "executor": "constant-arrival-rate",
+                         "rate": 50, "duration": "3s", "pre_allocated_vus": 10,
+                         "start_time": "2s",
+                         "requests": [{"name": "fast", "path": "/delay/5"}]},
+        },
+        "targets": {
+            "steady-latency": {"metric": "http.req_duration{scenario:steady}",
+                               "critical": "p(95) < 1s"},
+            "arrival-rate": {"metric": "http.reqs{scenario:arrivals}", "critical": "rate > 1"},
+        },
+    }, output_dir=tmp_path, plugins=(http_plugin(),))
+    result = outcome.result
+    s = {doc["name"]: doc for doc in result.scenarios}
+    steady, arrivals = s["steady"], s["arrivals"]
+    # Both windows: the second starts 2 s after the first, each lasts its duration (plus
+    # connecting first and the last requests' answers).
+    assert arrivals["started"] - steady["started"] == pytest.approx(2.0, abs=0.1)
+    assert steady["finished"] - steady["started"] == pytest.approx(4.0, abs=0.4)
+    assert arrivals["finished"] - arrivals["started"] == pytest.approx(3.0, abs=0.4)
+    assert arrivals["started"] < steady["finished"]  # they overlapped
+    # Exact counts: what each scenario recorded is what the server received on its path.
+    paths = server.counters()["paths"]
+    reqs = {name: result.metric_set("http.reqs").combined("http.reqs", {"scenario": name})
+            for name in s}
+    assert reqs["steady"].aggregate("count") == paths["/delay/100"] > 100
+    assert reqs["arrivals"].aggregate("count") == paths["/delay/5"] == 150
+    dropped = result.metric_set("dropped_iterations").combined(
+        "dropped_iterations", {"scenario": "arrivals"})
+    assert dropped.aggregate("count") == 0
+    # The arrival rate: as perfgate reports it (requests per second of the scenario's load,
+    # k6's definition), and as the server saw the requests come while the other scenario ran
+    # beside them (from the 10th on: a busy machine may start the schedule a little late,
+    # and the late starts are then sent at once, timed from when they were due).
+    check = next(c for c in result.checks if c.name == "arrival-rate")
+    assert check.measured == pytest.approx(50.0, rel=0.02)
+    seen = server.arrivals("/delay/5")
+    assert arrivals["started"] <= seen[0] and seen[-1] <= arrivals["finished"]
+    assert (len(seen) - 10) / (seen[-1] - seen[9]) == pytest.approx(50.0, rel=0.02)
+    assert outcome.exit_code == 0, [(c.name, c.message) for c in result.checks]
