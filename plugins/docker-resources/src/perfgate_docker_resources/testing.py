@@ -301,9 +301,16 @@ def docker_engine() -> Iterator[DockerEngine]:
     except (OSError, RuntimeError, docker.errors.DockerException) as exc:
         engine.stop()
         pytest.skip(f"no Docker engine: {exc}")
+    # Collectors and compose commands under test find the engine as users' do: DOCKER_HOST.
+    previous = os.environ.get("DOCKER_HOST")
+    os.environ["DOCKER_HOST"] = engine.host
     try:
         yield engine
     finally:
+        if previous is None:
+            os.environ.pop("DOCKER_HOST", None)
+        else:
+            os.environ["DOCKER_HOST"] = previous
         engine.stop()
 
 
