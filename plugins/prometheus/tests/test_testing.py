@@ -37,6 +37,14 @@ def test_prometheus_scrapes_a_pushgateway_and_both_stop_by_pid():
     assert refused(gateway.port)
 
 
+def test_pushgateways_share_nothing():
+    with Pushgateway() as one, Pushgateway() as two:
+        response = one.http.put(one.url + "/metrics/job/only-one", content=b"pushed_once 1\n")
+        assert response.status_code == 200
+        assert "pushed_once" in one.metrics()
+        assert "pushed_once" not in two.metrics()
+
+
 def test_a_server_that_cannot_start_says_why():
     with pytest.raises(ServerError, match="exited with"):  # noqa: SIM117
         with Alertmanager("route: [not a route]\n"):

@@ -238,12 +238,16 @@ class PrometheusServer(TestServer):
 
 
 class Pushgateway(TestServer):
-    """A Pushgateway without persistence."""
+    """A Pushgateway keeping what is pushed in memory only.
+
+    (Debian's build persists to /var/lib/prometheus/pushgateway.data unless told otherwise:
+    every test server would share that file.)
+    """
 
     binary = "prometheus-pushgateway"
 
     def arguments(self, folder: Path) -> list[str]:
-        return [f"--web.listen-address={self.address}"]
+        return [f"--web.listen-address={self.address}", "--persistence.file="]
 
     def metrics(self) -> str:
         """The Pushgateway's ``/metrics`` text (what Prometheus scrapes)."""
