@@ -21,6 +21,7 @@ from perfgate_aiohttp_api.engine import Live, run_engine
 from perfgate_aiohttp_api.plan import Plan, PlanInput, all_prepared
 from perfgate_aiohttp_api.recorder import summary
 from perfgate_aiohttp_api.scenario import HttpScenario
+from perfgate_aiohttp_api.tracing import slowest_details
 from perfgate_aiohttp_api.workers import run_workers
 
 #: Share of health ticks behind schedule above which the result carries a note.
@@ -112,17 +113,19 @@ class HttpDriver(LoadDriver[HttpScenario]):
                 if progress is not None:
                     progress.update(requests=live.requests, errors=live.errors, vus=live.vus)
 
-            metrics, interrupted = run_engine(plan, should_stop=self._should_stop,
-                                              publish=publish)
+            metrics, interrupted, slowest = run_engine(plan, should_stop=self._should_stop,
+                                                       publish=publish)
         else:
             def report(requests: int, errors: int, vus: int, vus_max: int) -> None:
                 if progress is not None:
                     progress.update(requests=requests, errors=errors, vus=vus)
 
-            metrics, interrupted, started, ended = run_workers(inp, workers, self._should_stop,
-                                                               report)
+            metrics, interrupted, started, ended, slowest = run_workers(
+                inp, workers, self._should_stop, report)
             metrics.set_window(started, ended)
         self._review(metrics, workers, interrupted)
+        if scenario.trace is not None:
+            self._details["slowest"] = slowest_details(slowest)
         return metrics
 
     def _review(self, metrics: MetricSet, workers: int, interrupted: bool) -> None:

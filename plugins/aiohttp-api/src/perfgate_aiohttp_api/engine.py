@@ -26,6 +26,7 @@ from perfgate_aiohttp_api.client import Connection, Traffic, connect, tls_contex
 from perfgate_aiohttp_api.plan import Origin, Plan, Prepared, all_prepared
 from perfgate_aiohttp_api.recorder import Recorder
 from perfgate_aiohttp_api.schedule import share
+from perfgate_aiohttp_api.tracing import Kept, Tracer
 
 TICK = 0.1  # seconds between controller ticks (health, stop checks, ramps, timeouts)
 FLUSH = 1.0  # seconds between folds of raw results into metrics
@@ -67,6 +68,7 @@ class Engine:
         self.publish = publish
         self.record_vus = record_vus
         self.recorder = Recorder(plan.scenario_name, plan.expected, plan.open_model)
+        self.tracer = Tracer(*plan.trace) if plan.trace is not None else None
         self.traffic = Traffic()
         self.tls = tls_context(plan.insecure) if any(o[0] == "https" for o in plan.origins) \
             else None
@@ -141,6 +143,9 @@ class Engine:
                 return "capture"
         else:
             origin, data = req.origin, req.data  # type: ignore[assignment]
+        trace_id = None
+        if self.tracer is not None:
+            data, trace_id = self.tracer.stamp(data)
         began = start_ns or perf_counter_ns()  # when this request began to wait, for
         try:                                   # one that never finishes
             conn = vu.conns.get(origin)
@@ -189,6 +194,8 @@ class Engine:
             cell = req.cells[key] = self.recorder.cell(
                 req.label, req.method, result, "capture" if isinstance(key, tuple) else None)
         cell.durations.append(duration_us)
+        if trace_id is not None:
+            self.tracer.observe(req.label, duration_us, trace_id, result)  # type: ignore[union-attr]
         first = conn.first_byte_ns
         if first:
             cell.waiting.append((first - conn.sent_ns) // 1000)
@@ -595,8 +602,11 @@ class Engine:
 
 def run_engine(plan: Plan, worker: int = 0, workers: int = 1,
                ready: Callable[[], tuple[int, float]] | None = None,
-               **kwargs: Any) -> tuple[MetricSet, bool]:
-    """Run an engine on a fresh uvloop event loop; returns (metrics, interrupted).
+               **kwargs: Any) -> tuple[MetricSet, bool, dict[str, list[Kept]]]:
+    """Run an engine on a fresh uvloop event loop.
+
+    Returns the metrics, whether it was interrupted, and the slowest traced requests per
+    endpoint (empty without ``trace:``).
 
     ``ready()``, called after the warm-up, returns the common start (``perf_counter_ns``,
     epoch); without it the load starts right after the warm-up.
@@ -611,7 +621,7 @@ def run_engine(plan: Plan, worker: int = 0, workers: int = 1,
         elif ready is not None:
             start_ns, start_epoch = ready()
         metrics = runner.run(engine.run(start_ns, start_epoch))  # type: ignore[arg-type]
-    return metrics, engine.interrupted
+    return metrics, engine.interrupted, engine.tracer.slowest if engine.tracer else {}
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:

@@ -166,6 +166,8 @@ class Plan:
     insecure: bool
     expected: frozenset[int] | None
     origins: list[Origin] = field(default_factory=list)
+    #: ``(sample, slowest)`` of ``trace:``, or None when requests carry no ``traceparent``.
+    trace: tuple[float, int] | None = None
 
     @classmethod
     def build(cls, inp: PlanInput) -> Plan:
@@ -192,6 +194,7 @@ class Plan:
             expected=frozenset(scenario.expected_statuses)
             if scenario.expected_statuses is not None else None,
             origins=origins,
+            trace=(scenario.trace.sample, scenario.trace.slowest) if scenario.trace else None,
         )
 
     @property

@@ -69,6 +69,15 @@ _PRESET_KEYS = ("executor", "vus", "duration", "stages", "start_vus", "rate", "s
                 "iterations")
 
 
+class TraceOptions(ComponentConfig):
+    """``trace:``: a W3C ``traceparent`` on every request; the slowest traced ones kept."""
+
+    #: Share of requests whose ``traceparent`` carries the sampled flag, 0..1.
+    sample: float = Field(default=1.0, ge=0, le=1)
+    #: How many of the slowest sampled requests to keep per endpoint.
+    slowest: int = Field(default=5, ge=1, le=1000)
+
+
 class HttpScenario(DriverScenario):
     """A scenario for the ``http`` driver (see the module docstring and the README)."""
 
@@ -97,6 +106,8 @@ class HttpScenario(DriverScenario):
     insecure_skip_tls_verify: bool = False
     #: Statuses that are not failures (default: 100-399, as k6's expected responses).
     expected_statuses: list[int] | None = None
+    #: Send a ``traceparent`` with every request and keep the slowest traced ones.
+    trace: TraceOptions | None = None
 
     @field_validator("workers")
     @classmethod

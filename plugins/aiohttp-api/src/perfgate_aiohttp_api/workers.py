@@ -20,6 +20,7 @@ from typing import Any
 from perfgate import MetricSet, watchdog
 from perfgate_aiohttp_api.engine import Live, run_engine
 from perfgate_aiohttp_api.plan import Plan, PlanInput
+from perfgate_aiohttp_api.tracing import Kept, merge_slowest
 
 START_MARGIN = 0.1  # seconds between "everyone is ready" and the common start
 READY_TIMEOUT = 60.0
@@ -47,10 +48,10 @@ def _worker(inp: PlanInput, index: int, count: int, pipe: Pipe, stop: Any,
                 raise WorkerError("no start from the parent")
             return start
 
-        metrics, interrupted = run_engine(plan, index, count, ready=ready,
-                                          should_stop=stop.is_set, publish=publish,
-                                          record_vus=False)
-        pipe.send(("done", (metrics.to_list(), interrupted)))
+        metrics, interrupted, slowest = run_engine(plan, index, count, ready=ready,
+                                                   should_stop=stop.is_set, publish=publish,
+                                                   record_vus=False)
+        pipe.send(("done", (metrics.to_list(), interrupted, slowest)))
     except BaseException as exc:  # report anything to the parent rather than die silently
         pipe.send(("error", f"{type(exc).__name__}: {exc}"))
     finally:
@@ -59,8 +60,9 @@ def _worker(inp: PlanInput, index: int, count: int, pipe: Pipe, stop: Any,
 
 def run_workers(inp: PlanInput, count: int, should_stop: Callable[[], bool],
                 progress: Callable[[int, int, int, int], None] | None = None,
-                ) -> tuple[MetricSet, bool, float, float]:
-    """Run ``count`` workers; returns (merged metrics, interrupted, start epoch, end epoch)."""
+                ) -> tuple[MetricSet, bool, float, float, dict[str, list[Kept]]]:
+    """Run ``count`` workers; returns the merged metrics, whether they were interrupted, the
+    start and end epochs, and the slowest traced requests per endpoint."""
     ctx = mp.get_context("spawn")
     stop = ctx.Event()
     live = ctx.Array("q", count * 4, lock=False)
@@ -76,11 +78,12 @@ def run_workers(inp: PlanInput, count: int, should_stop: Callable[[], bool],
         pipes.append(parent)
         procs.append(proc)
     merged = MetricSet()
+    slowest: list[dict[str, list[Kept]]] = []
     interrupted = False
     try:
         if not _await_ready(pipes, procs, should_stop):
             now = time.time()
-            return merged, True, now, now  # stopped before the load started
+            return merged, True, now, now, {}  # stopped before the load started
         start_epoch = time.time() + START_MARGIN
         start_ns = perf_counter_ns() + int(START_MARGIN * 1e9)
         for pipe in pipes:
@@ -100,8 +103,9 @@ def run_workers(inp: PlanInput, count: int, should_stop: Callable[[], bool],
                     kind, payload = "error", f"exit code {procs[index].exitcode}"
                 del pending[index]
                 if kind == "done":
-                    docs, was_interrupted = payload
+                    docs, was_interrupted, kept = payload
                     merged.merge(MetricSet.from_list(docs))
+                    slowest.append(kept)
                     interrupted = interrupted or was_interrupted
                 else:
                     errors.append(f"worker {index}: {payload}")
@@ -116,7 +120,9 @@ def run_workers(inp: PlanInput, count: int, should_stop: Callable[[], bool],
         if errors:
             raise WorkerError("; ".join(errors))
         _sample_vus(merged, inp.scenario_name, vus_samples)
-        return merged, interrupted, start_epoch, end_epoch
+        trace = inp.scenario.get("trace") or {}
+        return (merged, interrupted, start_epoch, end_epoch,
+                merge_slowest(slowest, int(trace.get("slowest", 5))))
     finally:
         stop.set()
         for pipe in pipes:
