@@ -18,23 +18,29 @@ from perfgate_aiohttp_api.tracing import Tracer, merge_slowest, slowest_details
 SLOW_MS = 80
 
 
-def gate(tmp_path: Path, trace: dict[str, Any], workers: int = 1) -> tuple[Any, list[dict]]:
+def gate(tmp_path: Path, trace: dict[str, Any] | None, workers: int = 1,
+         ) -> tuple[Any, list[dict]]:
+    """A 2 s run against the demo service with its trace log; the result and the log."""
     port = free_port()
     log = tmp_path / "traces.jsonl"
+    scenario: dict[str, Any] = {
+        "driver": "http", "service": "api", "executor": "constant-vus", "vus": 4,
+        "duration": "2s", "workers": workers,
+        # one endpoint, two delays: its slowest requests are the 80 ms ones
+        "requests": [{"name": "mixed", "path": "/api/slow?ms=1", "weight": 9},
+                     {"name": "mixed", "path": f"/api/slow?ms={SLOW_MS}"},
+                     {"name": "records", "path": "/api/records"}]}
+    if trace is not None:
+        scenario["trace"] = trace
     outcome = run_targets({
         "version": 1,
         "services": {"api": {"url": f"http://127.0.0.1:{port}", "health": "/health",
                              "start": f"{sys.executable} -m demo_app --port {port} "
                                       f"--trace-log {log}"}},
-        "scenarios": {"load": {
-            "driver": "http", "service": "api", "executor": "constant-vus", "vus": 4,
-            "duration": "2s", "workers": workers, "trace": trace,
-            # one endpoint, two delays: its slowest requests are the 80 ms ones
-            "requests": [{"name": "mixed", "path": "/api/slow?ms=1", "weight": 9},
-                         {"name": "mixed", "path": f"/api/slow?ms={SLOW_MS}"},
-                         {"name": "records", "path": "/api/records"}]}},
+        "scenarios": {"load": scenario},
         "targets": {"latency": {"metric": "http.req_duration", "target": "p(95) < 2s"}},
     }, output_dir=tmp_path, plugins=[perfgate_aiohttp_api])
+    assert outcome.result.scenarios[0]["status"] == "completed", outcome.result.errors
     return outcome, read_trace_log(log)
 
 
@@ -46,7 +52,6 @@ def _only_the_http_driver(monkeypatch):
 @pytest.mark.parametrize("workers", [1, 2])
 def test_the_slowest_trace_ids_are_ids_the_service_saw_as_slow(tmp_path, workers):
     outcome, seen = gate(tmp_path, {"slowest": 3}, workers)
-    assert outcome.result.scenarios[0]["status"] == "completed", outcome.result.errors
     slowest = outcome.result.details["load"]["slowest"]
     assert set(slowest) == {"mixed", "records"}
     by_id = {record["trace_id"]: record for record in seen}
@@ -78,20 +83,8 @@ def test_every_request_carries_a_traceparent_and_the_sampled_share_is_kept(tmp_p
 
 
 def test_without_trace_no_header_is_sent_and_nothing_is_kept(tmp_path):
-    port = free_port()
-    log = tmp_path / "traces.jsonl"
-    outcome = run_targets({
-        "version": 1,
-        "services": {"api": {"url": f"http://127.0.0.1:{port}", "health": "/health",
-                             "start": f"{sys.executable} -m demo_app --port {port} "
-                                      f"--trace-log {log}"}},
-        "scenarios": {"load": {"driver": "http", "service": "api", "executor": "constant-vus",
-                               "vus": 2, "duration": "1s",
-                               "requests": [{"path": "/api/records"}]}},
-        "targets": {"latency": {"metric": "http.req_duration", "target": "p(95) < 2s"}},
-    }, output_dir=tmp_path, plugins=[perfgate_aiohttp_api])
-    assert outcome.result.scenarios[0]["status"] == "completed"
-    assert read_trace_log(log) == []
+    outcome, seen = gate(tmp_path, None)
+    assert seen == []
     assert "slowest" not in outcome.result.details["load"]
 
 

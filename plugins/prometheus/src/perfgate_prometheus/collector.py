@@ -35,7 +35,7 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr, field_validator
 
 from perfgate import Collector, ComponentConfig, Duration, Kind, MetricInfo, MetricSet, RunError
-from perfgate_prometheus.api import PrometheusAPI, QueryError, sample_value
+from perfgate_prometheus.api import HttpURL, PrometheusAPI, QueryError, sample_value
 
 _NAME = re.compile(r"[a-zA-Z_][\w.:-]*")
 
@@ -58,7 +58,7 @@ class PrometheusConfig(ComponentConfig):
     """Options of the ``prometheus`` collector."""
 
     #: The server's base URL: ``http://127.0.0.1:9090``.
-    url: str
+    url: HttpURL
     #: The metrics to make: name -> query.
     queries: dict[str, QuerySpec] = Field(min_length=1)
     #: Resolution of range queries, and ``$__interval``.
@@ -70,13 +70,6 @@ class PrometheusConfig(ComponentConfig):
     timeout: Duration = Field(default=10.0, gt=0)
     #: Sent as ``Authorization: Bearer ...``.
     bearer_token: SecretStr | None = None
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("expected an http:// or https:// URL")
-        return value
 
     @field_validator("queries")
     @classmethod

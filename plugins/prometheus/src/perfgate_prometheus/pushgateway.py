@@ -22,6 +22,7 @@ import httpx
 from pydantic import Field, field_validator
 
 from perfgate import ComponentConfig, Duration, Reporter, ResultDocument, RunError
+from perfgate_prometheus.api import HttpURL
 from perfgate_prometheus.exposition import gate_families, grouping_path, render
 
 #: The key metrics pushed by default, per scenario.
@@ -32,7 +33,7 @@ class PushgatewayConfig(ComponentConfig):
     """Options of the ``pushgateway`` reporter."""
 
     #: The Pushgateway's base URL: ``http://127.0.0.1:9091``.
-    url: str
+    url: HttpURL
     #: The ``job`` label of the group.
     job: str = Field(default="perfgate", min_length=1)
     #: The ``targets`` label of the group; default: the targets file's path from the current
@@ -45,13 +46,6 @@ class PushgatewayConfig(ComponentConfig):
     #: ``true``: replace the group's last push (PUT); ``false``: add to it (POST).
     replace: bool = True
     timeout: Duration = Field(default=10.0, gt=0)
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("expected an http:// or https:// URL")
-        return value.rstrip("/")
 
     @field_validator("grouping")
     @classmethod
