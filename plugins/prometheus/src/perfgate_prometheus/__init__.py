@@ -4,7 +4,8 @@
   run (its p95 from its histogram, its error rate, its saturation) beside the load
   generator's;
 - the ``pushgateway`` reporter pushes each run's verdicts, checks and key metrics to a
-  Pushgateway, so dashboards show gate runs and alerts can use them.
+  Pushgateway, so dashboards show gate runs and alerts can use them; the ``remote-write``
+  reporter writes the same into Prometheus (every run kept, not only the last).
 
 ``perfgate_prometheus.testing`` starts real Prometheus, Pushgateway, Alertmanager and node
 exporter servers for tests.
@@ -15,13 +16,17 @@ from __future__ import annotations
 from perfgate import Register, hookimpl
 from perfgate_prometheus.collector import PrometheusCollector, PrometheusConfig, QuerySpec
 from perfgate_prometheus.pushgateway import PushgatewayConfig, PushgatewayReporter
+from perfgate_prometheus.remote_write import RemoteWriteConfig, RemoteWriteReporter
 
 __all__ = ["PrometheusCollector", "PrometheusConfig", "PushgatewayConfig",
-           "PushgatewayReporter", "QuerySpec", "perfgate_register_components"]
+           "PushgatewayReporter", "QuerySpec", "RemoteWriteConfig", "RemoteWriteReporter",
+           "perfgate_register_components"]
 
 
 @hookimpl
 def perfgate_register_components(register: Register) -> None:
-    """Register the ``prometheus`` collector and the ``pushgateway`` reporter."""
+    """Register the ``prometheus`` collector, the ``pushgateway`` and ``remote-write``
+    reporters."""
     register(PrometheusCollector)
     register(PushgatewayReporter)
+    register(RemoteWriteReporter)
