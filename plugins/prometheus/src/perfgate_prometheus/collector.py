@@ -171,12 +171,12 @@ class PrometheusCollector(Collector[PrometheusConfig]):
 def _series(data: dict[str, Any],
             ) -> list[tuple[dict[str, str], list[tuple[float, float]]]]:
     """``(labels, [(t, value)])`` of each series of an answer, NaN samples left out."""
-    kind, result = data.get("resultType"), data.get("result")
+    kind, result = data.get("resultType"), data.get("result") or []
     if kind == "scalar":
         value = sample_value(result[1])
         return [({}, [] if value is None else [(float(result[0]), value)])]
     out = []
-    for item in result or []:
+    for item in result:
         labels = {k: v for k, v in item.get("metric", {}).items() if k != "__name__"}
         raw = item.get("values") if kind == "matrix" else [item.get("value")]
         points = [(float(t), value) for t, v in raw or []

@@ -155,7 +155,7 @@ def scrape_config(*jobs: tuple[str, Sequence[str]] | tuple[str, Sequence[str], d
     config: dict[str, Any] = {
         "global": {"scrape_interval": interval, "evaluation_interval": interval},
         "scrape_configs": [{"job_name": job[0], "static_configs": [{"targets": list(job[1])}],
-                            **(job[2] if len(job) > 2 else {})}  # type: ignore[misc]
+                            **(job[2] if len(job) > 2 else {})}
                            for job in jobs],
     }
     if rule_files:
