@@ -21,9 +21,9 @@ pytestmark = requires("prometheus")
 PLUGINS = [perfgate_prometheus, perfgate_aiohttp_api]
 
 DELAY_MS = 42  # /api/slow sleeps this long: the ground truth of both views
-#: What the client adds to the service's own time at 10 virtual users on loopback (the demo
-#: measures about 1 ms; a shared CI machine has been seen at 3).
-OVERHEAD_MS = 8.0
+#: What the network and the client add to the service's own time at 10 virtual users on
+#: loopback, besides the load generator's own lag (about 1 ms on a quiet machine).
+OVERHEAD_MS = 4.0
 SLOW = 'demo_http_request_duration_seconds{kind}{{route="/api/slow"}}'
 
 
@@ -87,6 +87,13 @@ def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
         yield patch
 
 
+def driver_lag_ms(outcome: Any, aggregation: str) -> float:
+    """How late the load generator's event loop ran (it measures itself): time a request
+    waited in the client, counted in the client's latency and not in the server's."""
+    [lag] = [m for m in outcome.result.metrics if m["name"] == "perfgate.driver.schedule_lag"]
+    return float(lag["values"][aggregation])
+
+
 def measured(outcome: Any, name: str) -> float:
     [check] = [c for c in outcome.result.checks if c.name == name]
     assert check.measured is not None, check.message
@@ -104,7 +111,8 @@ def test_the_servers_average_is_the_clients_less_the_known_overhead(gate_run):
     # _sum / _count is exact (no buckets): the service's own mean time per request.
     server, client = measured(gate_run, "server-avg"), measured(gate_run, "client-avg")
     assert DELAY_MS <= server < DELAY_MS + 5
-    assert 0 <= client - server < OVERHEAD_MS, (client, server)
+    lag = driver_lag_ms(gate_run, "avg")
+    assert 0 <= client - server < OVERHEAD_MS + lag, (client, server, lag)
 
 
 def test_the_servers_p95_agrees_with_the_clients_within_its_bucket(gate_run):
@@ -115,7 +123,8 @@ def test_the_servers_p95_agrees_with_the_clients_within_its_bucket(gate_run):
     i = bisect.bisect_left(REQUEST_BUCKETS, server / 1000)
     low, high = REQUEST_BUCKETS[i - 1] * 1000, REQUEST_BUCKETS[i] * 1000
     assert low >= DELAY_MS - 2 and high <= 100
-    assert low <= client <= high + OVERHEAD_MS, (client, server)
+    lag = driver_lag_ms(gate_run, "p(99)")
+    assert low <= client <= high + OVERHEAD_MS + lag, (client, server, lag)
 
 
 def test_range_queries_give_series_and_details_say_what_was_asked(gate_run):
