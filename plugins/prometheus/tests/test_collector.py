@@ -21,10 +21,14 @@ pytestmark = requires("prometheus")
 PLUGINS = [perfgate_prometheus, perfgate_aiohttp_api]
 
 DELAY_MS = 42  # /api/slow sleeps this long: the ground truth of both views
-#: What the network and the client add to the service's own time at 10 virtual users on
-#: loopback, besides the load generator's own lag (about 1 ms on a quiet machine).
-OVERHEAD_MS = 4.0
+#: The client's time for a request is the service's plus what lies between them: the network,
+#: the time a request waits in the service's socket before its event loop reads it, the load
+#: generator's own delays. The run measures that overhead on /health, which the service
+#: answers in microseconds, beside the slow requests; on a quiet machine it is about 1 ms.
+#: Slack for the two being different requests:
+SLACK_MS = 2.0
 SLOW = 'demo_http_request_duration_seconds{kind}{{route="/api/slow"}}'
+HEALTH = 'demo_http_request_duration_seconds{kind}{{route="/health"}}'
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +52,8 @@ def targets(demo_port: int, prometheus_url: str, queries: dict[str, Any],
                              "start_timeout": "30s"}},
         "scenarios": {"load": {"driver": "http", "service": "api", "executor": "constant-vus",
                                "vus": vus, "duration": duration,
-                               "requests": [{"name": "slow", "path": f"/api/slow?ms={DELAY_MS}"}]}},
+                               "requests": [{"name": "slow", "path": f"/api/slow?ms={DELAY_MS}"},
+                                            {"name": "control", "path": "/health"}]}},
         "collectors": {"prometheus": {"url": prometheus_url, "queries": queries}},
         "targets": checks,
     }
@@ -65,12 +70,19 @@ def gate_run(demo_port, prometheus, tmp_path_factory, monkeypatch_module):
         "server.avg": {"query": f"sum(increase({SLOW.format(kind='_sum')}[$__range])) / "
                                 f"sum(increase({SLOW.format(kind='_count')}[$__range]))",
                        "unit": "ms", "scale": 1000},
+        "server.control_avg": {
+            "query": f"sum(increase({HEALTH.format(kind='_sum')}[$__range])) / "
+                     f"sum(increase({HEALTH.format(kind='_count')}[$__range]))",
+            "unit": "ms", "scale": 1000},
         "server.rps": {"query": f"sum(rate({histogram}_count[$__rate_interval]))",
                        "type": "range"},
     }
     checks = {
-        "client-p95": {"metric": "http.req_duration{scenario:load}", "target": "p(95) < 200ms"},
-        "client-avg": {"metric": "http.req_duration{scenario:load}", "target": "avg < 200ms"},
+        "client-p95": {"metric": "http.req_duration{name:slow}", "target": "p(95) < 200ms"},
+        "client-avg": {"metric": "http.req_duration{name:slow}", "target": "avg < 200ms"},
+        "control-p95": {"metric": "http.req_duration{name:control}", "target": "p(95) < 200ms"},
+        "control-avg": {"metric": "http.req_duration{name:control}", "target": "avg < 200ms"},
+        "server-control-avg": {"metric": "server.control_avg", "target": "value < 200ms"},
         "server-p95": {"metric": "server.p95", "target": "value < 200ms"},
         "server-avg": {"metric": "server.avg", "target": "value < 200ms"},
         "server-rps": {"metric": "server.rps", "target": "max > 10"},
@@ -87,13 +99,6 @@ def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
         yield patch
 
 
-def driver_lag_ms(outcome: Any, aggregation: str) -> float:
-    """How late the load generator's event loop ran (it measures itself): time a request
-    waited in the client, counted in the client's latency and not in the server's."""
-    [lag] = [m for m in outcome.result.metrics if m["name"] == "perfgate.driver.schedule_lag"]
-    return float(lag["values"][aggregation])
-
-
 def measured(outcome: Any, name: str) -> float:
     [check] = [c for c in outcome.result.checks if c.name == name]
     assert check.measured is not None, check.message
@@ -102,8 +107,8 @@ def measured(outcome: Any, name: str) -> float:
 
 def test_the_gate_passes_with_both_views(gate_run):
     verdicts = {c.name: c.verdict.value for c in gate_run.result.checks if c.group == "targets"}
-    assert verdicts == {"client-p95": "pass", "client-avg": "pass", "server-p95": "pass",
-                        "server-avg": "pass", "server-rps": "pass"}, gate_run.result.errors
+    assert set(verdicts.values()) == {"pass"}, gate_run.result.errors
+    assert len(verdicts) == 8
     assert gate_run.exit_code == 0  # the driver's own health may warn on a busy machine
 
 
@@ -111,20 +116,22 @@ def test_the_servers_average_is_the_clients_less_the_known_overhead(gate_run):
     # _sum / _count is exact (no buckets): the service's own mean time per request.
     server, client = measured(gate_run, "server-avg"), measured(gate_run, "client-avg")
     assert DELAY_MS <= server < DELAY_MS + 5
-    lag = driver_lag_ms(gate_run, "avg")
-    assert 0 <= client - server < OVERHEAD_MS + lag, (client, server, lag)
+    # the overhead of this run, measured on the control requests
+    overhead = measured(gate_run, "control-avg") - measured(gate_run, "server-control-avg")
+    assert 0 <= client - server <= overhead + SLACK_MS, (client, server, overhead)
 
 
 def test_the_servers_p95_agrees_with_the_clients_within_its_bucket(gate_run):
     # histogram_quantile interpolates inside the bucket the 95th percentile falls in
     # (40-50 ms on a quiet machine): the client's p95 lies in that bucket, or above it by no
-    # more than the overhead.
+    # more than this run's overhead at its 95th percentile (the control requests' p95: the
+    # service's part of them is microseconds).
     server, client = measured(gate_run, "server-p95"), measured(gate_run, "client-p95")
     i = bisect.bisect_left(REQUEST_BUCKETS, server / 1000)
     low, high = REQUEST_BUCKETS[i - 1] * 1000, REQUEST_BUCKETS[i] * 1000
     assert low >= DELAY_MS - 2 and high <= 100
-    lag = driver_lag_ms(gate_run, "p(99)")
-    assert low <= client <= high + OVERHEAD_MS + lag, (client, server, lag)
+    overhead = measured(gate_run, "control-p95")
+    assert low <= client <= high + overhead + SLACK_MS, (client, server, overhead)
 
 
 def test_range_queries_give_series_and_details_say_what_was_asked(gate_run):
@@ -135,9 +142,9 @@ def test_range_queries_give_series_and_details_say_what_was_asked(gate_run):
     assert window["end"] == pytest.approx(window["load_end"] + 2, abs=0.5)
     query = details["queries"]["server.p95"]["query"]
     assert "$__range" not in query and "[" in query and "ms]" in query
-    assert details["queries"]["server.rps"]["series"][0]["values"] >= 3
-    # about 10 VUs / 42 ms = 230 requests a second at the top
-    assert 100 < measured(gate_run, "server-rps") < 260
+    assert details["queries"]["server.rps"]["series"][0]["values"] >= 2
+    # 10 VUs, each alternating 42 ms and well under 1 ms requests: at most 470 a second
+    assert 100 < measured(gate_run, "server-rps") < 480
 
 
 def test_a_query_prometheus_refuses_is_an_error_verdict(demo_port, prometheus, tmp_path,
