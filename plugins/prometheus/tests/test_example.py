@@ -34,7 +34,6 @@ def test_the_example_judges_both_views_and_pushes_the_run(tmp_path, monkeypatch)
         assert checks[name].verdict.value == "pass", (name, checks[name].message)
     assert checks["server-errors"].measured == 0
     assert checks["cache-hit-rate"].measured > 0.95  # one page, read over and over
-    assert checks["server-avg"].measured <= checks["client-avg"].measured
     assert set(outcome.result.details["load"]["slowest"]) == {"records", "slow"}
     verdicts = [s for f in text_string_to_metric_families(pushed)
                 if f.name == "perfgate_run_verdict" for s in f.samples if s.value == 1]
