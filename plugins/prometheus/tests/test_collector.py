@@ -40,6 +40,7 @@ def demo_port() -> int:
 def prometheus(demo_port: int) -> Iterator[PrometheusServer]:
     """Prometheus scraping the demo's port every second (down until perfgate starts it)."""
     with PrometheusServer(scrape_config(("demo-app", [f"127.0.0.1:{demo_port}"]))) as server:
+        server.wait_for_discovery("demo-app")
         yield server
 
 

@@ -22,6 +22,7 @@ def test_the_example_judges_both_views_and_pushes_the_run(tmp_path, monkeypatch)
     port = free_port()
     with Pushgateway() as gateway, PrometheusServer(
             scrape_config(("demo-app", [f"127.0.0.1:{port}"]))) as prometheus:
+        prometheus.wait_for_discovery("demo-app")  # down until perfgate starts the demo
         outcome = run_targets(EXAMPLE, output_dir=tmp_path, time_scale=0.25,
                               plugins=[perfgate_prometheus, perfgate_aiohttp_api],
                               environ={"DEMO_PORT": str(port),

@@ -224,6 +224,20 @@ class PrometheusServer(TestServer):
                 raise ServerError(f"{what} did not hold within {timeout:.0f}s")
             time.sleep(0.2)
 
+    def wait_for_discovery(self, *jobs: str, timeout: float = 20.0) -> None:
+        """Wait until Prometheus scrapes the targets of ``jobs`` (up or not).
+
+        Prometheus hands newly discovered targets to its scrapers at most every 5 s, so for a
+        few seconds after it starts nothing is scraped: a test that measures a run right
+        after starting it waits here first.
+        """
+        def discovered() -> bool:
+            found = {t["labels"].get("job") for t in
+                     self.api("targets", state="active")["activeTargets"]
+                     if t.get("lastScrape", "").startswith("2") and t.get("health") != "unknown"}
+            return set(jobs) <= found
+        self.wait_for(discovered, timeout, f"jobs {', '.join(jobs)} scraped")
+
     def wait_for_target(self, job: str, timeout: float = 20.0) -> None:
         """Wait until every target of ``job`` was scraped successfully."""
         def healthy() -> bool:
