@@ -7,23 +7,12 @@ API (``bad_data: 1:5: parse error: ...``) or of the connection (``ConnectError: 
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any
+from typing import Any
 
 import httpx
 import yaml
-from pydantic import AfterValidator
 
 from perfgate import PerfgateError
-
-
-def _http_url(value: str) -> str:
-    if not value.startswith(("http://", "https://")):
-        raise ValueError("expected an http:// or https:// URL")
-    return value.rstrip("/")
-
-
-#: An option holding a server's base URL: ``http://`` or ``https://``, no trailing ``/``.
-HttpURL = Annotated[str, AfterValidator(_http_url)]
 
 
 class QueryError(PerfgateError):

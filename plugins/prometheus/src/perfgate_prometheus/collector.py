@@ -34,8 +34,17 @@ from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 
-from perfgate import Collector, ComponentConfig, Duration, Kind, MetricInfo, MetricSet, RunError
-from perfgate_prometheus.api import HttpURL, PrometheusAPI, QueryError, sample_value
+from perfgate import (
+    BaseUrl,
+    Collector,
+    ComponentConfig,
+    Duration,
+    Kind,
+    MetricInfo,
+    MetricSet,
+    RunError,
+)
+from perfgate_prometheus.api import PrometheusAPI, QueryError, sample_value
 
 _NAME = re.compile(r"[a-zA-Z_][\w.:-]*")
 
@@ -58,7 +67,7 @@ class PrometheusConfig(ComponentConfig):
     """Options of the ``prometheus`` collector."""
 
     #: The server's base URL: ``http://127.0.0.1:9090``.
-    url: HttpURL
+    url: BaseUrl
     #: The metrics to make: name -> query.
     queries: dict[str, QuerySpec] = Field(min_length=1)
     #: Resolution of range queries, and ``$__interval``.

@@ -7,8 +7,7 @@ from pathlib import Path
 
 from pydantic import Field, field_validator
 
-from perfgate import ComponentConfig, Duration, ResultDocument
-from perfgate_prometheus.api import HttpURL
+from perfgate import BaseUrl, ComponentConfig, Duration, ResultDocument
 
 #: The key metrics exported by default, per scenario.
 KEY_METRICS = ["http.req_duration", "http.reqs", "http.req_failed"]
@@ -17,7 +16,7 @@ KEY_METRICS = ["http.req_duration", "http.reqs", "http.req_failed"]
 class ExportConfig(ComponentConfig):
     """Where a run goes and how it is labelled."""
 
-    url: HttpURL
+    url: BaseUrl
     #: The ``job`` label.
     job: str = Field(default="perfgate", min_length=1)
     #: The ``targets`` label; default: the targets file's path from the current directory
