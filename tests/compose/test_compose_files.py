@@ -76,7 +76,7 @@ def test_the_optimized_stack_runs_healthy_with_its_limits(runnable) -> None:
         assert json.load(answer)["status"] == "ok"
     with psycopg.connect(host="127.0.0.1", port=stack.ports["postgres"], user="perfgate",
                          dbname="app") as conn:
-        show = {name: conn.execute(f"SHOW {name}").fetchone()[0]
+        show = {name: (conn.execute(f"SHOW {name}").fetchone() or [None])[0]
                 for name in ("shared_buffers", "max_connections", "shared_preload_libraries")}
     assert show == {"shared_buffers": "256MB", "max_connections": "200",
                     "shared_preload_libraries": "pg_stat_statements"}

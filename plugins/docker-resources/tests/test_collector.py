@@ -57,7 +57,7 @@ def values(metrics: MetricSet, name: str, container: str) -> list[float]:
 
 
 def total(metrics: MetricSet, name: str, container: str, **tags: str) -> float:
-    return sum(metric.aggregate("count") for metric in metrics if metric.name == name
+    return sum(metric.aggregate("count") or 0.0 for metric in metrics if metric.name == name
                and metric.tags.get("container") == container
                and all(metric.tags.get(k) == v for k, v in tags.items()))
 

@@ -60,7 +60,7 @@ def cpu_percent(stats: dict[str, Any]) -> float | None:
     system_delta = cpu["system_cpu_usage"] - pre["system_cpu_usage"]
     online = cpu.get("online_cpus") or len(cpu["cpu_usage"].get("percpu_usage") or ())
     if system_delta > 0 and cpu_delta > 0:
-        return cpu_delta / system_delta * online * 100.0
+        return float(cpu_delta / system_delta * online * 100.0)
     return 0.0
 
 
@@ -115,7 +115,7 @@ def read_sample(stats: dict[str, Any]) -> Reading:
 def cpu_limit(host_config: dict[str, Any]) -> float | None:
     """The CPUs a container may use (``--cpus``, a CFS quota, or a cpuset), or None."""
     if host_config.get("NanoCpus"):
-        return host_config["NanoCpus"] / 1e9
+        return float(host_config["NanoCpus"]) / 1e9
     quota, period = host_config.get("CpuQuota") or 0, host_config.get("CpuPeriod") or 100_000
     if quota > 0:
         return quota / period
