@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import docker
 import pytest
@@ -60,3 +61,34 @@ def test_test_containers_and_images_are_removed(docker_engine: DockerEngine) -> 
         docker_engine.client.containers.get(container.id)
     with pytest.raises(docker.errors.ImageNotFound):
         docker_engine.client.images.get(image)
+
+
+def test_a_killed_test_process_takes_its_private_engine_along(tmp_path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("a private engine needs root")
+    import signal
+    import subprocess
+    import time
+
+    script = ("import sys, time\n"
+              "from perfgate_docker_resources.testing import DockerEngine\n"
+              "engine = DockerEngine().start()\n"
+              "print(engine.process.pid, engine.folder, flush=True)\n"
+              "time.sleep(120)\n")
+    env = {k: v for k, v in os.environ.items() if k != "DOCKER_HOST"}
+    child = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
+                             text=True, start_new_session=True)
+    try:
+        pid, folder = child.stdout.readline().split()
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline and Path(folder).exists():
+            time.sleep(0.2)
+        assert not Path(folder).exists()
+        with pytest.raises(ProcessLookupError):
+            os.kill(int(pid), 0)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()

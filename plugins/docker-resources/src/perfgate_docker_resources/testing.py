@@ -11,7 +11,8 @@
 the whole suite in ``.ci/run``), and otherwise starts a private ``dockerd`` of its own (as
 root): its own data root, exec root, PID file and socket in a temporary folder, no bridge and
 no iptables rules (containers use the host's network, so traffic stays on 127.0.0.1). It is
-stopped by its PID and its folder removed at :meth:`DockerEngine.stop`.
+stopped by its PID and its folder removed at :meth:`DockerEngine.stop`, and by perfgate's
+watchdog if the test process is killed before that.
 
 Images are built locally: :meth:`DockerEngine.busybox_image` imports a root filesystem made
 of Debian's ``busybox-static`` (about 2 MB, under a second). Programs of the host (Python,
@@ -46,6 +47,8 @@ import docker
 import docker.errors
 import pytest
 import requests
+
+from perfgate import watchdog
 
 #: What the SDK raises when the engine is gone or refuses.
 ENGINE_ERRORS = (docker.errors.DockerException, requests.RequestException)
@@ -178,6 +181,9 @@ class DockerEngine:
             self.process = subprocess.Popen(dockerd_args(folder), stdout=log,
                                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                             start_new_session=True)
+        # A test session that is killed still takes its engine along (perfgate's watchdog).
+        watchdog().add_group(self.process.pid, grace=30.0)
+        watchdog().add_path(folder)
         self.host = f"unix://{folder}/docker.sock"
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
@@ -228,9 +234,11 @@ class DockerEngine:
                 self._client = None
             if self.process is not None:
                 stop_dockerd(self.process)
+                watchdog().remove_group(self.process.pid)
                 self.process = None
             if self.folder is not None:
                 remove_engine_folder(self.folder)
+                watchdog().remove_path(self.folder)
                 self.folder = None
 
     def __enter__(self) -> DockerEngine:
