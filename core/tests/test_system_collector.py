@@ -32,3 +32,26 @@ def test_each_process_is_measured_over_a_window_of_its_own():
 ])
 def test_host_percent_is_busy_over_total(before, after, expected):
     assert _percent(before, after) == pytest.approx(expected)
+
+
+def test_a_late_reading_counts_once_for_each_interval_it_covers():
+    """The whole run's average CPU is weighted by time, not by how often the sampler ran."""
+    collector = SystemCollector(SystemConfig(interval=0.25), run_context())
+    collector.open()
+    readings = iter([
+        Reading(at=0.0, cpu=(0.0, 0.0), cores=[], disk=None, net=None),
+        # Idle for two on-time intervals (10% busy)...
+        Reading(at=0.25, cpu=(0.025, 0.25), cores=[], disk=None, net=None),
+        Reading(at=0.5, cpu=(0.05, 0.5), cores=[], disk=None, net=None),
+        # ...then a sampler held back for a whole second of 90% busy: four intervals.
+        Reading(at=1.5, cpu=(0.95, 1.5), cores=[], disk=None, net=None),
+    ])
+    collector._read = lambda: next(readings)  # type: ignore[method-assign]
+    for now in (100.0, 100.25, 100.5, 101.5):
+        collector.sample(now)
+    cpu = collector.metrics.gauge("system.cpu", unit="%")
+    assert cpu.count == 6
+    # 0.5 s at 10% and 1 s at 90%: 63.3%, where one count per reading would say 36.7%.
+    assert cpu.aggregate("avg") == pytest.approx((2 * 10 + 4 * 90) / 6)
+    assert cpu.aggregate("max") == pytest.approx(90.0)
+    assert cpu.last_t == 101.5

@@ -141,28 +141,37 @@ class SystemCollector(SamplingCollector[SystemConfig]):
                 self._own_cpu(reading)  # the processes' first baselines
             return
         self._baseline = reading
-        m = self.metrics
-        m.gauge("system.cpu", unit="%").add(_percent(before.cpu, reading.cpu), now)
+        span = reading.at - before.at
+        # A reading counts once for each interval it covers. A sampler thread held back (by a
+        # load generator busy in the same process) reads late and its one reading then stands
+        # for several intervals; counted once, the busy stretch would weigh less in a
+        # window's average than the idle time around it.
+        covers = max(1, round(span / self.interval))
+
+        def add(name: str, value: float, unit: str | None = None) -> None:
+            gauge = self.metrics.gauge(name, unit=unit)
+            for i in range(covers - 1, -1, -1):
+                gauge.add(value, now - i * self.interval)
+
+        add("system.cpu", _percent(before.cpu, reading.cpu), "%")
         cores = [_percent(b, a) for b, a in zip(before.cores, reading.cores, strict=False)]
-        m.gauge("system.cpu_core_max", unit="%").add(max(cores, default=0.0), now)
+        add("system.cpu_core_max", max(cores, default=0.0), "%")
         mem = psutil.virtual_memory()
-        m.gauge("system.memory", unit="%").add(mem.percent, now)
-        m.gauge("system.memory_used", unit="B").add(float(mem.total - mem.available), now)
-        m.gauge("system.load1").add(os.getloadavg()[0], now)
+        add("system.memory", mem.percent, "%")
+        add("system.memory_used", float(mem.total - mem.available), "B")
+        add("system.load1", os.getloadavg()[0])
         own = self._own_cpu(reading)
         if own:
-            m.gauge("perfgate.cpu", unit="%").add(sum(own), now)
-            m.gauge("perfgate.cpu_max_process", unit="%").add(max(own), now)
-        m.gauge("perfgate.memory", unit="B").add(reading.rss, now)
-        span = reading.at - before.at
+            add("perfgate.cpu", sum(own), "%")
+            add("perfgate.cpu_max_process", max(own), "%")
+        add("perfgate.memory", reading.rss, "B")
         for name, new, old, counter in (
                 ("system.disk_read", reading.disk, before.disk, "read_bytes"),
                 ("system.disk_write", reading.disk, before.disk, "write_bytes"),
                 ("system.net_recv", reading.net, before.net, "bytes_recv"),
                 ("system.net_sent", reading.net, before.net, "bytes_sent")):
             if new is not None and old is not None:
-                rate = (getattr(new, counter) - getattr(old, counter)) / span
-                m.gauge(name, unit="B/s").add(rate, now)
+                add(name, (getattr(new, counter) - getattr(old, counter)) / span, "B/s")
 
 
 @dataclass
