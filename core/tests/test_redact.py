@@ -12,7 +12,7 @@ from pydantic import BaseModel, SecretStr
 
 from perfgate import Collector
 from perfgate.redact import MASK, Redactor, secret_parts, secret_values, userinfo_problem
-from perfgate.testing import run_context
+from perfgate.testing import run_context, run_targets
 from perfgate.yamlmap import load_yaml
 
 
@@ -31,9 +31,26 @@ def test_url_and_keyword_passwords_are_masked(text, expected):
 def test_known_secret_values_are_masked_everywhere_in_a_document():
     redactor = Redactor(["tok-123456", "tok-123456-long"])
     doc = {"a": ["x tok-123456-long y", {"b": "tok-123456"}], "n": 1.5, "bad": math.inf,
-           "tok-123456": "key too"}
+           "tok-123456": "a key is a name"}
     assert redactor.document(doc) == {"a": [f"x {MASK} y", {"b": MASK}], "n": 1.5,
-                                      "bad": None, MASK: "key too"}
+                                      "bad": None, "tok-123456": "a key is a name"}
+    assert redactor.document(doc, keys=True)[MASK] == "a key is a name"
+
+
+@pytest.mark.usefixtures("test_plugins")
+def test_a_one_character_secret_leaves_the_documents_keys_whole(tmp_path):
+    # "x" is inside "expression", "max" and "description": masked in keys, the document
+    # could not be read back (a KeyError in from_dict).
+    outcome = run_targets("""
+        version: 1
+        collectors: {crashy: {value: 1, dsn: "${secret:ONE}"}}
+        targets:
+          value: {metric: crashy.value, target: max < 5, critical: value == 1}
+        """, output_dir=tmp_path, environ={"ONE": "x"})
+    assert outcome.exit_code == 0, outcome.result.errors
+    check = next(c for c in outcome.result.checks if c.name == "value")
+    assert check.critical is not None and check.critical.expression == "value == 1"
+    assert check.target is not None and check.target.expression == "ma*** < 5"
 
 
 def test_interpolation_marks_secret_values():

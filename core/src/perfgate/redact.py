@@ -178,17 +178,23 @@ class Redactor:
             value = _SQL_PASSWORD.sub(lambda m: m.group("head") + f"'{MASK}'", value)
         return value
 
-    def document(self, value: Any) -> Any:
-        """A copy of ``value`` with every string redacted and non-finite floats as None."""
+    def document(self, value: Any, keys: bool = False) -> Any:
+        """A copy of ``value`` with every string value redacted and non-finite floats as None.
+
+        Dict keys are names (``expression``, ``p(95)``, a tag's name) and stay as they are:
+        a short secret masked inside them would break the document's structure. With
+        ``keys=True`` they are redacted too, for free-form data keyed by what a component
+        saw (an endpoint with a token in its query).
+        """
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, float):
             return value if math.isfinite(value) else None
         if isinstance(value, dict):
-            return {self.document(k) if isinstance(k, str) else k: self.document(v)
+            return {self.text(k) if keys and isinstance(k, str) else k: self.document(v, keys)
                     for k, v in value.items()}
         if isinstance(value, list | tuple):
-            return [self.document(v) for v in value]
+            return [self.document(v, keys) for v in value]
         return value
 
 

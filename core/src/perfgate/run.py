@@ -479,7 +479,7 @@ class Run:
         result.exit_code = code
         if self._hook_errors("report", self.host.result_ready(self.context, result)):
             result.exit_code = EXIT_BROKEN
-        self.result = ResultDocument.from_dict(self.context.redactor.document(result.to_dict()))
+        self.result = redacted(result, self.context.redactor)
 
     def _report(self) -> None:
         redactor = self.context.redactor
@@ -512,6 +512,17 @@ class _ReporterSubscriber:
 
     def __call__(self, update: LiveUpdate) -> None:
         self.reporter.live(update)
+
+
+def redacted(result: ResultDocument, redactor: Redactor) -> ResultDocument:
+    """The result with its secrets masked: every value, and the keys inside each
+    component's ``details`` (its own data, keyed by endpoints, pages and the like). The
+    document's other keys are the schema's names, tag names and the scenario and component
+    names of the targets file, and stay whole."""
+    doc = redactor.document(result.to_dict())
+    doc["details"] = {name: redactor.document(value, keys=True)
+                      for name, value in result.details.items()}
+    return ResultDocument.from_dict(doc)
 
 
 def environment(host: PluginHost) -> dict[str, Any]:
