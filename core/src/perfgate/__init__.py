@@ -23,7 +23,8 @@ their tests); a plugin imports nothing else from perfgate::
 - thresholds and units: :func:`parse_threshold`, :func:`aggregation_unit`,
   :func:`format_selector`, :func:`format_value`, :func:`format_duration`, :func:`dimension`,
   :class:`Duration`;
-- where load may go: :func:`load_allowed`, :func:`is_loopback`;
+- where load may go: :func:`load_allowed`, :func:`host_allowed`, :func:`address_allowed`,
+  :func:`is_loopback` (``context.check_host_allowed``, ``context.check_connected``);
 - secrets in URLs: :func:`userinfo_problem` (a password a URL parser would misread);
 - what must die with perfgate, even on SIGKILL: :func:`watchdog`, :class:`Watchdog`;
 - perfgate's own HTTP load, shared by drivers (``requests:`` and ``flows:``):
@@ -47,7 +48,14 @@ from perfgate.components import (
     driver_health_target,
 )
 from perfgate.config import ComponentConfig, DriverScenario, Duration
-from perfgate.context import RunContext, RunOptions, is_loopback, load_allowed
+from perfgate.context import (
+    RunContext,
+    RunOptions,
+    address_allowed,
+    host_allowed,
+    is_loopback,
+    load_allowed,
+)
 from perfgate.errors import (
     BaselineError,
     ConfigError,
@@ -144,6 +152,7 @@ __all__ = [
     "Verdict",
     "Watchdog",
     "__version__",
+    "address_allowed",
     "aggregation_unit",
     "all_requests",
     "check_request_hosts",
@@ -157,6 +166,7 @@ __all__ = [
     "format_value",
     "has_template",
     "hookimpl",
+    "host_allowed",
     "is_loopback",
     "json_capture",
     "json_lookup",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -44,7 +45,63 @@ def is_loopback(host: str) -> bool:
 def load_allowed(url: str, allow_hosts: list[str] | tuple[str, ...]) -> bool:
     """True if load may go to ``url``: its host is loopback or listed in ``allow_hosts``."""
     host = urlsplit(url).hostname or ""
+    return host_allowed(host, allow_hosts)
+
+
+def host_allowed(host: str, allow_hosts: list[str] | tuple[str, ...]) -> bool:
+    """True if load may go to ``host`` by its name: loopback or listed in ``allow_hosts``."""
     return is_loopback(host) or host in allow_hosts
+
+
+def address_allowed(host: str, address: str, allow_hosts: list[str] | tuple[str, ...]) -> bool:
+    """True if a connection to ``host`` that reached ``address`` stayed where load may go.
+
+    A host listed under ``allow_hosts`` may be at any address: the user named it. A host
+    allowed for being loopback by its name (``localhost``, ``api.localhost``) must have
+    reached a loopback address, since a name can resolve anywhere (an ``/etc/hosts`` line, a
+    resolver that does not keep ``.localhost`` local). An empty ``address`` is a Unix socket.
+    """
+    if host in allow_hosts or not address:
+        return True
+    try:
+        return ipaddress.ip_address(address.split("%")[0].strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def resolved_elsewhere(host: str, allow_hosts: list[str] | tuple[str, ...]) -> str | None:
+    """The first address ``host`` resolves to that is not loopback, for a host allowed only
+    by its name looking loopback; None when there is none (or the name does not resolve,
+    which the connection will say), or the host is an address or listed in ``allow_hosts``.
+
+    Checked before connecting, so that no password goes where load may not go.
+    """
+    if host in allow_hosts or not is_loopback(host):
+        return None
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return None
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return None
+    for info in infos:
+        address = str(info[4][0])
+        if not address_allowed(host, address, allow_hosts):
+            return address
+    return None
+
+
+def refusal(host: str, address: str | None = None) -> str:
+    """The message that refuses load to ``host`` (reached at ``address``)."""
+    if address is None:
+        return (f"refusing to send load to {host!r}: only loopback and hosts listed under "
+                "allow_hosts: in the targets file are allowed")
+    return (f"refusing to talk to {host!r}: it resolved to {address}, which is not a "
+            "loopback address, and the host is not listed under allow_hosts: in the targets "
+            "file")
 
 
 class RunContext:
@@ -90,12 +147,34 @@ class RunContext:
 
     def check_load_allowed(self, url: str) -> None:
         """Refuse load against a host that is neither loopback nor listed in ``allow_hosts``."""
-        if load_allowed(url, self.targets.model.allow_hosts):
-            return
-        host = urlsplit(url).hostname or ""
-        raise ConfigError(
-            f"refusing to send load to {host!r}: only loopback and hosts listed under "
-            "allow_hosts: in the targets file are allowed")
+        self.check_host_allowed(urlsplit(url).hostname or "")
+
+    def check_host_allowed(self, host: str) -> None:
+        """Refuse to talk to ``host`` (a name or an address) unless it is loopback or listed
+        in ``allow_hosts``: call it before connecting. A name allowed for looking loopback
+        (``api.localhost``) is resolved, and every address it has must be loopback.
+
+        :raises perfgate.ConfigError: with the refusal, which becomes the component's error.
+        """
+        allow_hosts = self.targets.model.allow_hosts
+        if not host_allowed(host, allow_hosts):
+            raise ConfigError(refusal(host))
+        elsewhere = resolved_elsewhere(host, allow_hosts)
+        if elsewhere is not None:
+            raise ConfigError(refusal(host, elsewhere))
+
+    def check_connected(self, host: str, address: str) -> None:
+        """Refuse a connection to ``host`` that reached ``address``: call it once connected,
+        with the peer address, and close the connection if it raises.
+
+        A name that is loopback by its looks (``api.localhost``) must have reached a loopback
+        address; a host listed in ``allow_hosts`` may be anywhere (see
+        :func:`address_allowed`).
+
+        :raises perfgate.ConfigError: with the refusal, naming the address.
+        """
+        if not address_allowed(host, address, self.targets.model.allow_hosts):
+            raise ConfigError(refusal(host, address))
 
     def add_secret(self, *values: str) -> None:
         """Mask these values too, wherever they appear (every component's ``SecretStr``

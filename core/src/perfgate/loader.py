@@ -216,6 +216,11 @@ def _resolve(tf: TargetsFile, host: PluginHost, problems: _Problems) -> None:
             problems.add(f"service host {host_name!r} is not loopback and not listed under "
                          "allow_hosts:; perfgate refuses to load other hosts by mistake",
                          ("services", name, "url"))
+        health = service.health or ""
+        if "://" in health and not load_allowed(health, model.allow_hosts):
+            problems.add(f"health host {urlsplit(health).hostname or ''!r} is not loopback "
+                         "and not listed under allow_hosts:; the probe goes only where load "
+                         "may go", ("services", name, "health"))
         if service.compose is not None:
             _check_compose_files(tf.folder, name, service.compose, problems)
     produced = tf.producers

@@ -103,7 +103,7 @@ class Run:
         self.result = ResultDocument()
         self.metrics = MetricSet()
         self.services = ServiceManager(targets.services, targets.folder, options.output_dir,
-                                       Redactor(targets.secrets))
+                                       Redactor(targets.secrets), targets.model.allow_hosts)
         self.collectors: list[Collector[Any]] = []
         #: ``during:`` collectors, in the order of the file, once their scenario started.
         self.during: list[DuringCollector] = []

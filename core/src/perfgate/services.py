@@ -25,15 +25,16 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
+
+import httpx
 
 from perfgate.compose import ComposeStack
 from perfgate.config import ServiceConfig
+from perfgate.context import address_allowed, host_allowed, refusal, resolved_elsewhere
 from perfgate.errors import ServiceError
 from perfgate.redact import Redactor
 from perfgate.result import write_atomic
@@ -60,8 +61,12 @@ class StartedService:
         return self.process.pid  # start_new_session makes the child its group's leader
 
 
-#: Health probes go straight to the service, never through an HTTP proxy from the environment.
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+#: Redirects a health probe follows, each to a host where load may go.
+MAX_REDIRECTS = 5
+
+
+class HealthRefused(ServiceError):
+    """The health probe would have gone to a host where load may not go."""
 
 
 def health_url(config: ServiceConfig) -> str | None:
@@ -72,18 +77,49 @@ def health_url(config: ServiceConfig) -> str | None:
     return config.url + "/" + config.health.lstrip("/")
 
 
-def probe(url: str, statuses: list[int] | None, timeout: float = 2.0) -> str | None:
-    """None if ``url`` answers healthy, else a short reason."""
-    try:
-        with _OPENER.open(url, timeout=timeout) as response:
-            code = response.status
-    except urllib.error.HTTPError as exc:
-        code = exc.code
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return f"{type(reason).__name__}: {reason}"
+def probe(url: str, statuses: list[int] | None, timeout: float = 2.0,
+          allow_hosts: list[str] | tuple[str, ...] = ()) -> str | None:
+    """None if ``url`` answers healthy, else a short reason.
+
+    The probe goes straight to the service (never through a proxy from the environment) and
+    only where load may go: the host of ``url`` and of every redirect it follows must be
+    loopback or in ``allow_hosts``, and the address it connected to must be loopback unless
+    the host is listed (see :func:`perfgate.address_allowed`).
+
+    :raises HealthRefused: a host or an address where load may not go.
+    """
+    with httpx.Client(trust_env=False, follow_redirects=False, verify=True,
+                      timeout=httpx.Timeout(timeout)) as client:
+        for _ in range(MAX_REDIRECTS + 1):
+            host = urlsplit(url).hostname or ""
+            if not host_allowed(host, allow_hosts):
+                raise HealthRefused(refusal(host))
+            elsewhere = resolved_elsewhere(host, allow_hosts)
+            if elsewhere is not None:
+                raise HealthRefused(refusal(host, elsewhere))
+            try:
+                with client.stream("GET", url) as response:
+                    code = response.status_code
+                    location = response.headers.get("location")
+                    peer = _peer_address(response)
+            except httpx.HTTPError as exc:
+                return f"{type(exc).__name__}: {exc}"
+            if peer is not None and not address_allowed(host, peer, allow_hosts):
+                raise HealthRefused(refusal(host, peer))
+            if not (300 <= code < 400 and location) or (statuses and code in statuses):
+                break
+            url = urljoin(url, location)
+        else:
+            return f"more than {MAX_REDIRECTS} redirects"
     ok = code in statuses if statuses else 200 <= code < 300
     return None if ok else f"HTTP {code}"
+
+
+def _peer_address(response: httpx.Response) -> str | None:
+    """The address the response came from, if the transport tells it."""
+    stream = response.extensions.get("network_stream")
+    peer = stream.get_extra_info("server_addr") if stream is not None else None
+    return str(peer[0]) if peer else None
 
 
 def port_in_use(url: str) -> bool:
@@ -109,8 +145,11 @@ class ServiceManager:
     """Starts the services of a targets file and guarantees they are stopped."""
 
     def __init__(self, services: dict[str, ServiceConfig], folder: Path, output_dir: Path,
-                 redactor: Redactor | None = None) -> None:
+                 redactor: Redactor | None = None,
+                 allow_hosts: list[str] | tuple[str, ...] = ()) -> None:
         self.services = services
+        #: Hosts beyond loopback that health probes may go to.
+        self.allow_hosts = tuple(allow_hosts)
         self.folder = folder
         self.output_dir = output_dir
         #: Applied to each log once its service stopped: a service that prints the secret
@@ -209,7 +248,10 @@ class ServiceManager:
                 raise ServiceError(
                     f"service {name!r} exited with code {started.process.returncode} before "
                     f"{url} answered; last output:\n{_tail(started.log_path)}", name)
-            reason = probe(url, config.health_status) or ""
+            try:
+                reason = probe(url, config.health_status, allow_hosts=self.allow_hosts) or ""
+            except HealthRefused as exc:
+                raise ServiceError(f"service {name!r}: health {url}: {exc}", name) from None
             if not reason:
                 return
             time.sleep(0.1)

@@ -11,6 +11,9 @@
 - :func:`collect`: start a :class:`~perfgate.components.SamplingCollector`, run a workload,
   stop it, and get the collector and its metrics back.
 - :func:`free_port`: a TCP port on 127.0.0.1 nobody listens on, for a server a test starts.
+- :func:`outside_address` and :class:`Listener`: an address of this machine that is not
+  loopback, and a TCP listener there that counts what reaches it, to show that a component
+  refuses a host where load may not go without sending it anything.
 
 ::
 
@@ -30,6 +33,7 @@ import contextlib
 import socket
 import tempfile
 import textwrap
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -49,8 +53,8 @@ from perfgate.sampling import SamplingCollector
 from perfgate.targets import TargetsFile
 from perfgate.yamlmap import LineMap
 
-__all__ = ["RunOutcome", "collect", "free_port", "perfgate_plugin", "run_context",
-           "run_targets"]
+__all__ = ["Listener", "RunOutcome", "collect", "free_port", "outside_address",
+           "perfgate_plugin", "run_context", "run_targets"]
 
 C = TypeVar("C", bound=SamplingCollector[Any])
 
@@ -148,3 +152,56 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def outside_address() -> str:
+    """An IPv4 address of this machine that is not loopback (what a name may resolve to);
+    the test is skipped on a machine without one."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.1", 9))  # nothing is sent: this only picks the route
+            address = str(s.getsockname()[0])
+        except OSError:
+            address = "127.0.0.1"
+    if address.startswith("127."):
+        pytest.skip("this machine has no address but loopback")
+    return address
+
+
+class Listener:
+    """A TCP listener on ``host`` (default :func:`outside_address`) that accepts every
+    connection and counts the connections and the bytes that reached it; a context
+    manager."""
+
+    def __init__(self, host: str | None = None) -> None:
+        self.host = host or outside_address()
+        self.connections = 0
+        self.received = 0
+        self._sock = socket.create_server((self.host, 0))
+        self._sock.settimeout(0.1)
+        self.port = int(self._sock.getsockname()[1])
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, name="perfgate-listener",
+                                        daemon=True)
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            with conn:
+                conn.settimeout(0.5)
+                with contextlib.suppress(OSError):
+                    while data := conn.recv(65536):
+                        self.received += len(data)
+
+    def __enter__(self) -> Listener:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._sock.close()
