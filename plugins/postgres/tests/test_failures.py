@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import time
 from pathlib import Path
 from typing import Any, ClassVar
@@ -26,7 +27,7 @@ from perfgate import (
     RunError,
     hookimpl,
 )
-from perfgate.testing import free_port, run_context, run_targets
+from perfgate.testing import Listener, free_port, outside_address, run_context, run_targets
 from perfgate_postgres import PostgresCollector, PostgresConfig
 
 from .conftest import BOB_PASSWORD, MALLORY_PASSWORD
@@ -288,3 +289,53 @@ def test_a_server_that_stops_answering_does_not_hold_up_the_run(plain_cluster) -
     assert time.monotonic() - started < 3
     assert any("answered again" in note for note in context.notes())
     assert metrics.combined("postgres.connections").count > 0
+
+
+@pytest.mark.parametrize("where", ["host={host} port={port}",
+                                   "host=127.0.0.1,{host} port={port}",
+                                   "host=db.example.com hostaddr={host} port={port}"])
+def test_a_host_that_is_not_allowed_is_refused_before_anything_is_sent(where) -> None:
+    secret = "Hunter2-Outside"
+    with Listener() as outside:
+        dsn = where.format(host=outside.host, port=outside.port)
+        message = start_error(f"{dsn} dbname=test user=postgres password={secret}")
+    refused = "db.example.com" if "hostaddr" in where else outside.host
+    assert message.startswith(f"postgres: refusing to send load to {refused!r}"), message
+    assert outside.connections == 0  # the password never left
+    assert_secret_free(message, secret)
+
+
+def test_a_loopback_name_that_resolves_elsewhere_is_refused(monkeypatch) -> None:
+    outside = outside_address()
+    real = socket.getaddrinfo
+
+    def resolve(host, *args, **kwargs):  # as a resolver that does not keep .localhost local
+        return real(outside if host == "db.localhost" else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    with Listener(outside) as listener:
+        message = start_error(f"host=db.localhost port={listener.port} dbname=test "
+                              "user=postgres password=Hunter2-Rebound")
+    assert message.startswith(f"postgres: refusing to talk to 'db.localhost': it resolved "
+                              f"to {outside}, which is not a loopback address")
+    assert listener.connections == 0
+
+
+def test_the_address_connected_to_is_checked(monkeypatch) -> None:
+    # libpq connects on its own: what it reached (conn.info.hostaddr) is checked too. The
+    # server is on loopback, so a run context that allows nothing but loopback accepts it;
+    # one whose check says otherwise refuses it after connecting.
+    seen = []
+    context = run_context()
+    original = context.check_connected
+
+    def check(host: str, address: str) -> None:
+        seen.append((host, address))
+        original(host, address)
+
+    monkeypatch.setattr(context, "check_connected", check)
+    collector = PostgresCollector(PostgresConfig(
+        dsn="host=localhost port=5432 dbname=test user=postgres"), context)
+    collector.start()
+    collector.stop()
+    assert seen and seen[0][0] == "localhost" and seen[0][1] in ("127.0.0.1", "::1")

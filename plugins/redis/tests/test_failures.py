@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import time
 from typing import Any
 
@@ -12,7 +13,7 @@ import pytest
 from pydantic import ValidationError
 
 from perfgate import ConfigError, RunError
-from perfgate.testing import free_port, run_context, run_targets
+from perfgate.testing import Listener, free_port, outside_address, run_context, run_targets
 from perfgate_redis import RedisCollector, RedisConfig
 
 PASSWORD = "Right-Redis-Password"
@@ -170,3 +171,37 @@ def test_a_server_that_stops_answering_does_not_hold_up_the_run(make_redis) -> N
     assert time.monotonic() - started < 3
     assert any("answered again" in note for note in context.notes())
     assert metrics.combined("redis.memory_used").count > 0
+
+
+def test_a_host_that_is_not_allowed_is_refused_before_anything_is_sent() -> None:
+    with Listener() as outside:
+        message = start_error(f"redis://:Outside-Secret@{outside.host}:{outside.port}/0")
+    assert message.startswith(f"redis: refusing to send load to {outside.host!r}")
+    assert outside.connections == 0  # the password never left
+    assert_secret_free(message, "Outside-Secret")
+
+
+def test_a_loopback_name_that_resolves_elsewhere_is_refused(make_redis, monkeypatch) -> None:
+    # A real Redis on this machine's outside address, and a resolver that answers the
+    # first look-up with loopback, then with the outside address (DNS rebinding): the
+    # collector checks the address its connection reached.
+    outside = outside_address()
+    server = make_redis(password=PASSWORD, bind=f"127.0.0.1 {outside}")
+    real = socket.getaddrinfo
+    answers = ["127.0.0.1"]
+
+    def resolve(host, *args, **kwargs):
+        if host == "cache.localhost":
+            host = answers.pop() if answers else outside
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    message = start_error(f"redis://:{PASSWORD}@cache.localhost:{server.port}/0")
+    assert message == (f"redis: refusing to talk to 'cache.localhost': it resolved to "
+                       f"{outside}, which is not a loopback address, and the host is not "
+                       "listed under allow_hosts: in the targets file")
+    # Resolving elsewhere from the start is refused before connecting.
+    answers.clear()
+    with Listener(outside) as listener:
+        message = start_error(f"redis://:{PASSWORD}@cache.localhost:{listener.port}/0")
+    assert f"it resolved to {outside}" in message and listener.connections == 0

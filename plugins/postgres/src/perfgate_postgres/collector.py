@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 
 from perfgate import (
+    ConfigError,
     Kind,
     MetricInfo,
     RunContext,
@@ -154,12 +155,23 @@ class PostgresCollector(SamplingCollector[PostgresConfig]):
         if problem is not None:  # libpq's own message quotes the dsn
             raise RunError(f"postgres: dsn: {problem}")
         try:
+            for host in self.conninfo.network_hosts():
+                self.context.check_host_allowed(host)
+        except ConfigError as exc:
+            raise RunError(f"postgres: {exc}") from None
+        try:
             conn = psycopg.connect(
                 self.conninfo.dsn, autocommit=True,
                 connect_timeout=max(2, round(self.config.timeout)),
                 fallback_application_name="perfgate-postgres")
         except psycopg.Error as exc:
             raise RunError(self._connect_message(exc)) from None
+        try:
+            # A name that looks loopback may resolve elsewhere: the address counts.
+            self.context.check_connected(conn.info.host, conn.info.hostaddr)
+        except ConfigError as exc:
+            conn.close()
+            raise RunError(f"postgres: {exc}") from None
         try:
             conn.execute(f"{TAG} SELECT pg_catalog.set_config('statement_timeout', %s, false)",
                          (f"{max(int(self.config.timeout * 1000), 1)}ms",))

@@ -7,6 +7,8 @@ without ever reading the password.
 
 from __future__ import annotations
 
+import os
+
 from psycopg.conninfo import conninfo_to_dict
 
 
@@ -35,3 +37,14 @@ class ConnInfo:
         if self.params.get("user"):
             where += f" as {self.params['user']}"
         return where
+
+    def network_hosts(self) -> list[str]:
+        """The hosts and addresses libpq may connect to over the network, as the DSN (or,
+        without one there, ``PGHOST`` / ``PGHOSTADDR``) gives them; Unix socket folders are
+        left out."""
+        params = self.params
+        found: list[str] = []
+        for key, env in (("host", "PGHOST"), ("hostaddr", "PGHOSTADDR")):
+            value = params[key] if key in params else os.environ.get(env, "")
+            found.extend(h.strip() for h in value.split(","))
+        return [h for h in found if h and not h.startswith(("/", "@"))]

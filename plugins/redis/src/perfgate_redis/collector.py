@@ -12,7 +12,15 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from perfgate import Kind, MetricInfo, RunContext, RunError, SamplingCollector, TargetSpec
+from perfgate import (
+    ConfigError,
+    Kind,
+    MetricInfo,
+    RunContext,
+    RunError,
+    SamplingCollector,
+    TargetSpec,
+)
 from perfgate_redis.config import INVALID_URL, RedisConfig, url_problem
 from perfgate_redis.sample import Sample, delta
 from perfgate_redis.url import RedisURL
@@ -111,18 +119,44 @@ class RedisCollector(SamplingCollector[RedisConfig]):
         problem = url_problem(self.target.url)
         if problem is not None:  # the parser's own message may quote the password
             raise RunError(f"redis: url: {problem}")
+        if self.target.scheme != "unix":
+            try:
+                self.context.check_host_allowed(self.target.host or "localhost")
+            except ConfigError as exc:
+                raise RunError(f"redis: {exc}") from None
         try:
+            # One connection (made here), so that the address it reached can be checked.
             self._client = redis.Redis.from_url(
                 self.target.url, socket_connect_timeout=self.config.timeout,
-                socket_timeout=self.config.timeout, **_client_options())
+                socket_timeout=self.config.timeout, single_connection_client=True,
+                **_client_options())
         except ValueError:
             raise RunError(f"redis: url: {INVALID_URL}") from None
+        except redis.RedisError as exc:
+            raise RunError(f"redis: {self._reason(exc)}") from None
         try:
             self._own["ping"] += 1
             self._client.ping()
+            self._check_connected()
         except redis.RedisError as exc:
             self.close()
             raise RunError(f"redis: {self._reason(exc)}") from None
+        except ConfigError as exc:
+            self.close()
+            raise RunError(f"redis: {exc}") from None
+
+    def _check_connected(self) -> None:
+        """Refuse the server if the connection reached an address load may not go to (a
+        name that looks loopback but resolved elsewhere)."""
+        connection = self._client.connection if self._client is not None else None
+        sock = getattr(connection, "_sock", None)
+        if self.target.scheme == "unix" or sock is None:
+            return
+        try:
+            address = str(sock.getpeername()[0])
+        except OSError:
+            return  # gone: the next command reconnects, and is checked then
+        self.context.check_connected(self.target.host or "localhost", address)
 
     # -- sampling ------------------------------------------------------------------------
     def sample(self, now: float) -> None:
@@ -140,8 +174,13 @@ class RedisCollector(SamplingCollector[RedisConfig]):
                 own = dict(self._own)
                 self._own["info"] += 1
                 info = client.info("all")
+                self._check_connected()  # a reconnect may have gone elsewhere
             except redis.RedisError as exc:
                 self.sample_failed(self._reason(exc), now)
+                return
+            except ConfigError as exc:
+                self.sample_failed(str(exc), now)
+                self.close()
                 return
             self._record(Sample.from_info(info, time.time(), own, probe_ms))
 
