@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from perfgate import ConfigError
 from perfgate.result import Verdict
 from perfgate.testing import run_targets
 
@@ -92,13 +93,12 @@ def test_regressions_can_warn_and_the_file_option_is_relative_to_the_targets(tmp
     assert outcome.exit_code == 0
 
 
-def test_an_unreadable_baseline_is_an_error_verdict(tmp_path):
+def test_an_unreadable_baseline_is_refused_before_the_run(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
-    outcome = run_targets(targets(50), output_dir=tmp_path / "now", baseline=bad)
-    assert {v for v, _ in checks(outcome).values()} == {Verdict.ERROR}
-    assert outcome.exit_code == 3
-    assert f"cannot read the baseline {bad}" in checks(outcome)["latency"][1]
+    with pytest.raises(ConfigError, match=f"cannot read the baseline {bad}: it is not JSON"):
+        run_targets(targets(50), output_dir=tmp_path / "now", baseline=bad)
+    assert not (tmp_path / "now" / "result.json").exists()
 
 
 def test_a_metric_missing_from_the_baseline_skips(tmp_path):

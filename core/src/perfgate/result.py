@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from perfgate.errors import BaselineError
-from perfgate.metrics import MetricSet
+from perfgate.metrics import Kind, Metric, MetricSet
 
 SCHEMA_ID = "perfgate-result/1"
 
@@ -148,10 +148,17 @@ class ResultDocument:
 
 @dataclass
 class Baseline:
-    """An earlier result document to compare with (``--baseline FILE``), and where it was."""
+    """An earlier result document to compare with (``--baseline FILE``), and where it was.
+
+    A metric whose data cannot be rebuilt, or disagrees with the values the document shows
+    for it (a count of 120 over an empty histogram), is left out of :attr:`metrics` and
+    listed in :attr:`corrupt`: a check on it is an error, never a skip.
+    """
 
     path: Path
     result: ResultDocument
+    #: Metric name -> why its data in the baseline cannot be trusted.
+    corrupt: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Baseline:
@@ -162,23 +169,33 @@ class Baseline:
             doc = json.loads(where.read_text(encoding="utf-8"))
         except OSError as exc:
             raise BaselineError(f"{prefix}: {exc.strerror or exc}") from None
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise BaselineError(f"{prefix}: it is not JSON ({exc})") from None
-        if not isinstance(doc, dict) or not str(doc.get("schema", "")).startswith(
-                "perfgate-result/"):
+        schema = doc.get("schema") if isinstance(doc, dict) else None
+        if not isinstance(schema, str) or not schema.startswith("perfgate-result/"):
             raise BaselineError(f"{prefix}: it is not a perfgate result document")
+        if schema != SCHEMA_ID:
+            raise BaselineError(f"{prefix}: it is a {schema} document, and this perfgate "
+                                f"reads {SCHEMA_ID}")
         try:
             result = ResultDocument.from_dict(doc)
-            result.metric_set()
-        except (KeyError, TypeError, ValueError) as exc:
+            if not isinstance(result.run, dict):
+                raise TypeError("run is not a mapping")
+            if not isinstance(result.metrics, list) or not all(
+                    isinstance(m, dict) and isinstance(m.get("name"), str)
+                    for m in result.metrics):
+                raise TypeError("metrics is not a list of metric documents")
+            corrupt = _corrupt_metrics(result.metrics)
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise BaselineError(f"{prefix}: it is not a valid result document "
                                 f"({type(exc).__name__}: {exc})") from None
-        return cls(where, result)
+        return cls(where, result, corrupt)
 
     @cached_property
     def metrics(self) -> MetricSet:
-        """The baseline's metrics, rebuilt to be merged and aggregated like this run's."""
-        return self.result.metric_set()
+        """The baseline's sound metrics, rebuilt to be merged and aggregated like this run's."""
+        return MetricSet.from_list(m for m in self.result.metrics
+                                   if m["name"] not in self.corrupt)
 
     def check(self, current: Check) -> Check | None:
         """The baseline's check with the same name and metric as ``current``, if it has one."""
@@ -186,6 +203,31 @@ class Baseline:
             if check.name == current.name and check.metric == current.metric:
                 return check
         return None
+
+
+def _corrupt_metrics(docs: list[dict[str, Any]]) -> dict[str, str]:
+    """Metric name -> why, for each metric document whose data cannot be rebuilt or does
+    not hold what its values say.
+
+    :raises TypeError: a metric document is malformed (no kind, data that is no mapping).
+    """
+    corrupt: dict[str, str] = {}
+    for doc in docs:
+        name = doc["name"]
+        if doc.get("kind") not in {k.value for k in Kind}:
+            raise TypeError(f"metric {name!r} has no valid kind")
+        if not all(isinstance(doc.get(key, {}), dict) for key in ("data", "values", "tags")):
+            raise TypeError(f"metric {name!r}: data, values and tags are mappings")
+        try:
+            metric = Metric.from_dict(doc)
+        except Exception as exc:  # a histogram that does not decode, a number that is not
+            corrupt.setdefault(name, f"its data does not load ({type(exc).__name__})")
+            continue
+        said = doc.get("values", {}).get("count")
+        if isinstance(said, int | float) and metric.count != said:
+            corrupt.setdefault(name, f"its values say count {said:g} but its data holds "
+                                     f"{metric.count}")
+    return corrupt
 
 
 def result_schema() -> dict[str, Any]:

@@ -32,6 +32,7 @@ from perfgate.errors import PerfgateError, ServiceError
 from perfgate.live import LiveRun, LiveUpdate
 from perfgate.metrics import MetricSet, tag_key
 from perfgate.plugins import PluginHost
+from perfgate.preflight import check_baselines, prepare_output
 from perfgate.progress import Progress
 from perfgate.redact import Redactor
 from perfgate.result import Check, ResultDocument, Verdict
@@ -538,9 +539,20 @@ def environment(host: PluginHost) -> dict[str, Any]:
 
 
 def execute(targets: TargetsFile, host: PluginHost, options: RunOptions) -> RunOutcome:
-    """Run a checked targets file; always stops services and writes reports."""
-    host.activate(used_components(targets))
-    return Run(targets, host, options).execute()
+    """Run a checked targets file; always stops services and writes reports.
+
+    :raises ConfigError: before anything starts: the output folder or a path the run would
+        write cannot be written, another run holds the folder, or a baseline is unusable.
+    """
+    lock = prepare_output(targets, options)
+    try:
+        notes = check_baselines(targets, options)
+        host.activate(used_components(targets))
+        run = Run(targets, host, options)
+        run.result.notes.extend(notes)
+        return run.execute()
+    finally:
+        lock.release()
 
 
 def used_components(targets: TargetsFile) -> set[tuple[str, str]]:

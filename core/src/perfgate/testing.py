@@ -87,7 +87,8 @@ def run_targets(source: str | Path | dict[str, Any], *, output_dir: Path | None 
         if output_dir is None:
             output_dir = Path(stack.enter_context(tempfile.TemporaryDirectory()))
         folder = Path(output_dir)
-        folder.mkdir(parents=True, exist_ok=True)
+        if not isinstance(source, Path):  # the file is written into the output folder
+            folder.mkdir(parents=True, exist_ok=True)
         path = _as_file(source, folder)
         with extra_plugins(*plugins):
             host = PluginHost.load()

@@ -7,7 +7,9 @@ from the document, so its percentiles are as exact as this run's.
 
 Verdicts: ``pass`` when the expression holds, ``fail`` when it does not (``warn`` with
 ``on_regression: warn``), ``skip`` when there is no baseline or either run lacks the metric,
-``error`` when the baseline file cannot be read.
+``error`` when the baseline file cannot be read or its data for the metric is corrupt (its
+histogram does not decode, or disagrees with the values the document shows). A baseline
+that is not a result document of this schema version is refused before the run (exit 2).
 """
 
 from __future__ import annotations
@@ -57,7 +59,10 @@ class BaselineValidator(Validator[BaselineConfig]):
         if baseline is None:
             return [self._check(t, Verdict.SKIP, "no baseline result given (--baseline FILE)")
                     for t in wanted]
-        return [self._judge(t, metrics, baseline.metrics) for t in wanted]
+        return [self._check(t, Verdict.ERROR, f"the baseline {baseline.path} is corrupt for "
+                                              f"{t.metric}: {baseline.corrupt[t.metric]}")
+                if t.metric in baseline.corrupt else self._judge(t, metrics, baseline.metrics)
+                for t in wanted]
 
     def _check(self, target: TargetUse, verdict: Verdict, message: str) -> Check:
         assert target.baseline is not None
