@@ -37,16 +37,20 @@ class CompiledChecks:
 
     @property
     def needs_body(self) -> bool:
-        return self.body_contains is not None or bool(self.json_equals)
+        """Whether the whole body must be kept: JSON checks need it; ``body_contains`` is
+        searched for while the body streams in (``client.BodySearch``)."""
+        return bool(self.json_equals)
 
-    def evaluate(self, status: int | str, body: bytes, doc: Any, duration_us: int) -> list[bool]:
-        """One boolean per name, in order. ``status`` is a string when no response came."""
+    def evaluate(self, status: int | str, contains: bool, doc: Any,
+                 duration_us: int) -> list[bool]:
+        """One boolean per name, in order. ``status`` is a string when no response came;
+        ``contains``: the body held ``body_contains``."""
         out = []
         code = status if isinstance(status, int) else 0
         if self.status is not None:
             out.append(code in self.status)
         if self.body_contains is not None:
-            out.append(self.body_contains in body)
+            out.append(bool(code) and contains)
         for parts, expected in self.json_equals:
             out.append(doc is not MISSING and lookup(doc, parts) == expected)
         if self.max_duration_us is not None:

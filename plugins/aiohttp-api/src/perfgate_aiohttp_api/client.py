@@ -84,6 +84,32 @@ def delimited_by_close(received: bytes) -> bool:
     return False
 
 
+class BodySearch:
+    """Looks for ``needle`` in a body that comes in pieces, keeping only the last
+    ``len(needle) - 1`` bytes between pieces: memory is bounded whatever the body's size."""
+
+    __slots__ = ("found", "needle", "tail")
+
+    def __init__(self, needle: bytes) -> None:
+        self.needle = needle
+        self.found = not needle
+        self.tail = b""
+
+    def feed(self, piece: bytes) -> None:
+        n = len(self.needle)
+        if self.needle in piece or (self.tail and self.needle in self.tail + piece[:n - 1]):
+            self.found = True
+            self.tail = b""
+        elif len(piece) >= n - 1:
+            self.tail = piece[len(piece) - (n - 1):]
+        else:
+            self.tail = (self.tail + piece)[-(n - 1):]
+
+
+#: A request without ``body_contains``: found already, so never fed (shared, never changed).
+NO_SEARCH = BodySearch(b"")
+
+
 class Connection(asyncio.Protocol):
     """One keep-alive connection. Not thread-safe; one request in flight at a time."""
 
@@ -100,6 +126,8 @@ class Connection(asyncio.Protocol):
         self.keep_body = False
         self.head = False
         self.body: list[bytes] = []
+        #: ``body_contains``: searched for as the body streams in, never kept whole.
+        self.search = NO_SEARCH
         #: Bytes of this request's response up to its final headers; then ``None``.
         self.heads: list[bytes] | None = []
         self.head_bytes: list[bytes] = []
@@ -154,6 +182,8 @@ class Connection(asyncio.Protocol):
     def on_body(self, body: bytes) -> None:
         if self.keep_body:
             self.body.append(body)
+        if not self.search.found:
+            self.search.feed(body)
 
     def on_message_complete(self) -> None:
         if self.interim:  # 103 Early Hints and the like: the final response follows
@@ -171,14 +201,18 @@ class Connection(asyncio.Protocol):
 
     # -- use ----------------------------------------------------------------------------
     def send(self, data: bytes, loop: asyncio.AbstractEventLoop, keep_body: bool = False,
-             head: bool = False) -> asyncio.Future[Any]:
-        """Write one request; the future gives the status code or an error kind (a str)."""
+             head: bool = False, search: bytes | None = None) -> asyncio.Future[Any]:
+        """Write one request; the future gives the status code or an error kind (a str).
+
+        ``search``: bytes to look for in the body as it streams in (:attr:`search`).
+        """
         waiter = loop.create_future()
         self.waiter = waiter
         self.first_byte_ns = 0
         self.heads = []
         self.keep_body = keep_body
         self.head = head
+        self.search = BodySearch(search) if search is not None else NO_SEARCH
         if keep_body:
             self.body = []
         self.traffic.sent += len(data)

@@ -158,7 +158,7 @@ class Engine:
             if not start_ns:
                 start_ns = perf_counter_ns()
             reused = conn.responses
-            result = await conn.send(data, self.loop, req.keep_body, req.head)
+            result = await conn.send(data, self.loop, req.keep_body, req.head, req.search)
             if result == "reset" and reused and not conn.first_byte_ns and req.idempotent:
                 # A keep-alive connection the server had closed: retry once on a fresh one.
                 self.conns.discard(conn)
@@ -166,7 +166,7 @@ class Engine:
                 if isinstance(conn, str):
                     self._record(req, conn, start_ns, perf_counter_ns(), None)
                     return conn if req.captures else None
-                result = await conn.send(data, self.loop, req.keep_body, req.head)
+                result = await conn.send(data, self.loop, req.keep_body, req.head, req.search)
         except asyncio.CancelledError:
             # Still in flight when the load ended (graceful_stop over, or Ctrl-C): a failed
             # request, timed until now (a timeout if it waited that long). No check ran on
@@ -201,7 +201,7 @@ class Engine:
             cell.waiting.append((first - conn.sent_ns) // 1000)
             cell.receiving.append((end - first) // 1000)
         if req.checks is not None:
-            self._check(req, result, body, doc, duration_us)
+            self._check(req, result, conn.search.found, doc, duration_us)
         return ended
 
     def _record(self, req: Prepared, result: int | str, start_ns: int, end_ns: int,
@@ -211,12 +211,12 @@ class Engine:
             cell = req.cells[result] = self.recorder.cell(req.label, req.method, result)
         cell.durations.append((end_ns - start_ns) // 1000)
         if checked and req.checks is not None:
-            self._check(req, result, b"", MISSING, (end_ns - start_ns) // 1000)
+            self._check(req, result, False, MISSING, (end_ns - start_ns) // 1000)
 
-    def _check(self, req: Prepared, result: int | str, body: bytes, doc: Any,
+    def _check(self, req: Prepared, result: int | str, contains: bool, doc: Any,
                duration_us: int) -> None:
         for counts, ok in zip(req.check_counts, req.checks.evaluate(  # type: ignore[union-attr]
-                result, body, doc, duration_us), strict=True):
+                result, contains, doc, duration_us), strict=True):
             counts[0] += ok
             counts[1] += 1
 

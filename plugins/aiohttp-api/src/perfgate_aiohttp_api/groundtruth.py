@@ -49,6 +49,9 @@ well-behaved framework never sends (each counted under its path like the others)
                                       as body, on a keep-alive connection
 ``GET /truncated``                    ``Content-Length: 100``, 10 bytes of body, then close
 ``GET /status-999``                   a ``999`` status with an empty body
+``GET /large/{n}``                    ``n`` bytes of body (``Content-Length``), written 1 MiB
+                                      at a time: ``x`` all along, and ``the-end`` as the
+                                      last 7
 ====================================  ==========================================================
 """
 
@@ -256,6 +259,8 @@ async def _raw_connection(truth: GroundTruth, reader: asyncio.StreamReader,
                 break
             elif path == "/status-999":
                 writer.write(b"HTTP/1.1 999 Odd\r\nContent-Length: 0\r\n\r\n")
+            elif path.startswith("/large/"):
+                await _write_large(writer, int(path.rsplit("/", 1)[1]))
             else:
                 writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n")
             await writer.drain()
@@ -266,6 +271,20 @@ async def _raw_connection(truth: GroundTruth, reader: asyncio.StreamReader,
         with contextlib.suppress(ConnectionError):
             await writer.drain()
         writer.close()
+
+
+async def _write_large(writer: asyncio.StreamWriter, size: int) -> None:
+    """``size`` bytes of body, ending in ``the-end``, a MiB at a time: never held whole."""
+    end = b"the-end"
+    size = max(size, len(end))
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size)
+    piece = b"x" * (1 << 20)
+    left = size - len(end)
+    while left > 0:
+        writer.write(piece[:left])
+        left -= len(piece)
+        await writer.drain()
+    writer.write(end)
 
 
 async def serve(host: str, port: int, raw_port: int = 0) -> None:

@@ -85,6 +85,7 @@ class Prepared:
         "label",
         "method",
         "origin",
+        "search",
         "spec",
         "templated",
         "think",
@@ -104,6 +105,8 @@ class Prepared:
         self.check_counts = [[0, 0] for _ in (self.checks.names if self.checks else ())]
         self.captures = {name: parse_path(path) for name, path in spec.capture.items()}
         self.keep_body = bool(self.captures) or bool(self.checks and self.checks.needs_body)
+        #: ``body_contains``, looked for as the body streams in.
+        self.search = self.checks.body_contains if self.checks else None
         #: result (status code or error kind) -> Cell, filled by the recorder
         self.cells: dict[Any, Any] = {}
         self.url = self._url(base_url)

@@ -74,10 +74,15 @@ class Recorder:
         return not 100 <= result < 400
 
     def error(self, result: int | str) -> str | None:
-        """The ``error`` tag of ``result``: the error kind, ``http_4xx``..., or None."""
+        """The ``error`` tag of ``result``: the error kind, ``http_4xx``..., or None.
+
+        A status outside 100-599 is no HTTP status (RFC 9110, 15): ``protocol``.
+        """
         if isinstance(result, str):
             return result
-        return f"http_{result // 100}xx" if self.failed(result) else None
+        if not self.failed(result):
+            return None
+        return f"http_{result // 100}xx" if 100 <= result < 600 else "protocol"
 
     def cell(self, label: str, method: str, result: int | str,
              error: str | None = None) -> Cell:
