@@ -436,7 +436,8 @@ CASES = [
          bad_threshold(5, 48, "targets.latency.target", "expected '(' after p, as in p(95)",
                        "p95 < 20ms", 1),
          bad_threshold(5, 70, "targets.latency.critical", "unknown aggregation 'pmax'; "
-                       "expected avg, min, max, med, p(N), count, rate or value",
+                       "expected avg, min, max, med, p(N), count, rate, passes, fails "
+                       "or value",
                        "pmax < 80ms", 0)),
     case("threshold-missing-operator", synthetic("""\
         targets:

@@ -42,14 +42,6 @@ class Kind(StrEnum):
     GAUGE = "gauge"
 
 
-#: Aggregations each kind answers (``p(N)`` stands for every percentile).
-AGGREGATIONS: dict[Kind, frozenset[str]] = {
-    Kind.TREND: frozenset({"avg", "min", "max", "med", "p", "count"}),
-    Kind.RATE: frozenset({"rate", "count", "passes", "fails"}),
-    Kind.COUNTER: frozenset({"count", "rate"}),
-    Kind.GAUGE: frozenset({"value", "min", "max", "avg"}),
-}
-
 #: Percentiles every trend reports in the result document.
 REPORTED_PERCENTILES = (50.0, 90.0, 95.0, 99.0, 99.9)
 
@@ -131,6 +123,9 @@ class Metric:
 
     kind: ClassVar[Kind]
     default_unit: ClassVar[str] = ""
+    #: The aggregations a threshold may use on this kind, in the order reports show them
+    #: (``p`` stands for every percentile, ``p(N)``): the one list the grammar derives from.
+    aggregations: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, name: str, tags: Tags | None = None, unit: str | None = None) -> None:
         self.name = name
@@ -255,6 +250,7 @@ class Trend(Metric):
 
     kind = Kind.TREND
     default_unit = "ms"
+    aggregations = ("avg", "min", "max", "med", "p", "count")
     STEPS_PER_UNIT = 1000  # histogram steps per unit: microseconds for a trend in ms
     RESOLUTION = 1 / STEPS_PER_UNIT
     HIGHEST = 3_600_000_000  # in resolution steps: one hour of milliseconds, in microseconds
@@ -377,6 +373,7 @@ class Rate(Metric):
 
     kind = Kind.RATE
     default_unit = "ratio"
+    aggregations = ("rate", "count", "passes", "fails")
 
     def __init__(self, name: str, tags: Tags | None = None, unit: str | None = None) -> None:
         super().__init__(name, tags, unit)
@@ -426,7 +423,7 @@ class Rate(Metric):
         raise KeyError(aggregation)
 
     def values(self) -> dict[str, float | None]:
-        return {k: self.aggregate(k) for k in ("rate", "count", "passes", "fails")}
+        return {k: self.aggregate(k) for k in self.aggregations}
 
     def _data_dict(self) -> dict[str, Any]:
         return {"passes": self.passes, "total": self.total}
@@ -440,6 +437,7 @@ class Counter(Metric):
     """An amount that adds up: ``http.reqs``, ``data_received`` (in B)."""
 
     kind = Kind.COUNTER
+    aggregations = ("count", "rate")
 
     def __init__(self, name: str, tags: Tags | None = None, unit: str | None = None) -> None:
         super().__init__(name, tags, unit)
@@ -474,7 +472,7 @@ class Counter(Metric):
         raise KeyError(aggregation)
 
     def values(self) -> dict[str, float | None]:
-        return {"count": self.total, "rate": self.aggregate("rate")}
+        return {k: self.aggregate(k) for k in self.aggregations}
 
     def _data_dict(self) -> dict[str, Any]:
         return {"total": self.total, "samples": self.samples}
@@ -488,6 +486,7 @@ class Gauge(Metric):
     """A level sampled over time: ``system.cpu`` (in %), ``redis.memory_used`` (in B)."""
 
     kind = Kind.GAUGE
+    aggregations = ("value", "min", "max", "avg")
 
     def __init__(self, name: str, tags: Tags | None = None, unit: str | None = None) -> None:
         super().__init__(name, tags, unit)
@@ -537,7 +536,7 @@ class Gauge(Metric):
         raise KeyError(aggregation)
 
     def values(self) -> dict[str, float | None]:
-        return {k: self.aggregate(k) for k in ("value", "min", "max", "avg")}
+        return {k: self.aggregate(k) for k in self.aggregations}
 
     def _data_dict(self) -> dict[str, Any]:
         if not self.samples:
@@ -555,6 +554,17 @@ class Gauge(Metric):
 METRIC_CLASSES: dict[Kind, type[Metric]] = {
     Kind.TREND: Trend, Kind.RATE: Rate, Kind.COUNTER: Counter, Kind.GAUGE: Gauge,
 }
+#: Aggregations each kind answers, from the metric classes.
+AGGREGATIONS: dict[Kind, tuple[str, ...]] = {
+    kind: cls.aggregations for kind, cls in METRIC_CLASSES.items()}
+#: Every aggregation of the threshold grammar, each once, in the order of the kinds.
+AGGREGATION_NAMES: tuple[str, ...] = tuple(dict.fromkeys(
+    name for cls in METRIC_CLASSES.values() for name in cls.aggregations))
+
+
+def aggregation_label(name: str) -> str:
+    """An aggregation as the grammar writes it: ``p`` is ``p(N)``."""
+    return "p(N)" if name == "p" else name
 
 
 class _Journal:

@@ -3,7 +3,7 @@
 ::
 
     expression  := aggregation ws* operator ws* number unit?
-    aggregation := avg | min | max | med | count | rate | value | p(N)
+    aggregation := avg | min | max | med | p(N) | count | rate | passes | fails | value
     operator    := < | <= | > | >= | == | !=
     unit        := ms | s | m | % | B | KB | MB | GB
 
@@ -28,14 +28,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from perfgate.errors import ThresholdSyntaxError
-from perfgate.metrics import AGGREGATIONS, Kind, aggregation_unit
+from perfgate.metrics import (
+    AGGREGATION_NAMES,
+    AGGREGATIONS,
+    Kind,
+    aggregation_label,
+    aggregation_unit,
+)
 from perfgate.units import SIZE_UNITS, THRESHOLD_UNITS, TIME_UNITS, dimension
 
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le, ">=": operator.ge, "==": operator.eq, "!=": operator.ne,
     "<": operator.lt, ">": operator.gt,
 }
-_NAMES = ("avg", "min", "max", "med", "count", "rate", "value", "passes", "fails")
+#: The grammar's aggregations as written (``p(N)``), from the metric classes.
+_LABELS = [aggregation_label(name) for name in AGGREGATION_NAMES]
 _WS = re.compile(r"\s*")
 _WORD = re.compile(r"[A-Za-z_]+")
 _NUMBER = re.compile(r"[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?")
@@ -61,7 +68,7 @@ class Threshold:
     def check_applies(self, kind: Kind, metric_unit: str) -> str | None:
         """Why this threshold cannot apply to a metric of ``kind`` and unit; None if it can."""
         if self.aggregation not in AGGREGATIONS[kind]:
-            allowed = ", ".join(sorted(a if a != "p" else "p(N)" for a in AGGREGATIONS[kind]))
+            allowed = ", ".join(sorted(aggregation_label(a) for a in AGGREGATIONS[kind]))
             return f"{self.label} does not apply to a {kind} metric (use one of: {allowed})"
         try:
             self.limit(kind, metric_unit)
@@ -111,7 +118,7 @@ def parse_threshold(text: str) -> Threshold:
     word = _WORD.match(text, pos)
     if not word:
         raise ThresholdSyntaxError(
-            "expected an aggregation (avg, min, max, med, p(N), count, rate, value)", text, pos)
+            f"expected an aggregation ({', '.join(_LABELS)})", text, pos)
     name = word.group(0)
     percentile: float | None = None
     if name == "p":
@@ -128,12 +135,12 @@ def parse_threshold(text: str) -> Threshold:
         if not text.startswith(")", pos):
             raise ThresholdSyntaxError("expected ')' to close p(", text, pos)
         pos += 1
-    elif name in _NAMES:
+    elif name in AGGREGATION_NAMES:
         pos = word.end()
     else:
         raise ThresholdSyntaxError(
-            f"unknown aggregation {name!r}; expected avg, min, max, med, p(N), count, rate "
-            "or value", text, pos)
+            f"unknown aggregation {name!r}; expected {', '.join(_LABELS[:-1])} or "
+            f"{_LABELS[-1]}", text, pos)
     pos = _WS.match(text, pos).end()  # type: ignore[union-attr]
     op = next((o for o in OPERATORS if text.startswith(o, pos)), None)
     if op is None:
