@@ -16,7 +16,7 @@ def main() -> int:
         from perfgate.cli import main as run
     except KeyboardInterrupt:
         print("perfgate: interrupted", file=sys.stderr)
-        return 130
+        return 130  # ExitCode.SIGINT, which this module must not import
     return run()
 
 

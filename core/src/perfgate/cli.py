@@ -13,10 +13,10 @@ from pathlib import Path
 from tabulate import tabulate
 
 from perfgate.context import RunOptions
-from perfgate.errors import ConfigError, PerfgateError
+from perfgate.errors import ConfigError, ExitCode, PerfgateError
 from perfgate.loader import load_targets
 from perfgate.plugins import PluginHost
-from perfgate.run import EXIT_BROKEN, EXIT_CONFIG, execute
+from perfgate.run import execute
 from perfgate.targets import TargetsFile
 from perfgate.units import plural
 from perfgate.version import __version__
@@ -25,7 +25,7 @@ from perfgate.version import __version__
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse's own exit code is 2 as well
         self.print_usage(sys.stderr)
-        self.exit(EXIT_CONFIG, f"perfgate: error: {message}\n")
+        self.exit(ExitCode.CONFIG, f"perfgate: error: {message}\n")
 
 
 def _positive(text: str) -> float:
@@ -97,7 +97,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         (len(targets.services), "service"), (len(targets.scenarios), "scenario"),
         (len(targets.collectors), "collector"), (len(targets.targets), "check")))
     print(f"{args.file}: OK: {counts}, reporters: {', '.join(targets.reporters) or 'none'}")
-    return 0
+    return ExitCode.PASSED
 
 
 def cmd_plugins(args: argparse.Namespace) -> int:
@@ -109,7 +109,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
         rows.append([p.name, p.distribution or "-", p.version or "-",
                      components if not p.error else f"BROKEN: {p.error}"])
     print(tabulate(rows, headers=["plugin", "distribution", "version", "components"]))
-    return 0
+    return ExitCode.PASSED
 
 
 def demo_targets() -> Path:
@@ -133,23 +133,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "demo":
             return cmd_run(args, demo_targets(), default_scale=0.5)
         parser.print_help()
-        return EXIT_CONFIG
+        return ExitCode.CONFIG
     except ConfigError as exc:
         print(f"perfgate: error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        return ExitCode.CONFIG
     except PerfgateError as exc:
         print(f"perfgate: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("perfgate: interrupted", file=sys.stderr)
-        return 130
+        return ExitCode.SIGINT
     except BrokenPipeError:
-        return EXIT_BROKEN
+        return ExitCode.BROKEN
     except Exception:  # a bug: show the traceback, but never let CI read it as "gate failed"
         traceback.print_exc()
         print("perfgate: internal error (a bug in perfgate or a plugin; see the traceback "
               "above)", file=sys.stderr)
-        return EXIT_BROKEN
+        return ExitCode.BROKEN
 
 
 if __name__ == "__main__":

@@ -11,17 +11,37 @@
         └── ServiceError       a service did not start or never became healthy
 
 A traceback is for bugs only: everything here is printed as a one-line message.
+The exit codes perfgate ends with are :class:`ExitCode`.
 """
 
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Every code the ``perfgate`` command exits with (docs/architecture.md says why)."""
+
+    PASSED = 0  # the gate passed (warnings allowed unless --fail-on warn)
+    FAILED = 1  # the gate failed: a critical threshold missed (or a target, --fail-on warn)
+    CONFIG = 2  # the targets file or the command line is wrong: nothing ran
+    BROKEN = 3  # the run itself broke: perfgate could not measure
+    SIGHUP = 128 + signal.SIGHUP  # 129: interrupted, each signal 128 + its number
+    SIGINT = 128 + signal.SIGINT  # 130
+    SIGTERM = 128 + signal.SIGTERM  # 143
+
+    @classmethod
+    def after(cls, signum: int) -> ExitCode:
+        """The code after a signal that stops a run (SIGINT, SIGTERM, SIGHUP)."""
+        return cls(128 + signum)
 
 
 class PerfgateError(Exception):
     """Root of every error perfgate reports without a traceback."""
 
-    exit_code = 3
+    exit_code = ExitCode.BROKEN
 
 
 @dataclass(frozen=True)
@@ -49,7 +69,7 @@ class ConfigError(PerfgateError):
     :param key: dotted path of the offending key (``scenarios.load.vus``)
     """
 
-    exit_code = 2
+    exit_code = ExitCode.CONFIG
 
     def __init__(self, message: str, location: Location | None = None, key: str | None = None):
         self.message = message
@@ -88,13 +108,9 @@ class BaselineError(ConfigError):
 class PluginError(PerfgateError):
     """A plugin could not be imported or registered."""
 
-    exit_code = 3
-
 
 class RunError(PerfgateError):
     """The run itself broke: results are incomplete."""
-
-    exit_code = 3
 
 
 class ServiceError(RunError):

@@ -28,7 +28,7 @@ from typing import Any
 
 from perfgate.components import Collector, Component, Reporter
 from perfgate.context import RunContext, RunOptions
-from perfgate.errors import PerfgateError, ServiceError
+from perfgate.errors import ExitCode, PerfgateError, ServiceError
 from perfgate.live import LiveRun, LiveUpdate
 from perfgate.metrics import MetricSet, tag_key
 from perfgate.plugins import PluginHost
@@ -41,9 +41,8 @@ from perfgate.services import ServiceManager
 from perfgate.targets import ComponentUse, TargetsFile
 from perfgate.version import __version__
 
-EXIT_PASSED, EXIT_FAILED, EXIT_CONFIG, EXIT_BROKEN = 0, 1, 2, 3
-#: Signals that stop a run, and its exit code after each: 128 + the signal's number.
-EXIT_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGHUP: 129}
+#: Signals that stop a run (exit 128 + the signal's number, :meth:`ExitCode.after`).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 #: Seconds between live updates (subscribers, abort_on_fail).
 LIVE_INTERVAL = 1.0
 
@@ -146,7 +145,7 @@ class Run:
                       file=sys.stderr)
             else:
                 print(f"\nperfgate: {name} received while {self.phase}: the load was over; "
-                      f"finishing the reports, then exiting {EXIT_SIGNAL[signum]}",
+                      f"finishing the reports, then exiting {ExitCode.after(signum)}",
                       file=sys.stderr)
         self.stop_load("interrupted", "not started")
 
@@ -166,7 +165,7 @@ class Run:
         if threading.current_thread() is not threading.main_thread():
             yield
             return
-        previous = {s: signal.signal(s, self._on_signal) for s in EXIT_SIGNAL}
+        previous = {s: signal.signal(s, self._on_signal) for s in STOP_SIGNALS}
         try:
             yield
         finally:
@@ -260,7 +259,7 @@ class Run:
             return
         self.signal_phase = "noted"
         result.run["status"] = "interrupted"
-        result.exit_code = EXIT_SIGNAL.get(signum, EXIT_BROKEN)
+        result.exit_code = ExitCode.after(signum)
         result.notes.append(f"{signal.Signals(signum).name} came while {phase}, after the "
                             "load was over: every measurement is complete")
 
@@ -467,19 +466,19 @@ class Run:
                                 "performance (add targets:)")
         if self.signal_received is not None:
             result.run["status"] = "interrupted"
-            code = EXIT_SIGNAL.get(self.signal_received, EXIT_BROKEN)
+            code = ExitCode.after(self.signal_received)
         elif (self.broken or result.summary.get("error")
               or any(s["status"] == "failed" for s in result.scenarios)):
             result.run["status"] = "broken"
-            code = EXIT_BROKEN
+            code = ExitCode.BROKEN
         elif result.summary.get("fail") or (self.options.fail_on == "warn"
                                             and result.summary.get("warn")):
-            code = EXIT_FAILED
+            code = ExitCode.FAILED
         else:
-            code = EXIT_PASSED
+            code = ExitCode.PASSED
         result.exit_code = code
         if self._hook_errors("report", self.host.result_ready(self.context, result)):
-            result.exit_code = EXIT_BROKEN
+            result.exit_code = ExitCode.BROKEN
         self.result = redacted(result, self.context.redactor)
 
     def _report(self) -> None:
@@ -495,8 +494,8 @@ class Run:
                 print(f"perfgate: reporter {instance!r} failed: {message}", file=sys.stderr)
                 self.result.errors.append({"component": instance, "role": "reporter",
                                            "phase": "report", "message": message})
-                if self.result.exit_code in (EXIT_PASSED, EXIT_FAILED):
-                    self.result.exit_code = EXIT_BROKEN
+                if self.result.exit_code in (ExitCode.PASSED, ExitCode.FAILED):
+                    self.result.exit_code = ExitCode.BROKEN
                     self.result.run["status"] = "broken"  # reporters after this one say so
             for problem in reporter.errors if reporter else ():  # not fatal: it was written
                 print(f"perfgate: reporter {instance!r}: {redactor.text(problem)}",
