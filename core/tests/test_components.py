@@ -122,3 +122,17 @@ def test_an_unusable_baseline_says_which_file_and_why(tmp_path, content, reason)
         run_context(baseline=path).baseline()
     assert str(info.value).startswith(f"cannot read the baseline {path}: ")
     assert reason in str(info.value)
+
+
+def test_an_options_model_that_is_not_a_component_config_is_refused():
+    from pydantic import BaseModel
+
+    from perfgate import Collector
+
+    class Loose(BaseModel):
+        interval: float = 1.0
+
+    with pytest.raises(TypeError, match=r"Loose is a pydantic model but not a "
+                                        r"perfgate\.ComponentConfig"):
+        class Sloppy(Collector[Loose]):  # type: ignore[type-var]
+            name = "sloppy"

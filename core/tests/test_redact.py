@@ -8,9 +8,9 @@ import math
 from urllib.parse import quote, quote_plus
 
 import pytest
-from pydantic import BaseModel, SecretStr
+from pydantic import SecretStr
 
-from perfgate import Collector
+from perfgate import Collector, ComponentConfig
 from perfgate.redact import MASK, Redactor, secret_parts, secret_values, userinfo_problem
 from perfgate.testing import run_context, run_targets
 from perfgate.yamlmap import load_yaml
@@ -88,12 +88,12 @@ def test_the_passwords_inside_a_secret_url_or_dsn_are_secrets_too(secret, parts)
     assert all(part not in masked for part in parts)
 
 
-class Inner(BaseModel):
+class Inner(ComponentConfig):
     token: SecretStr
     plain: str = "visible"
 
 
-class Options(BaseModel):
+class Options(ComponentConfig):
     dsn: SecretStr
     inner: list[Inner]
     by_name: dict[str, SecretStr] = {}

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from perfgate.result import Check, ResultDocument
     from perfgate.targets import TargetsFile
 
-ConfigT = TypeVar("ConfigT", bound=BaseModel)
+ConfigT = TypeVar("ConfigT", bound=ComponentConfig)
 ScenarioT = TypeVar("ScenarioT", bound=ScenarioConfig)
 
 
@@ -74,15 +74,19 @@ def driver_health_target(saturated: str) -> TargetSpec:
                                   "the run")
 
 
-def _config_argument(cls: type) -> type[BaseModel] | None:
+def _config_argument(cls: type) -> type[ComponentConfig] | None:
     """The options model a class names as its base's type argument: ``Collector[X]`` → X."""
     for base in getattr(cls, "__orig_bases__", ()):
         origin = typing.get_origin(base)
         if not (isinstance(origin, type) and issubclass(origin, Component)):
             continue
         for arg in typing.get_args(base):
-            if isinstance(arg, type) and issubclass(arg, BaseModel):
+            if isinstance(arg, type) and issubclass(arg, ComponentConfig):
                 return arg
+            if isinstance(arg, type) and issubclass(arg, BaseModel):
+                raise TypeError(f"{cls.__qualname__}'s options model {arg.__name__} is a "
+                                "pydantic model but not a perfgate.ComponentConfig: "
+                                "subclass ComponentConfig (unknown keys are errors there)")
     return None
 
 
@@ -95,7 +99,7 @@ class Component(Generic[ConfigT]):
     role: ClassVar[str] = ""
     #: The pydantic model of this component's options: the type argument of the base class
     #: (``Reporter[JUnitConfig]``); no options by default.
-    Config: ClassVar[type[BaseModel]] = ComponentConfig
+    Config: ClassVar[type[ComponentConfig]] = ComponentConfig
     #: One line that says what the component does (``perfgate plugins`` shows it).
     summary: ClassVar[str] = ""
 
@@ -190,7 +194,7 @@ class LoadDriver(Component[ScenarioT]):
     """
 
     role = "load_driver"
-    Config: ClassVar[type[BaseModel]] = DriverScenario
+    Config: ClassVar[type[ComponentConfig]] = DriverScenario
     #: Validators the run adds whenever a scenario uses this driver (``("k6",)`` judges the
     #: thresholds of a k6 script), whether or not the targets file lists them.
     validators: ClassVar[tuple[str, ...]] = ()
