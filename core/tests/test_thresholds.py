@@ -14,9 +14,9 @@ import pytest
 from perfgate.config import TargetConfig
 from perfgate.errors import ThresholdSyntaxError
 from perfgate.judge import judge
-from perfgate.loader import TargetUse, parse_selector
 from perfgate.metrics import Kind, MetricSet
 from perfgate.result import Verdict
+from perfgate.targets import Owner, TargetUse, parse_selector
 from perfgate.thresholds import Threshold, parse_threshold
 
 # -- parsing --------------------------------------------------------------------------------
@@ -252,8 +252,10 @@ def test_holds(text: str, kind: Kind, unit: str, measured: float, holds: bool) -
 
 # -- syntax errors --------------------------------------------------------------------------
 
-AGGREGATION_EXPECTED = "expected an aggregation (avg, min, max, med, p(N), count, rate, value)"
-UNKNOWN = "unknown aggregation {!r}; expected avg, min, max, med, p(N), count, rate or value"
+AGGREGATION_EXPECTED = ("expected an aggregation (avg, min, max, med, p(N), count, rate, passes, "
+                        "fails, value)")
+UNKNOWN = ("unknown aggregation {!r}; expected avg, min, max, med, p(N), count, rate, passes, "
+           "fails or value")
 OPERATOR_EXPECTED = "expected an operator: < <= > >= == !="
 UNITS = "expected one of ms s m % B KB MB GB"
 
@@ -490,11 +492,13 @@ def test_a_tag_filter_that_matches_nothing_counts_as_missing() -> None:
 
 
 def test_a_broken_producer_gives_an_error_with_its_message() -> None:
-    broken = {"redis": ["cannot connect to 127.0.0.1:6390: connection refused"],
-              "other": ["unrelated"]}
+    redis = Owner("collector", "redis")
+    broken = {redis: ["cannot connect to 127.0.0.1:6390: connection refused"],
+              Owner("collector", "other"): ["unrelated"],
+              Owner("load_driver", "redis"): ["a scenario of the same name"]}
     for on_missing in ("fail", "warn", "skip"):
         check = judge(target("redis.hits", "rate > 90%", on_missing=on_missing), measured(),
-                      broken=broken, producers=["redis"])
+                      broken=broken, producers=[redis])
         assert check.verdict is Verdict.ERROR
         assert check.message == "redis.hits was not measured because redis: cannot connect " \
                                 "to 127.0.0.1:6390: connection refused"
@@ -502,13 +506,15 @@ def test_a_broken_producer_gives_an_error_with_its_message() -> None:
 
 def test_a_broken_component_that_is_not_the_producer_changes_nothing() -> None:
     check = judge(target("redis.hits", "rate > 90%", on_missing="skip"), measured(),
-                  broken={"postgres": ["down"]}, producers=["redis"])
+                  broken={Owner("collector", "postgres"): ["down"]},
+                  producers=[Owner("collector", "redis")])
     assert check.verdict is Verdict.SKIP
 
 
 def test_a_broken_producer_with_metrics_is_judged_on_them() -> None:
-    check = judge(target("system.cpu", "max < 95%"), measured(), broken={"system": ["late"]},
-                  producers=["system"])
+    system = Owner("collector", "system")
+    check = judge(target("system.cpu", "max < 95%"), measured(), broken={system: ["late"]},
+                  producers=[system])
     assert check.verdict is Verdict.PASS
 
 

@@ -12,19 +12,19 @@ from collections.abc import Mapping
 
 from perfgate.metrics import Metric, MetricSet, aggregation_unit
 from perfgate.result import Check, ThresholdOutcome, Verdict
-from perfgate.targets import TargetUse
+from perfgate.targets import Owner, TargetUse
 from perfgate.thresholds import Threshold
 from perfgate.units import format_value
 
 
 def judge(target: TargetUse, metrics: MetricSet, *,
-          broken: Mapping[str, list[str]] | None = None,
-          producers: list[str] | None = None,
+          broken: Mapping[Owner, list[str]] | None = None,
+          producers: list[Owner] | None = None,
           skipped_scenarios: frozenset[str] = frozenset(),
           skipped_with: str | None = None) -> Check:
     """Judge one target.
 
-    :param broken: component (scenario name or collector instance) → its error messages.
+    :param broken: component (a scenario, a collector...) → its error messages.
     :param producers: the components that should have produced this target's metric.
     :param skipped_scenarios: scenarios that were not run on purpose.
     :param skipped_with: a scenario not run on purpose, during which alone the metric's
@@ -89,8 +89,8 @@ def _measure(metric: Metric, threshold: Threshold) -> tuple[float | None, str | 
     return value, None
 
 
-def _missing(check: Check, target: TargetUse, broken: Mapping[str, list[str]],
-             producers: list[str]) -> Check:
+def _missing(check: Check, target: TargetUse, broken: Mapping[Owner, list[str]],
+             producers: list[Owner]) -> Check:
     reasons = [f"{owner}: {msg}" for owner in producers for msg in broken.get(owner, [])]
     if reasons:
         check.verdict = Verdict.ERROR

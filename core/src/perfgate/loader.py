@@ -34,19 +34,26 @@ from perfgate.errors import ConfigError, ConfigErrors, Location, ThresholdSyntax
 from perfgate.metrics import format_selector
 from perfgate.plugins import PluginHost, disabled_plugins
 from perfgate.redact import Redactor, secret_values
-from perfgate.targets import ComponentUse, ScenarioUse, TargetsFile, TargetUse, parse_selector
+from perfgate.targets import (
+    ComponentUse,
+    Owner,
+    ScenarioUse,
+    TargetsFile,
+    TargetUse,
+    parse_selector,
+)
 from perfgate.thresholds import BaselineThreshold, Threshold, parse_baseline, parse_threshold
 from perfgate.yamlmap import LineMap, Path_, format_key, load_yaml
 
 ROLE_WORDS = {"load_driver": "driver", "collector": "collector", "reporter": "reporter",
               "validator": "validator"}
+#: The targets file's component sections and the role of what each names.
+SECTION_ROLES = {"collectors": "collector", "validators": "validator", "reporters": "reporter"}
 #: pydantic's wording for types that YAML users know by other names.
 _PLAIN_WORDS = {"dict_type": "expected a mapping (key: value, ...)",
                 "list_type": "expected a list", "string_type": "expected text"}
 DEFAULT_REPORTERS = {"console": {}}
 DEFAULT_VALIDATORS = {"thresholds": {}, "baseline": {}}
-#: Keys of a collector's options that are the core's, not the collector's.
-CORE_COLLECTOR_KEYS = ("type", "during")
 #: Validation context of everything in a targets file: durations need units there.
 FILE_CONTEXT = {UNITS_REQUIRED: True}
 
@@ -209,6 +216,27 @@ def _check_compose_files(folder: Path, service: str, compose: ComposeConfig,
 
 
 def _resolve(tf: TargetsFile, host: PluginHost, problems: _Problems) -> None:
+    """Resolve the checked model, one section after the other (each step adds its problems)."""
+    # Components' validators see where the file is: relative paths in it start there.
+    context = {"targets_folder": tf.folder, "targets_path": tf.path,
+               "allow_hosts": list(tf.model.allow_hosts), **FILE_CONTEXT}
+    _resolve_services(tf, problems)
+    problems_before = len(problems.items)
+    wanted_validators = _resolve_scenarios(tf, host, problems, context)
+    _check_order(tf, problems)
+    _resolve_components(tf, host, problems, context, "collectors", {})
+    _resolve_components(tf, host, problems, context, "validators", wanted_validators)
+    _resolve_components(tf, host, problems, context, "reporters", DEFAULT_REPORTERS)
+    _check_names(tf, problems)
+    # When a scenario or component is itself wrong, what it would produce is unknown: "no
+    # component produces X" would only repeat that error, so it is not said.
+    _resolve_targets(tf, problems, complete=len(problems.items) == problems_before)
+    _tag_instances(tf)
+    _add_builtin_targets(tf)
+
+
+def _resolve_services(tf: TargetsFile, problems: _Problems) -> None:
+    """Each service's host is loopback or allowed; its compose files exist."""
     model = tf.model
     for name, service in model.services.items():
         if not load_allowed(service.url, model.allow_hosts):
@@ -223,13 +251,17 @@ def _resolve(tf: TargetsFile, host: PluginHost, problems: _Problems) -> None:
                          "may go", ("services", name, "health"))
         if service.compose is not None:
             _check_compose_files(tf.folder, name, service.compose, problems)
-    produced = tf.producers
-    # Components' validators see where the file is: relative paths in it start there.
-    context = {"targets_folder": tf.folder, "targets_path": tf.path,
-               "allow_hosts": list(model.allow_hosts), **FILE_CONTEXT}
-    scenario_targets: list[tuple[str, str, TargetConfig]] = []
+
+
+def _resolve_scenarios(tf: TargetsFile, host: PluginHost, problems: _Problems,
+                       context: dict[str, Any]) -> dict[str, Any]:
+    """Each scenario's driver exists and the scenario validates against the driver's model.
+
+    :return: the validators the run uses by default: the built-in ones and those the
+        scenarios' drivers bring.
+    """
+    model = tf.model
     wanted_validators: dict[str, Any] = dict(DEFAULT_VALIDATORS)
-    problems_before = len(problems.items)
     for name, raw in model.scenarios.items():
         base = _validate(ScenarioConfig, raw, ("scenarios", name), problems, context)
         if base is None:
@@ -251,62 +283,84 @@ def _resolve(tf: TargetsFile, host: PluginHost, problems: _Problems) -> None:
             continue
         tf.scenarios[name] = ScenarioUse(name, cls, cfg)
         for info in _produces(cls, cfg, problems, ("scenarios", name)):
-            produced.append((info, name))
-        for tname, tcfg in cfg.targets.items():
-            scenario_targets.append((name, tname, tcfg))
-    _check_order(tf, problems)
-    for section, role, defaults in (("collectors", "collector", {}),
-                                    ("validators", "validator", wanted_validators),
-                                    ("reporters", "reporter", DEFAULT_REPORTERS)):
-        entries = getattr(model, section) or {}
-        for instance, raw in ({**defaults, **entries} if section != "reporters"
-                              else (entries or defaults)).items():
-            options = dict(raw or {})
-            type_name = str(options.pop("type", instance))
-            during = options.pop("during", None) if role == "collector" else None
-            key_path: Path_ = (section, instance)
-            if during is not None and not _during_ok(tf, problems, during,
-                                                     (*key_path, "during")):
-                during = None
-            cls = host.registry.get(role, type_name)
-            if cls is None:
-                problems.add(_unknown_component(role, type_name, host),
-                             (*key_path, "type") if "type" in (raw or {}) else key_path, True)
-                continue
-            cfg = _validate(cls.Config, options, key_path, problems, context)
-            if cfg is None:
-                continue
-            tf.secrets |= secret_values(cfg)
-            use = ComponentUse(instance, cls, cfg, during=during)
-            getattr(tf, section)[instance] = use
-            if role == "collector":
-                for info in _produces(cls, cfg, problems, key_path):
-                    produced.append((info, instance))
-    # Targets: the file's, each scenario's, and the components' built-in ones. When a
-    # scenario or component is itself wrong, what it would produce is unknown: "no component
-    # produces X" would only repeat that error, so it is not said.
-    complete = len(problems.items) == problems_before
-    for tname, tcfg in model.targets.items():
-        _add_target(tf, problems, produced, tname, tcfg, ("targets", tname),
-                    complete=complete)
-    for scenario, tname, tcfg in scenario_targets:
-        _add_target(tf, problems, produced, tname, tcfg,
-                    ("scenarios", scenario, "targets", tname), scenario=scenario,
-                    complete=complete)
+            tf.producers.append((info, Owner("load_driver", name)))
+    return wanted_validators
+
+
+def _resolve_components(tf: TargetsFile, host: PluginHost, problems: _Problems,
+                        context: dict[str, Any], section: str,
+                        defaults: Mapping[str, Any]) -> None:
+    """Each collector, validator or reporter exists (by key or ``type:``) and its options
+    validate against its ``Config``. Reporters listed replace the default ones; collectors
+    and validators listed come on top of theirs."""
+    role = SECTION_ROLES[section]
+    entries = getattr(tf.model, section) or {}
+    uses = (entries or defaults) if section == "reporters" else {**defaults, **entries}
+    for instance, raw in uses.items():
+        options = dict(raw or {})
+        type_name = str(options.pop("type", instance))
+        during = options.pop("during", None) if role == "collector" else None
+        key_path: Path_ = (section, instance)
+        if during is not None and not _during_ok(tf, problems, during, (*key_path, "during")):
+            during = None
+        cls = host.registry.get(role, type_name)
+        if cls is None:
+            problems.add(_unknown_component(role, type_name, host),
+                         (*key_path, "type") if "type" in (raw or {}) else key_path, True)
+            continue
+        cfg = _validate(cls.Config, options, key_path, problems, context)
+        if cfg is None:
+            continue
+        tf.secrets |= secret_values(cfg)
+        getattr(tf, section)[instance] = ComponentUse(instance, cls, cfg, during=during)
+        if role == "collector":
+            for info in _produces(cls, cfg, problems, key_path):
+                tf.producers.append((info, Owner("collector", instance)))
+
+
+def _check_names(tf: TargetsFile, problems: _Problems) -> None:
+    """A scenario and a collector do not share a name: both keep their details in the
+    result's ``details.<name>``, where one would overwrite the other."""
+    for instance in tf.collectors:
+        if instance in tf.model.scenarios:
+            problems.add(f"the collector {instance!r} has the name of a scenario; scenarios "
+                         "and collectors keep their details under their names in the result "
+                         f"(details.{instance}): rename one of them, or give the collector "
+                         f"a key of its own with type: {tf.collectors[instance].cls.name}",
+                         ("collectors", instance), prefer_key=True)
+
+
+def _resolve_targets(tf: TargetsFile, problems: _Problems, complete: bool) -> None:
+    """Each target of the file and of each scenario: selector, thresholds, producer, unit."""
+    for tname, tcfg in tf.model.targets.items():
+        _add_target(tf, problems, tname, tcfg, ("targets", tname), complete=complete)
+    for scenario, use in tf.scenarios.items():
+        for tname, tcfg in use.config.targets.items():
+            _add_target(tf, problems, tname, tcfg, ("scenarios", scenario, "targets", tname),
+                        scenario=scenario, complete=complete)
+
+
+def _tag_instances(tf: TargetsFile) -> None:
+    """A collector type used under a key of its own, or twice, tags what it measures with
+    ``instance:<key>``."""
     uses_of_type: dict[str, int] = {}
     for use in tf.collectors.values():
         uses_of_type[use.cls.name] = uses_of_type.get(use.cls.name, 0) + 1
     for use in tf.collectors.values():
         if use.instance != use.cls.name or uses_of_type[use.cls.name] > 1:
             use.tags = {"instance": use.instance}
-    for use in [*tf.collectors.values(), *tf.scenarios.values()]:
-        cfg = use.config
-        cls = use.cls if isinstance(use, ComponentUse) else use.driver
-        label = use.instance if isinstance(use, ComponentUse) else use.name
-        for tname, spec in cls.builtin_targets(cfg).items():
-            _add_builtin(tf, produced, f"{label}.{tname}", spec, label,
-                         scenario=use.name if isinstance(use, ScenarioUse) else None,
-                         tags=use.tags if isinstance(use, ComponentUse) else {})
+
+
+def _add_builtin_targets(tf: TargetsFile) -> None:
+    """The checks collectors and drivers propose on their own (``builtin_targets()``)."""
+    for use in tf.collectors.values():
+        for tname, spec in use.cls.builtin_targets(use.config).items():
+            _add_builtin(tf, f"{use.instance}.{tname}", spec, use.instance, scenario=None,
+                         tags=use.tags)
+    for scenario in tf.scenarios.values():
+        for tname, spec in scenario.driver.builtin_targets(scenario.config).items():
+            _add_builtin(tf, f"{scenario.name}.{tname}", spec, scenario.name,
+                         scenario=scenario.name, tags={})
 
 
 def _check_order(tf: TargetsFile, problems: _Problems) -> None:
@@ -381,8 +435,7 @@ def _produces(cls: type[Component[Any]], cfg: Any, problems: _Problems,
         return []
 
 
-def _add_target(tf: TargetsFile, problems: _Problems,
-                produced: list[tuple[MetricInfo, str]], name: str, cfg: TargetConfig,
+def _add_target(tf: TargetsFile, problems: _Problems, name: str, cfg: TargetConfig,
                 key_path: Path_, scenario: str | None = None,
                 complete: bool = True) -> None:
     try:
@@ -419,11 +472,11 @@ def _add_target(tf: TargetsFile, problems: _Problems,
             problems.add(f"bad threshold: {exc.message}", (*key_path, which))
     if len(thresholds) < 3:
         return
-    matches = [(info, label) for info, label in produced if info.matches(metric)]
+    matches = [(info, owner) for info, owner in tf.producers if info.matches(metric)]
     if not matches and not complete:
         return
     if not matches:
-        names = sorted({info.name for info, _ in produced})
+        names = sorted({info.name for info, _ in tf.producers})
         hint = _did_you_mean(metric, names)
         problems.add(f"no configured component produces metric {metric!r}{hint} "
                      f"Produced here: {', '.join(names) or 'nothing'}.", (*key_path, "metric"))
@@ -446,9 +499,8 @@ def _add_target(tf: TargetsFile, problems: _Problems,
         location=tf.lines.location(key_path, prefer_key=True), info=info))
 
 
-def _add_builtin(tf: TargetsFile, produced: list[tuple[MetricInfo, str]], name: str,
-                 spec: TargetSpec, group: str, scenario: str | None,
-                 tags: dict[str, str]) -> None:
+def _add_builtin(tf: TargetsFile, name: str, spec: TargetSpec, group: str,
+                 scenario: str | None, tags: dict[str, str]) -> None:
     metric, wanted = parse_selector(spec.metric)
     selector = spec.metric
     if tags:  # this component's own series only (instance:<key>)
@@ -458,7 +510,7 @@ def _add_builtin(tf: TargetsFile, produced: list[tuple[MetricInfo, str]], name: 
         wanted.setdefault("scenario", scenario)
     cfg = TargetConfig(metric=selector, target=spec.target, critical=spec.critical,
                        on_missing=spec.on_missing, description=spec.description)  # type: ignore[arg-type]
-    info = next((i for i, _ in produced if i.matches(metric)), None)
+    info = next((i for i, _ in tf.producers if i.matches(metric)), None)
     tf.targets.append(TargetUse(
         name=name, metric=metric, tags=wanted, config=cfg,
         target=parse_threshold(spec.target) if spec.target else None,

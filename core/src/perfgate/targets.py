@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from perfgate.components import Component, LoadDriver, MetricInfo
 from perfgate.config import ScenarioConfig, ServiceConfig, TargetConfig, TargetsFileModel
@@ -20,6 +20,21 @@ from perfgate.thresholds import BaselineThreshold, Threshold
 from perfgate.yamlmap import LineMap
 
 _SELECTOR = re.compile(r"^\s*([A-Za-z_][\w.\-]*)\s*(?:\{(.*)\})?\s*$")
+
+
+class Owner(NamedTuple):
+    """A component of the run as the file names it: its role and its name there.
+
+    Scenarios (``load_driver``) and collectors have names of their own in the file, so a
+    metric's producer and a recorded problem are known by both: a collector named like a
+    scenario is never taken for it.
+    """
+
+    role: str
+    name: str
+
+    def __str__(self) -> str:
+        return self.name
 
 
 @dataclass
@@ -82,12 +97,12 @@ class TargetsFile:
     reporters: dict[str, ComponentUse] = field(default_factory=dict)
     targets: list[TargetUse] = field(default_factory=list)
     secrets: set[str] = field(default_factory=set)
-    #: Which component produces what: (metric info, scenario name or collector instance).
-    producers: list[tuple[MetricInfo, str]] = field(default_factory=list)
+    #: Which component produces what: (metric info, the scenario or collector).
+    producers: list[tuple[MetricInfo, Owner]] = field(default_factory=list)
 
     def producers_of(self, metric: str, scenario: str | None = None,
-                     instance: str | None = None) -> list[str]:
-        """Scenario names and collector instances that produce ``metric``.
+                     instance: str | None = None) -> list[Owner]:
+        """The scenarios and collectors that produce ``metric``.
 
         ``scenario`` and ``instance`` narrow the answer to what a tag filter selects.
         """
@@ -95,9 +110,9 @@ class TargetsFile:
         for info, owner in self.producers:
             if not info.matches(metric):
                 continue
-            if scenario is not None and owner in self.scenarios and owner != scenario:
+            if scenario is not None and owner.role == "load_driver" and owner.name != scenario:
                 continue
-            if instance is not None and owner in self.collectors and owner != instance:
+            if instance is not None and owner.role == "collector" and owner.name != instance:
                 continue
             out.append(owner)
         return sorted(set(out))
@@ -114,7 +129,7 @@ class TargetsFile:
             if scenario is None:
                 continue
             owners = self.producers_of(target.metric, scenario, target.tags.get("instance"))
-            if any(owner in self.collectors for owner in owners):
+            if any(owner.role == "collector" for owner in owners):
                 cuts.setdefault(scenario, set()).add(target.metric)
         return cuts
 

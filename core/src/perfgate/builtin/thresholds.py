@@ -13,6 +13,7 @@ from perfgate import (
     hookimpl,
 )
 from perfgate.judge import judge
+from perfgate.targets import Owner
 
 
 class ThresholdsValidator(Validator[ComponentConfig]):
@@ -23,12 +24,13 @@ class ThresholdsValidator(Validator[ComponentConfig]):
 
     def validate(self, targets: TargetsFile, metrics: MetricSet,
                  result: ResultDocument) -> list[Check]:
-        broken: dict[str, list[str]] = {}
+        broken: dict[Owner, list[str]] = {}
         for error in result.errors:
-            broken.setdefault(error["component"], []).append(error["message"])
+            owner = Owner(error["role"], error["component"])
+            broken.setdefault(owner, []).append(error["message"])
         for scenario in result.scenarios:
             if scenario["status"] == "failed" and scenario["error"]:
-                messages = broken.setdefault(scenario["name"], [])
+                messages = broken.setdefault(Owner("load_driver", scenario["name"]), [])
                 if scenario["error"] not in messages:
                     messages.append(scenario["error"])
         skipped = frozenset(s["name"] for s in result.scenarios if s["status"] == "skipped")
@@ -44,10 +46,10 @@ class ThresholdsValidator(Validator[ComponentConfig]):
         return checks
 
 
-def _skipped_with(targets: TargetsFile, producers: list[str],
+def _skipped_with(targets: TargetsFile, producers: list[Owner],
                   skipped: frozenset[str]) -> str | None:
     """The skipped scenario that every producer (``during:`` collectors) measures with."""
-    scenarios = {targets.collectors[p].during if p in targets.collectors else None
+    scenarios = {targets.collectors[p.name].during if p.role == "collector" else None
                  for p in producers}
     if len(scenarios) == 1 and (scenario := scenarios.pop()) in skipped:
         return scenario
