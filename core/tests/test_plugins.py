@@ -12,7 +12,8 @@ import pytest
 
 from perfgate import Collector, LoadDriver, hookimpl
 from perfgate.errors import ConfigError, PluginError
-from perfgate.plugins import ComponentRegistry, PluginHost, extra_plugins
+from perfgate.plugins import PluginHost, extra_plugins
+from perfgate.registry import ComponentRegistry
 
 
 def make_dist(site: Path, dist: str, entry: str, module: str, source: str | None) -> None:

@@ -14,6 +14,15 @@ reporters) are plugins registered the same way, from :data:`BUILTIN_PLUGINS`.
 A plugin that fails to import, or whose hook implementations match no hookspec, is recorded
 as broken (:attr:`PluginHost.failures`) instead of stopping the run: it only matters if the
 targets file needs a component it would have brought, and then the error names it.
+
+Hook implementations follow pluggy's markers: ``specname=`` names the hook an implementation
+is for, and lifecycle hooks are called in pluggy's order (``tryfirst`` ones first,
+``trylast`` ones last, otherwise the plugin registered last first). Each implementation is
+called on its own, so one that raises does not keep the others from running; a wrapper
+(``wrapper=True`` or ``hookwrapper=True``) could not wrap them, and is refused: its plugin is
+recorded as broken, with a message saying so. Components are registered in the order plugins
+load (the built-ins, entry points by name, ``PERFGATE_PLUGINS``, extra ones), so the first
+plugin to register a name keeps it.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ from typing import Any
 import pluggy
 
 from perfgate import hookspecs
+from perfgate.errors import PluginError
 from perfgate.registry import ComponentRegistry, PluginInfo, Register
 
 ENTRY_POINT_GROUP = "perfgate"
@@ -133,6 +143,7 @@ class PluginHost:
             self.pm.register(plugin, name=f"{info.name}:{id(plugin)}")
             # A hook implementation with a typo in its name is an error, not silence.
             self.pm.check_pending()
+            _refuse_wrappers(self.pm, plugin)
         except Exception as exc:
             with contextlib.suppress(Exception):
                 self.pm.unregister(plugin)
@@ -142,15 +153,17 @@ class PluginHost:
         self._objects[info.name] = plugin
 
     def _register_components(self) -> None:
+        impls = {impl.plugin_name: impl
+                 for impl in self.pm.hook.perfgate_register_components.get_hookimpls()}
         for info in self.plugins:
             plugin = self._objects.get(info.name)
             if plugin is None or info.error:
                 continue
-            impl = getattr(plugin, "perfgate_register_components", None)
+            impl = impls.get(self.pm.get_name(plugin) or "")
             if impl is None:
                 continue
             try:
-                impl(register=Register(self.registry, info))
+                impl.function(**_arguments(impl, register=Register(self.registry, info)))
             except Exception as exc:
                 info.error = f"Error in plugin {info.name!r} ({info.distribution}) while " \
                              f"registering components: {type(exc).__name__}: {exc}"
@@ -171,14 +184,16 @@ class PluginHost:
                     self.pm.unregister(plugin)
 
     def _call(self, hook: str, **kwargs: Any) -> list[tuple[str, BaseException]]:
-        """Call every implementation of ``hook``; one that raises does not stop the others.
+        """Call every implementation of ``hook`` in pluggy's order; one that raises does not
+        stop the others.
 
         :return: (plugin name, exception) for each implementation that raised.
         """
         failures = []
-        for impl in getattr(self.pm.hook, hook).get_hookimpls():
+        # pluggy keeps implementations in reverse call order: trylast first, tryfirst last.
+        for impl in reversed(getattr(self.pm.hook, hook).get_hookimpls()):
             try:
-                impl.function(**{name: kwargs[name] for name in impl.argnames})
+                impl.function(**_arguments(impl, **kwargs))
             except Exception as exc:
                 failures.append((impl.plugin_name.rsplit(":", 1)[0], exc))
         return failures
@@ -206,6 +221,24 @@ class PluginHost:
             return ""
         return " Plugins that failed to load: " + "; ".join(p.error or p.name
                                                              for p in self.failures)
+
+
+def _arguments(impl: pluggy.HookImpl, **kwargs: Any) -> dict[str, Any]:
+    """The hook's arguments an implementation asks for (it may take any subset of them)."""
+    return {name: kwargs[name] for name in impl.argnames}
+
+
+def _refuse_wrappers(pm: pluggy.PluginManager, plugin: object) -> None:
+    """Unregister ``plugin`` and raise if one of its hook implementations is a wrapper."""
+    for caller in pm.get_hookcallers(plugin) or []:
+        for impl in caller.get_hookimpls():
+            if impl.plugin is plugin and (impl.wrapper or impl.hookwrapper):
+                raise PluginError(
+                    f"{impl.function.__qualname__} is a hook wrapper (wrapper=True or "
+                    f"hookwrapper=True) for {caller.name}; perfgate calls each implementation "
+                    "on its own, so that one that raises cannot stop the others, and a wrapper "
+                    "could not wrap them: implement the hook without wrapper=, with "
+                    "tryfirst=True or trylast=True to run before or after the others")
 
 
 def _version(dist: str) -> str | None:
