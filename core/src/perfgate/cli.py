@@ -9,6 +9,7 @@ import traceback
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
+from typing import NoReturn
 
 from tabulate import tabulate
 
@@ -23,7 +24,7 @@ from perfgate.version import __version__
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse's own exit code is 2 as well
+    def error(self, message: str) -> NoReturn:  # argparse's own exit code is 2 as well
         self.print_usage(sys.stderr)
         self.exit(ExitCode.CONFIG, f"perfgate: error: {message}\n")
 

@@ -215,7 +215,7 @@ class LiveRun:
             subscribers = list(self._subscribers)
             states = [replace(s) for s in self.scenarios.values()]
         update = LiveUpdate(time.time(), delta, states, self, final)
-        failures = []
+        failures: list[tuple[Subscriber, BaseException]] = []
         for subscriber in subscribers:
             try:
                 subscriber(update)

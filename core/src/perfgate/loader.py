@@ -14,14 +14,22 @@ import difflib
 import hashlib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
 
-from perfgate.components import Component, MetricInfo, TargetSpec
+from perfgate.components import (
+    Collector,
+    Component,
+    LoadDriver,
+    MetricInfo,
+    Reporter,
+    TargetSpec,
+    Validator,
+)
 from perfgate.config import (
     UNITS_REQUIRED,
     ComposeConfig,
@@ -48,12 +56,13 @@ from perfgate.yamlmap import LineMap, Path_, format_key, load_yaml
 ROLE_WORDS = {"load_driver": "driver", "collector": "collector", "reporter": "reporter",
               "validator": "validator"}
 #: The targets file's component sections and the role of what each names.
-SECTION_ROLES = {"collectors": "collector", "validators": "validator", "reporters": "reporter"}
+SECTION_ROLES: dict[str, type[Component[Any]]] = {
+    "collectors": Collector, "validators": Validator, "reporters": Reporter}
 #: pydantic's wording for types that YAML users know by other names.
 _PLAIN_WORDS = {"dict_type": "expected a mapping (key: value, ...)",
                 "list_type": "expected a list", "string_type": "expected text"}
-DEFAULT_REPORTERS = {"console": {}}
-DEFAULT_VALIDATORS = {"thresholds": {}, "baseline": {}}
+DEFAULT_REPORTERS: dict[str, dict[str, Any]] = {"console": {}}
+DEFAULT_VALIDATORS: dict[str, dict[str, Any]] = {"thresholds": {}, "baseline": {}}
 #: Validation context of everything in a targets file: durations need units there.
 FILE_CONTEXT = {UNITS_REQUIRED: True}
 
@@ -266,7 +275,7 @@ def _resolve_scenarios(tf: TargetsFile, host: PluginHost, problems: _Problems,
         base = _validate(ScenarioConfig, raw, ("scenarios", name), problems, context)
         if base is None:
             continue
-        cls = host.registry.get("load_driver", base.driver)
+        cls = host.registry.find(LoadDriver, base.driver)
         if cls is None:
             problems.add(_unknown_component("load_driver", base.driver, host),
                          ("scenarios", name, "driver"))
@@ -293,7 +302,8 @@ def _resolve_components(tf: TargetsFile, host: PluginHost, problems: _Problems,
     """Each collector, validator or reporter exists (by key or ``type:``) and its options
     validate against its ``Config``. Reporters listed replace the default ones; collectors
     and validators listed come on top of theirs."""
-    role = SECTION_ROLES[section]
+    base = SECTION_ROLES[section]
+    role = base.role
     entries = getattr(tf.model, section) or {}
     uses = (entries or defaults) if section == "reporters" else {**defaults, **entries}
     for instance, raw in uses.items():
@@ -303,7 +313,7 @@ def _resolve_components(tf: TargetsFile, host: PluginHost, problems: _Problems,
         key_path: Path_ = (section, instance)
         if during is not None and not _during_ok(tf, problems, during, (*key_path, "during")):
             during = None
-        cls = host.registry.get(role, type_name)
+        cls = host.registry.find(base, type_name)
         if cls is None:
             problems.add(_unknown_component(role, type_name, host),
                          (*key_path, "type") if "type" in (raw or {}) else key_path, True)
@@ -459,18 +469,11 @@ def _add_target(tf: TargetsFile, problems: _Problems, name: str, cfg: TargetConf
                      "this target has no 'critical:' (e.g. critical: p(95) < 1s)",
                      (*key_path, "abort_on_fail"))
         return
-    thresholds: dict[str, Threshold | BaselineThreshold | None] = {}
-    for which in ("target", "critical", "baseline"):
-        expression = getattr(cfg, which)
-        if expression is None:
-            thresholds[which] = None
-            continue
-        try:
-            thresholds[which] = (parse_baseline(expression) if which == "baseline"
-                                 else parse_threshold(expression))
-        except ThresholdSyntaxError as exc:
-            problems.add(f"bad threshold: {exc.message}", (*key_path, which))
-    if len(thresholds) < 3:
+    before = len(problems.items)
+    target = _parse(cfg.target, parse_threshold, problems, (*key_path, "target"))
+    critical = _parse(cfg.critical, parse_threshold, problems, (*key_path, "critical"))
+    baseline = _parse(cfg.baseline, parse_baseline, problems, (*key_path, "baseline"))
+    if len(problems.items) > before:
         return
     matches = [(info, owner) for info, owner in tf.producers if info.matches(metric)]
     if not matches and not complete:
@@ -483,7 +486,8 @@ def _add_target(tf: TargetsFile, problems: _Problems, name: str, cfg: TargetConf
         return
     info = next((i for i, _ in matches if i.kind is not None), matches[0][0])
     if info.kind is not None:
-        for which, threshold in thresholds.items():
+        for which, threshold in (("target", target), ("critical", critical),
+                                 ("baseline", baseline)):
             if threshold is None:
                 continue
             why = threshold.check_applies(info.kind, info.unit)
@@ -493,10 +497,24 @@ def _add_target(tf: TargetsFile, problems: _Problems, name: str, cfg: TargetConf
                 return
     tf.targets.append(TargetUse(
         name=name, metric=metric, tags=tags, config=cfg,
-        target=thresholds["target"], critical=thresholds["critical"],  # type: ignore[arg-type]
-        baseline=thresholds["baseline"],  # type: ignore[arg-type]
+        target=target, critical=critical, baseline=baseline,
         group=scenario or "targets", scenario=scenario,
         location=tf.lines.location(key_path, prefer_key=True), info=info))
+
+
+T = TypeVar("T", Threshold, BaselineThreshold)
+
+
+def _parse(expression: str | None, parser: Callable[[str], T], problems: _Problems,
+           key_path: Path_) -> T | None:
+    """The parsed expression, or None (absent, or wrong: the problem is added)."""
+    if expression is None:
+        return None
+    try:
+        return parser(expression)
+    except ThresholdSyntaxError as exc:
+        problems.add(f"bad threshold: {exc.message}", key_path)
+        return None
 
 
 def _add_builtin(tf: TargetsFile, name: str, spec: TargetSpec, group: str,
@@ -509,7 +527,7 @@ def _add_builtin(tf: TargetsFile, name: str, spec: TargetSpec, group: str,
     if scenario is not None:
         wanted.setdefault("scenario", scenario)
     cfg = TargetConfig(metric=selector, target=spec.target, critical=spec.critical,
-                       on_missing=spec.on_missing, description=spec.description)  # type: ignore[arg-type]
+                       on_missing=spec.on_missing, description=spec.description)
     info = next((i for i, _ in tf.producers if i.matches(metric)), None)
     tf.targets.append(TargetUse(
         name=name, metric=metric, tags=wanted, config=cfg,

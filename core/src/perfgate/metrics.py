@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from hdrh.histogram import HdrHistogram
 
@@ -313,7 +313,7 @@ class Trend(Metric):
             return self._max
         if p <= 0:
             return self._min
-        raw = self.histogram.get_value_at_percentile(p) / self.STEPS_PER_UNIT
+        raw = float(self.histogram.get_value_at_percentile(p)) / self.STEPS_PER_UNIT
         # The histogram answers with the highest value equivalent to the bucket; never
         # report beyond what was really seen.
         return min(max(raw, self._min), self._max)
@@ -567,6 +567,9 @@ def aggregation_label(name: str) -> str:
     return "p(N)" if name == "p" else name
 
 
+M = TypeVar("M", bound=Metric)
+
+
 class _Journal:
     """The changes to a :class:`MetricSet` since the last :meth:`MetricSet.take_delta`."""
 
@@ -612,7 +615,7 @@ class MetricSet:
         for metric in metrics:
             self.add(metric)
 
-    def _get(self, cls: type[Metric], name: str, tags: Tags | None, unit: str | None) -> Any:
+    def _get(self, cls: type[M], name: str, tags: Tags | None, unit: str | None) -> M:
         key = (name, tag_key(tags))
         metric = self._metrics.get(key)
         if metric is None:

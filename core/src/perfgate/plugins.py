@@ -189,7 +189,7 @@ class PluginHost:
 
         :return: (plugin name, exception) for each implementation that raised.
         """
-        failures = []
+        failures: list[tuple[str, BaseException]] = []
         # pluggy keeps implementations in reverse call order: trylast first, tryfirst last.
         for impl in reversed(getattr(self.pm.hook, hook).get_hookimpls()):
             try:

@@ -18,6 +18,7 @@ ROLES: dict[str, type[Component[Any]]] = {
 }
 
 C = TypeVar("C", bound=type[Component[Any]])
+R = TypeVar("R", bound=Component[Any])
 
 
 @dataclass
@@ -74,6 +75,11 @@ class ComponentRegistry:
 
     def get(self, role: str, name: str) -> type[Component[Any]] | None:
         return self.by_role[role].get(name)
+
+    def find(self, base: type[R], name: str) -> type[R] | None:
+        """The component of the role ``base`` (``Collector``...) registered under ``name``."""
+        found = self.by_role[base.role].get(name)
+        return found if found is not None and issubclass(found, base) else None
 
     def names(self, role: str) -> list[str]:
         return sorted(self.by_role[role])

@@ -233,7 +233,8 @@ def _corrupt_metrics(docs: list[dict[str, Any]]) -> dict[str, str]:
 def result_schema() -> dict[str, Any]:
     """The JSON Schema of the result document."""
     text = resources.files("perfgate").joinpath("schema/result-1.json").read_text()
-    return json.loads(text)
+    schema: dict[str, Any] = json.loads(text)
+    return schema
 
 
 def validate_result(doc: dict[str, Any]) -> None:

@@ -404,7 +404,7 @@ class Run:
         if details:
             self.result.details[collector.instance] = details
 
-    def _cuts(self, use: ComponentUse, measured: MetricSet) -> MetricSet:
+    def _cuts(self, use: ComponentUse[Collector[Any]], measured: MetricSet) -> MetricSet:
         """The collector's series cut to the scenario windows targets judge them over.
 
         A ``during:`` collector measured only in its scenario's window: all of it is cut. A

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Generic, NamedTuple, TypeVar
 
-from perfgate.components import Component, LoadDriver, MetricInfo
+from perfgate.components import Collector, Component, LoadDriver, MetricInfo, Reporter, Validator
 from perfgate.config import ScenarioConfig, ServiceConfig, TargetConfig, TargetsFileModel
 from perfgate.errors import Location
 from perfgate.thresholds import BaselineThreshold, Threshold
@@ -37,12 +37,15 @@ class Owner(NamedTuple):
         return self.name
 
 
+C = TypeVar("C", bound=Component[Any])
+
+
 @dataclass
-class ComponentUse:
+class ComponentUse(Generic[C]):
     """One component as the file uses it: its key, class and validated config."""
 
     instance: str
-    cls: type[Component[Any]]
+    cls: type[C]
     config: Any
     #: Tags the run adds to everything this component measures: ``instance:<key>`` when the
     #: file uses its type under a key of its own or more than once (two postgres servers).
@@ -92,9 +95,9 @@ class TargetsFile:
     model: TargetsFileModel
     lines: LineMap
     scenarios: dict[str, ScenarioUse] = field(default_factory=dict)
-    collectors: dict[str, ComponentUse] = field(default_factory=dict)
-    validators: dict[str, ComponentUse] = field(default_factory=dict)
-    reporters: dict[str, ComponentUse] = field(default_factory=dict)
+    collectors: dict[str, ComponentUse[Collector[Any]]] = field(default_factory=dict)
+    validators: dict[str, ComponentUse[Validator[Any]]] = field(default_factory=dict)
+    reporters: dict[str, ComponentUse[Reporter[Any]]] = field(default_factory=dict)
     targets: list[TargetUse] = field(default_factory=list)
     secrets: set[str] = field(default_factory=set)
     #: Which component produces what: (metric info, the scenario or collector).

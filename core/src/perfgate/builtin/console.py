@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 from tabulate import tabulate
 
@@ -92,7 +92,7 @@ def _printable(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
-def _scenario_line(result: ResultDocument, s: dict) -> str:
+def _scenario_line(result: ResultDocument, s: dict[str, Any]) -> str:
     text = f"scenario {s['name']} ({s['driver']}): {s['status']}"
     merged = result.metric_set("http.reqs").combined("http.reqs", {"scenario": s["name"]})
     if merged is not None:
