@@ -92,7 +92,7 @@ class RecordStore:
     def count(self) -> int:
         """How many records exist."""
         with self.timed("count"):
-            return self._db.execute("SELECT count(*) FROM records").fetchone()[0]
+            return int(self._db.execute("SELECT count(*) FROM records").fetchone()[0])
 
     def page(self, limit: int, offset: int) -> list[Record]:
         """Records ordered by id, ``limit`` of them starting at ``offset``."""

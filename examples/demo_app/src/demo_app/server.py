@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
+from aiohttp.log import access_logger
 
 from demo_app import __version__
 from demo_app.app import create_app
@@ -97,7 +98,7 @@ async def _serve(options: ServerOptions, loop_name: str) -> int:
             return 1
         seeded = store.seed(options.seed)
         runner = web.AppRunner(create_app(store, options.cache_ttl, telemetry=telemetry),
-                               access_log=web.access_logger if options.access_log else None,
+                               access_log=access_logger if options.access_log else None,
                                access_log_format=ACCESS_LOG_FORMAT,
                                shutdown_timeout=options.shutdown_timeout)
         await runner.setup()

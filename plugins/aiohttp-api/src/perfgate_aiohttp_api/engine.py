@@ -117,14 +117,14 @@ class Engine:
         if not self.plan.allowed(host):
             return "not_allowed"
         started = perf_counter_ns()
-        conn = await connect(self.loop, self.traffic, host, port,
-                             self.tls if scheme == "https" else None, self.timeout)
-        if isinstance(conn, str):
-            return conn
+        opened = await connect(self.loop, self.traffic, host, port,
+                               self.tls if scheme == "https" else None, self.timeout)
+        if isinstance(opened, str):
+            return opened
         self.recorder.connecting.append((perf_counter_ns() - started) // 1000)
-        vu.conns[origin] = conn
-        self.conns.add(conn)
-        return conn
+        vu.conns[origin] = opened
+        self.conns.add(opened)
+        return opened
 
     async def _send(self, vu: VU, req: Prepared, start_ns: int,
                     values: dict[str, str] | None) -> str | None:
@@ -151,10 +151,11 @@ class Engine:
             conn = vu.conns.get(origin)
             if conn is None or conn.closed:
                 attempt = perf_counter_ns()
-                conn = await self._connection(vu, origin)
-                if isinstance(conn, str):
-                    self._record(req, conn, start_ns or attempt, perf_counter_ns(), None)
-                    return conn if req.captures else None
+                opened = await self._connection(vu, origin)
+                if isinstance(opened, str):  # the connection failed: why
+                    self._record(req, opened, start_ns or attempt, perf_counter_ns(), None)
+                    return opened if req.captures else None
+                conn = opened
             if not start_ns:
                 start_ns = perf_counter_ns()
             reused = conn.responses
@@ -162,10 +163,11 @@ class Engine:
             if result == "reset" and reused and not conn.first_byte_ns and req.idempotent:
                 # A keep-alive connection the server had closed: retry once on a fresh one.
                 self.conns.discard(conn)
-                conn = await self._connection(vu, origin)
-                if isinstance(conn, str):
-                    self._record(req, conn, start_ns, perf_counter_ns(), None)
-                    return conn if req.captures else None
+                opened = await self._connection(vu, origin)
+                if isinstance(opened, str):
+                    self._record(req, opened, start_ns, perf_counter_ns(), None)
+                    return opened if req.captures else None
+                conn = opened
                 result = await conn.send(data, self.loop, req.keep_body, req.head, req.search)
         except asyncio.CancelledError:
             # Still in flight when the load ended (graceful_stop over, or Ctrl-C): a failed
@@ -244,9 +246,9 @@ class Engine:
         ended: str | None = None
         try:
             if item.__class__ is Prepared:
-                await self._send(vu, item, scheduled_ns, None)  # type: ignore[arg-type]
-                if item.think:  # type: ignore[union-attr]
-                    await asyncio.sleep(item.think)  # type: ignore[union-attr]
+                await self._send(vu, item, scheduled_ns, None)
+                if item.think:
+                    await asyncio.sleep(item.think)
             else:
                 values: dict[str, str] = {}
                 first = scheduled_ns
@@ -620,7 +622,7 @@ def run_engine(plan: Plan, worker: int = 0, workers: int = 1,
             start_ns, start_epoch = perf_counter_ns(), time.time()
         elif ready is not None:
             start_ns, start_epoch = ready()
-        metrics = runner.run(engine.run(start_ns, start_epoch))  # type: ignore[arg-type]
+        metrics = runner.run(engine.run(start_ns, start_epoch))
     return metrics, engine.interrupted, engine.tracer.slowest if engine.tracer else {}
 
 

@@ -294,7 +294,8 @@ async def serve(host: str, port: int, raw_port: int = 0) -> None:
     site = web.TCPSite(runner, host, port, backlog=1024)
     await site.start()
     server = site._server  # the only way aiohttp exposes the bound port
-    bound = server.sockets[0].getsockname()[1] if server and server.sockets else port
+    sockets = getattr(server, "sockets", None)
+    bound = sockets[0].getsockname()[1] if sockets else port
     raw = await asyncio.start_server(lambda r, w: _raw_connection(truth, r, w), host,
                                      raw_port)
     raw_bound = raw.sockets[0].getsockname()[1]
@@ -340,15 +341,18 @@ class RunningServer:
 
     def counters(self) -> dict[str, Any]:
         """``{"total", "failed", "paths": {path: count}}`` since the start or the last reset."""
-        return self._call("GET", "/control/counters")
+        counters: dict[str, Any] = self._call("GET", "/control/counters")
+        return counters
 
     def served(self, path: str, percentile: float) -> float | None:
         """Milliseconds the server itself spent on ``path`` at ``percentile`` (``/delay`` only)."""
-        return self._call("GET", f"/control/served?path={path}&p={percentile}")["ms"]
+        ms: float | None = self._call("GET", f"/control/served?path={path}&p={percentile}")["ms"]
+        return ms
 
     def arrivals(self, path: str) -> list[float]:
         """Epoch times at which requests to ``path`` arrived, in order."""
-        return self._call("GET", f"/control/arrivals?path={path}")
+        arrivals: list[float] = self._call("GET", f"/control/arrivals?path={path}")
+        return arrivals
 
     def reset(self) -> None:
         self._call("POST", "/control/reset")

@@ -191,7 +191,7 @@ class HttpScenario(DriverScenario):
         extra = {"time_unit": self.time_unit, "pre_allocated_vus": self.pre_allocated_vus,
                  "max_vus": self.max_vus}
         if self.preset is not None:
-            out = {k: None for k in _PRESET_KEYS}
+            out: dict[str, Any] = {k: None for k in _PRESET_KEYS}
             out.update(PRESETS[self.preset])
             return {**out, **extra}
         out = {k: getattr(self, k) for k in _PRESET_KEYS}

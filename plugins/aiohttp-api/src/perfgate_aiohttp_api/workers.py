@@ -46,7 +46,8 @@ def _worker(inp: PlanInput, index: int, count: int, pipe: Pipe, stop: Any,
             kind, start = pipe.recv()
             if kind != "start":
                 raise WorkerError("no start from the parent")
-            return start
+            start_ns, start_epoch = start
+            return int(start_ns), float(start_epoch)
 
         metrics, interrupted, slowest = run_engine(plan, index, count, ready=ready,
                                                    should_stop=stop.is_set, publish=publish,
@@ -73,6 +74,7 @@ def run_workers(inp: PlanInput, count: int, should_stop: Callable[[], bool],
         proc = ctx.Process(target=_worker, args=(inp, i, count, child, stop, live),
                            name=f"perfgate-http-{i}", daemon=True)
         proc.start()
+        assert proc.pid is not None  # started
         watchdog().add_pid(proc.pid, grace=1.0)  # workers die with perfgate, SIGKILL too
         child.close()
         pipes.append(parent)
@@ -95,8 +97,9 @@ def run_workers(inp: PlanInput, count: int, should_stop: Callable[[], bool],
         while pending:
             if should_stop() and not stop.is_set():
                 stop.set()
-            for pipe in wait(list(pending.values()), timeout=0.1):
-                index = next(i for i, p in pending.items() if p is pipe)
+            for ready_pipe in wait(list(pending.values()), timeout=0.1):
+                index = next(i for i, p in pending.items() if p is ready_pipe)
+                pipe = pending[index]
                 try:
                     kind, payload = pipe.recv()
                 except EOFError:

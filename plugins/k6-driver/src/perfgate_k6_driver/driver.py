@@ -21,6 +21,7 @@ the script's thresholds are always checks, whether or not the targets file lists
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any, ClassVar
@@ -92,7 +93,8 @@ class K6Driver(LoadDriver[K6Scenario]):
                  instance: str | None = None) -> None:
         super().__init__(config, context, instance)
         self._process: K6Process | None = None
-        self._interrupted = False
+        #: Set from another thread by interrupt() (or by the run's stop): read it, never cache it.
+        self._interrupted = threading.Event()
         self._details: dict[str, Any] = {}
 
     @classmethod
@@ -122,14 +124,14 @@ class K6Driver(LoadDriver[K6Scenario]):
         tail = FileTail(workdir / "samples.json", reader)
         started = time.time()
         try:
-            if self._interrupted or self.context.stopping.is_set():
+            if self._interrupted.is_set() or self.context.stopping.is_set():
                 return MetricSet()
             try:
                 process.start()
             except OSError as exc:
                 raise RunError(f"cannot start k6 ({binary.path}): {exc}") from None
             self._process = process
-            if self._interrupted:  # Ctrl-C came while k6 was starting
+            if self._interrupted.is_set():  # Ctrl-C came while k6 was starting
                 process.interrupt(scenario.stop_timeout)
             code = self._watch(process, tail, reader, scenario)
         finally:
@@ -154,7 +156,7 @@ class K6Driver(LoadDriver[K6Scenario]):
             if code is not None:
                 return code
             if self.context.stopping.is_set() and not process.interrupted:
-                self._interrupted = True
+                self._interrupted.set()
                 process.interrupt(scenario.stop_timeout)
 
     def _finish(self, reader: SampleReader, summary: dict[str, Any] | None, started: float,
@@ -166,7 +168,7 @@ class K6Driver(LoadDriver[K6Scenario]):
         unfinished = reader.record_unfinished(end)
         self._details["unfinished_requests"] = unfinished
         if unfinished:
-            why = "interrupted" if self._interrupted else "gracefulStop over"
+            why = "interrupted" if self._interrupted.is_set() else "gracefulStop over"
             self.context.note(
                 f"scenario {self.instance}: {unfinished} request(s) were still in flight when "
                 f"k6 ended the test ({why}); k6 drops them, perfgate counts them as failed "
@@ -183,7 +185,7 @@ class K6Driver(LoadDriver[K6Scenario]):
         self._details.update({
             "exit_code": code,
             "exit_meaning": EXIT_CODES.get(code, "ok" if code == 0 else "unknown"),
-            "interrupted": self._interrupted,
+            "interrupted": self._interrupted.is_set(),
             "samples": reader.samples,
             "duration": summary_duration(summary),
             "thresholds": [r.to_dict() for r in results],
@@ -209,9 +211,9 @@ class K6Driver(LoadDriver[K6Scenario]):
             self.context.note(f"{self.instance}: the k6 script threw in {count} "
                               f"iteration(s), e.g. {first}")
         ok = {0, THRESHOLDS_CROSSED, MARKED_FAILED}
-        if code in ok or (code == EXTERNAL_ABORT and self._interrupted):
+        if code in ok or (code == EXTERNAL_ABORT and self._interrupted.is_set()):
             return reader.metrics
-        if code < 0 and self._interrupted:
+        if code < 0 and self._interrupted.is_set():
             self.fail("k6 did not stop within stop_timeout after Ctrl-C; it was killed")
             return reader.metrics
         meaning = EXIT_CODES.get(code, "unexpected exit code")
@@ -224,7 +226,7 @@ class K6Driver(LoadDriver[K6Scenario]):
     # -- Ctrl-C ----------------------------------------------------------------------------
     def interrupt(self) -> None:
         """SIGINT to k6's group: k6 ends the test and writes its summary; SIGKILL if it hangs."""
-        self._interrupted = True
+        self._interrupted.set()
         process = self._process
         if process is not None:
             process.interrupt(self.config.stop_timeout)

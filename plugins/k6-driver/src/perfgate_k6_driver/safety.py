@@ -54,5 +54,5 @@ def blocked_ranges(allowed: Iterable[Network]) -> list[str]:
                 else:
                     next_blocked.append(block)
             blocked = next_blocked
-        out.extend(str(n) for n in sorted(blocked))  # type: ignore[type-var]
+        out.extend(str(n) for n in sorted(blocked))
     return out

@@ -22,7 +22,8 @@ _MAX_FILES = 50
 def declared_metrics(script: Path) -> list[MetricInfo]:
     """Custom metrics declared in ``script`` and the local modules it imports."""
     found: dict[str, MetricInfo] = {}
-    todo, seen = [script.resolve()], set()
+    todo = [script.resolve()]
+    seen: set[Path] = set()
     while todo and len(seen) < _MAX_FILES:
         path = todo.pop()
         if path in seen:

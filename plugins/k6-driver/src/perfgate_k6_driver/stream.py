@@ -135,7 +135,9 @@ class SampleReader:
 
     def _ended(self, data: dict[str, Any], name: str | None, count: int) -> None:
         key = (data.get("metadata") or {}).get(ID_TAG)
-        entry = self.in_flight.get(key) if key is not None else None
+        if key is None:
+            return
+        entry = self.in_flight.get(key)
         if entry is None:
             return
         started = entry[1]

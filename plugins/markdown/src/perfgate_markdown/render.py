@@ -181,7 +181,7 @@ def _length(scenario: Mapping[str, Any]) -> float | None:
     start, end = scenario.get("started"), scenario.get("finished")
     if start is None or end is None:
         return None
-    return max(end - start, 0.0)
+    return max(float(end) - float(start), 0.0)
 
 
 def _scenarios(result: ResultDocument, baseline: Baseline | None) -> str:

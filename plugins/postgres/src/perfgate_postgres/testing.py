@@ -222,7 +222,7 @@ class TemporaryCluster:
         """Run statements as the superuser, each on its own (CREATE DATABASE needs that)."""
         with self.connect(dbname) as conn:
             for statement in statements:
-                conn.execute(statement)  # type: ignore[arg-type]
+                conn.execute(statement)
 
 
 def _alive(pid: int) -> bool:
