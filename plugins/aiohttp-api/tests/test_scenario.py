@@ -7,10 +7,14 @@ import re
 import pytest
 from pydantic import ValidationError
 
+from perfgate import ConfigError
+from perfgate.errors import ConfigErrors
+from perfgate.testing import run_targets
 from perfgate_aiohttp_api import HttpDriver, HttpScenario
+from perfgate_aiohttp_api.executors import EXECUTORS, ConstantVus, RampingVus
 from perfgate_aiohttp_api.plan import Plan, PlanInput, build_request, weighted_order
 from perfgate_aiohttp_api.scenario import PRESETS
-from perfgate_aiohttp_api.schedule import Ramp, constant_starts, ramp_from_stages, share
+from perfgate_aiohttp_api.schedule import Ramp, constant_starts, share
 
 ISSUE_2 = {"driver": "http", "service": "api", "executor": "constant-vus", "vus": 100,
            "duration": "30s", "requests": [{"name": "health", "path": "/health"},
@@ -20,10 +24,10 @@ ISSUE_2 = {"driver": "http", "service": "api", "executor": "constant-vus", "vus"
 
 def test_issue_2_shape_validates_and_compiles() -> None:
     cfg = HttpScenario.model_validate(ISSUE_2)
-    assert cfg.duration == 30.0 and cfg.vus == 100
+    assert cfg.executor == ConstantVus(vus=100, duration=30.0)
     plan = Plan.build(PlanInput(cfg.model_dump(by_alias=True, exclude_unset=True), "load",
                                 "http://127.0.0.1:8000", 1.0, ()))
-    assert plan.executor == "constant-vus"
+    assert plan.executor == cfg.executor and plan.planned_duration() == 30.0
     pick = plan.picker()
     labels = [pick().label for _ in range(400)]  # type: ignore[union-attr]
     assert labels.count("health") == 100 and labels.count("records") == 300
@@ -36,14 +40,15 @@ def test_issue_2_shape_validates_and_compiles() -> None:
 def test_presets_match_the_plan(preset: str, vus: int, minutes: int) -> None:
     cfg = HttpScenario.model_validate({"driver": "http", "url": "http://127.0.0.1:1",
                                        "preset": preset, "requests": [{"path": "/"}]})
-    opts = cfg.effective()
-    if opts["executor"] == "constant-vus":
-        assert opts["vus"] == vus and opts["duration"] == minutes * 60
+    ex = cfg.executor
+    assert ex.planned_duration(1.0) == minutes * 60
+    if isinstance(ex, ConstantVus):
+        assert ex.vus == vus
     else:
-        ramp = ramp_from_stages(opts["start_vus"], opts["stages"])
-        assert ramp.duration == minutes * 60
-        assert max(s["target"] for s in opts["stages"]) == vus
-        assert ramp.vus(0) == 0 and opts["stages"][-1]["target"] == 0  # ramps in and out
+        assert isinstance(ex, RampingVus)
+        ramp = ex.ramp(1.0)
+        assert max(s.target for s in ex.stages) == vus
+        assert ramp.vus(0) == 0 and ex.stages[-1].target == 0  # ramps in and out
     assert set(PRESETS) == {"smoke", "load", "stress", "spike", "endurance"}
 
 
@@ -53,7 +58,7 @@ def test_presets_match_the_plan(preset: str, vus: int, minutes: int) -> None:
     ({"executor": "constant-vus", "duration": "1s", "rate": 5}, "does not take rate"),
     ({"preset": "load", "vus": 5}, "remove vus or the preset"),
     ({}, "give an executor"),
-    ({"executor": "constant-vus", "duration": "1s", "bogus": 1}, "Extra inputs"),
+    ({"executor": "constant-vus", "duration": "1s", "bogus": 1}, "unknown key 'bogus'"),
     ({"executor": "constant-vus", "duration": "soon"}, "not a duration"),
     ({"executor": "constant-vus", "duration": "1s", "workers": 0}, "workers"),
     ({"executor": "constant-arrival-rate", "rate": 10, "duration": "1s",
@@ -139,3 +144,70 @@ def test_a_url_load_may_not_go_to_is_refused_when_the_file_is_checked() -> None:
     assert allowed.requests[1].url == "http://203.0.113.9/x"
     # Outside a targets file there is nothing to check against: the driver checks at run time.
     assert HttpScenario.model_validate(scenario).url == "http://127.0.0.1:1"
+
+
+def test_vus_and_duration_without_an_executor_mean_constant_vus() -> None:
+    """k6's shortcut."""
+    cfg = HttpScenario.model_validate({"driver": "http", "url": "http://127.0.0.1:1",
+                                       "requests": [{"path": "/"}], "vus": 7,
+                                       "duration": "2s"})
+    assert cfg.executor == ConstantVus(vus=7, duration=2.0)
+
+
+@pytest.mark.parametrize("name", list(EXECUTORS))
+def test_every_executor_survives_the_trip_to_a_worker(name: str) -> None:
+    keys = {"constant-vus": {"duration": "1s"}, "ramping-vus": {"stages": [
+        {"duration": "1s", "target": 2}]}, "constant-arrival-rate": {"rate": 5, "duration":
+        "1s"}, "ramping-arrival-rate": {"stages": [{"duration": "1s", "target": 2}]},
+        "per-vu-iterations": {"iterations": 3}, "shared-iterations": {"iterations": 3}}
+    cfg = HttpScenario.model_validate({"driver": "http", "url": "http://127.0.0.1:1",
+                                       "requests": [{"path": "/"}], "executor": name,
+                                       **keys[name]})
+    assert type(cfg.executor) is EXECUTORS[name]
+    again = HttpScenario.model_validate(cfg.model_dump(by_alias=True, exclude_unset=True))
+    assert again.executor == cfg.executor
+
+
+BAD_EXECUTORS = """\
+version: 1
+scenarios:
+  steady:
+    driver: http
+    url: http://127.0.0.1:1
+    executor: constant-arrival-rate
+    max_vus: 5
+    pre_allocated_vus: 50
+    vus: 3
+    requests: [{path: /}]
+  ramp:
+    driver: http
+    url: http://127.0.0.1:1
+    executor: ramping-vus
+    start_vu: 2
+    stages: [{duration: 10s, target: 5}]
+    requests: [{path: /}]
+"""
+
+
+def test_every_executor_problem_of_a_scenario_is_said_at_its_own_key(perfgate_plugin,
+                                                                     tmp_path) -> None:
+    import perfgate_aiohttp_api
+
+    perfgate_plugin(perfgate_aiohttp_api)
+    with pytest.raises(ConfigError) as caught:
+        run_targets(BAD_EXECUTORS, output_dir=tmp_path)
+    error = caught.value
+    assert isinstance(error, ConfigErrors)
+    said = [(p.key, p.location.line if p.location else None, p.message)
+            for p in error.problems]
+    assert said == [
+        ("scenarios.steady.executor", 6, "constant-arrival-rate needs rate (iterations per "
+                                         "time_unit, e.g. rate: 200)"),
+        ("scenarios.steady.executor", 6, "constant-arrival-rate needs duration (how long "
+                                         "iterations start, e.g. duration: 30s)"),
+        ("scenarios.steady.max_vus", 7, "pre_allocated_vus (50) cannot exceed max_vus (5)"),
+        ("scenarios.steady.vus", 9, "executor constant-arrival-rate does not take vus (it "
+                                    "takes time_unit, pre_allocated_vus, max_vus, rate, "
+                                    "duration)"),
+        ("scenarios.ramp.start_vu", 15, "unknown key 'start_vu'; did you mean 'start_vus'?"),
+    ]

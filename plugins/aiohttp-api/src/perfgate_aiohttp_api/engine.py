@@ -1,5 +1,11 @@
 """One process's load: virtual users on one event loop, an executor, and a controller tick.
 
+The engine owns the request path (connections, sending, recording, checks) and the control
+loop (ticks, health, timeouts, the graceful stop); the executor
+(:mod:`perfgate_aiohttp_api.executors`) decides how VUs start, through
+:meth:`Engine.add_looping_vus`, :meth:`Engine.set_vu_target`,
+:meth:`Engine.add_counting_vus` and :meth:`Engine.schedule`.
+
 Closed model (``constant-vus``, ``ramping-vus``, ``per-vu-iterations``, ``shared-iterations``):
 each VU runs iterations back to back on its own keep-alive connection; a request's duration
 runs from writing the request to the end of the response, like k6.
@@ -23,6 +29,7 @@ from typing import Any
 from perfgate import MISSING, MetricSet, decode_json
 from perfgate import json_capture as capture
 from perfgate_aiohttp_api.client import Connection, Traffic, connect, tls_context
+from perfgate_aiohttp_api.executors import ArrivalRate, Running
 from perfgate_aiohttp_api.plan import Origin, Plan, Prepared, all_prepared
 from perfgate_aiohttp_api.recorder import Recorder
 from perfgate_aiohttp_api.schedule import share
@@ -91,7 +98,7 @@ class Engine:
         # open model
         self.idle: list[VU] = []
         self.max_vus = 0
-        self._starts: Any = None
+        self._starts: Iterator[float] = iter(())
         self._next_ns: int | None = None
         self._schedule_done: asyncio.Future[None] | None = None
         self.t0_ns = 0
@@ -392,14 +399,11 @@ class Engine:
         The setups still count in ``http.req_connecting``.
         """
         self.loop = asyncio.get_running_loop()
-        if not self.plan.open_model:
-            return
-        opts = self.plan.options
-        pre = opts.get("pre_allocated_vus")
-        pre = pre if pre is not None else min(opts.get("max_vus") or 10, 10)
-        vus = [self._new_vu() for _ in range(share(pre, self.worker, self.workers))]
+        executor = self.plan.executor
+        ready = executor.ready_vus if isinstance(executor, ArrivalRate) else 0
+        vus = [self._new_vu() for _ in range(self.share(ready))]
         origins = [o for o in self.plan.origins if self.plan.allowed(o[1])]
-        if not origins:
+        if not vus or not origins:
             return
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(min(self.timeout, 10.0)):
@@ -409,69 +413,72 @@ class Engine:
     async def run(self, start_ns: int, start_epoch: float) -> MetricSet:
         """Start at ``start_ns`` (``perf_counter_ns``, shared by workers); return metrics."""
         self.loop = asyncio.get_running_loop()
-        plan, opts = self.plan, self.plan.options
         delay = (start_ns - perf_counter_ns()) / 1e9
         if delay > 0:
             await asyncio.sleep(delay)
         self.t0_ns = start_ns
-        ex = plan.executor
-        deadline: float | None = None  # seconds from start when new iterations stop
-        ramp = None
-        end_future: asyncio.Future[None] | None = None
-        if ex == "constant-vus":
-            deadline = float(opts["duration"]) * plan.scale
-            for _ in range(share(int(opts.get("vus") or 1), self.worker, self.workers)):
-                self._spawn(self._vu_loop(self._new_vu()))
-        elif ex == "ramping-vus":
-            ramp = plan.ramp()
-            deadline = ramp.duration
-            self._set_target(share(ramp.vus(0.0), self.worker, self.workers))
-        elif ex in ("per-vu-iterations", "shared-iterations"):
-            deadline = plan.max_duration
-            vus = share(int(opts.get("vus") or 1), self.worker, self.workers)
-            iterations = int(opts["iterations"])
-            self._running_vus = vus
-            self._all_done = end_future = self.loop.create_future()
-            if ex == "shared-iterations":
-                self.remaining = share(iterations, self.worker, self.workers)
-            for _ in range(vus):
-                self._spawn(self._vu_iterations(
-                    self._new_vu(), None if ex == "shared-iterations" else iterations))
-            if vus == 0:
-                end_future.set_result(None)
-        else:
-            time_unit = float(opts.get("time_unit") or 1.0)
-            pre = opts.get("pre_allocated_vus")
-            max_vus = opts.get("max_vus")
-            pre = pre if pre is not None else min(max_vus or 10, 10)
-            max_vus = max(max_vus if max_vus is not None else max(pre, 1000), pre)
-            self.max_vus = max(share(max_vus, self.worker, self.workers), 1)
-            if not self.vus:  # not warmed up
-                for _ in range(share(pre, self.worker, self.workers)):
-                    self._new_vu()
-            for vu in self.vus:
-                vu.assign = self.loop.create_future()
-                self.idle.append(vu)
-                self._spawn(self._vu_open_idle(vu))
-            self._starts = iter(plan.starts(self.worker, self.workers, time_unit))
-            first = next(self._starts, None)
-            self._next_ns = None if first is None else start_ns + int(first * 1e9)
-            self._schedule_done = end_future = self.loop.create_future()
-            self._dispatch()
-        await self._control(start_ns, start_epoch, deadline, ramp, end_future)
+        running = self.plan.executor.start(self, self.plan.scale)
+        await self._control(start_ns, start_epoch, running)
         end_epoch = start_epoch + (perf_counter_ns() - start_ns) / 1e9
         self._flush(start_ns, start_epoch)
         self._publish()
         return self.recorder.finish(start_epoch, end_epoch)
+
+    # -- what executors start VUs with ----------------------------------------------------
+    def share(self, total: int) -> int:
+        """This worker's part of ``total`` (VUs, iterations) split over the workers."""
+        return share(total, self.worker, self.workers)
+
+    def add_looping_vus(self, count: int) -> None:
+        """``count`` VUs that run iterations back to back until the load is over."""
+        for _ in range(count):
+            self._spawn(self._vu_loop(self._new_vu()))
+
+    def set_vu_target(self, target: int) -> None:
+        """Run ``target`` looping VUs: start new ones, or park the extra ones."""
+        self._set_target(target)
+
+    def add_counting_vus(self, vus: int, each: int | None,
+                         pool: int | None) -> asyncio.Future[None]:
+        """``vus`` VUs that run ``each`` iterations apiece, or draw from a ``pool`` of
+        iterations shared by all of them; the future is set when every one has stopped."""
+        self._running_vus = vus
+        self._all_done = done = self.loop.create_future()
+        if pool is not None:
+            self.remaining = pool
+        for _ in range(vus):
+            self._spawn(self._vu_iterations(self._new_vu(), each))
+        if vus == 0:
+            done.set_result(None)
+        return done
+
+    def schedule(self, ready: int, most: int, starts: Iterator[float]) -> asyncio.Future[None]:
+        """The open model: iterations start at ``starts`` (seconds from the start), each on
+        a free VU; ``ready`` VUs exist from the start, at most ``most``. The future is set
+        when the schedule is over."""
+        self.max_vus = max(most, 1)
+        if not self.vus:  # not warmed up
+            for _ in range(ready):
+                self._new_vu()
+        for vu in self.vus:
+            vu.assign = self.loop.create_future()
+            self.idle.append(vu)
+            self._spawn(self._vu_open_idle(vu))
+        self._starts = starts
+        first = next(self._starts, None)
+        self._next_ns = None if first is None else self.t0_ns + int(first * 1e9)
+        self._schedule_done = done = self.loop.create_future()
+        self._dispatch()
+        return done
 
     async def _vu_open_idle(self, vu: VU) -> None:
         scheduled = await vu.assign  # type: ignore[misc]
         if scheduled is not None:
             await self._vu_open(vu, scheduled)
 
-    async def _control(self, start_ns: int, start_epoch: float, deadline: float | None,
-                       ramp: Any, end_future: asyncio.Future[None] | None) -> None:
+    async def _control(self, start_ns: int, start_epoch: float, running: Running) -> None:
         """Tick until the load is over, then wind down within ``graceful_stop``."""
+        deadline, ramp, end_future = running.deadline, running.ramp, running.done
         last_flush = last_health = perf_counter_ns()
         cpu_then = time.process_time()
         lag_seen = 0
@@ -487,7 +494,7 @@ class Engine:
             if end_future is not None and end_future.done():
                 break
             if ramp is not None:
-                self._set_target(share(ramp.vus(elapsed), self.worker, self.workers))
+                self._set_target(self.share(ramp.vus(elapsed)))
             wait = TICK if deadline is None else min(TICK, max(deadline - elapsed, 0.0))
             before = perf_counter_ns()
             if end_future is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -17,8 +17,8 @@ from urllib.parse import urlencode, urlsplit
 from perfgate import RequestSpec, has_template, is_loopback, render_template, render_templates
 from perfgate import parse_json_path as parse_path
 from perfgate_aiohttp_api.checks import CompiledChecks
-from perfgate_aiohttp_api.scenario import OPEN_EXECUTORS, HttpScenario
-from perfgate_aiohttp_api.schedule import Ramp, constant_starts, ramp_from_stages
+from perfgate_aiohttp_api.executors import Executor
+from perfgate_aiohttp_api.scenario import HttpScenario
 
 USER_AGENT = "perfgate-http/0.1"
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
@@ -157,13 +157,11 @@ class Plan:
     """A compiled scenario: requests, the weighted order of iterations, the executor."""
 
     scenario_name: str
-    executor: str
-    options: dict[str, Any]
+    executor: Executor
     items: list[Prepared | Flow]
     order: list[int]
     timeout: float
     graceful_stop: float
-    max_duration: float
     scale: float
     allow_hosts: tuple[str, ...]
     insecure: bool
@@ -184,13 +182,11 @@ class Plan:
         origins = sorted({p.origin for p in all_prepared(items) if p.origin is not None})
         return cls(
             scenario_name=inp.scenario_name,
-            executor=scenario.effective()["executor"],
-            options=scenario.effective(),
+            executor=scenario.executor,
             items=items,
             order=weighted_order(weights),
             timeout=scenario.timeout,
             graceful_stop=scenario.graceful_stop,
-            max_duration=scenario.max_duration,
             scale=scale,
             allow_hosts=inp.allow_hosts,
             insecure=scenario.insecure_skip_tls_verify,
@@ -202,7 +198,7 @@ class Plan:
 
     @property
     def open_model(self) -> bool:
-        return self.executor in OPEN_EXECUTORS
+        return self.executor.open_model
 
     def picker(self, offset: int = 0) -> Callable[[], Prepared | Flow]:
         """A function that returns the next item in the weighted order."""
@@ -216,33 +212,9 @@ class Plan:
     def allowed(self, host: str) -> bool:
         return is_loopback(host) or host in self.allow_hosts
 
-    # -- the shape of load ------------------------------------------------------------
-    def ramp(self) -> Ramp:
-        """ramping-vus: VUs over time; ramping-arrival-rate: starts per second over time."""
-        opts = self.options
-        if self.executor == "ramping-vus":
-            start = opts.get("start_vus")
-            return ramp_from_stages(1 if start is None else start, opts["stages"], self.scale)
-        per_second = 1.0 / float(opts.get("time_unit") or 1.0)
-        return ramp_from_stages(opts.get("start_rate") or 0.0, opts["stages"], self.scale,
-                                per_second)
-
-    def starts(self, worker: int, workers: int, time_unit: float) -> Iterator[float]:
-        """Scheduled start times (seconds from the start) of this worker's iterations."""
-        opts = self.options
-        if self.executor == "constant-arrival-rate":
-            return constant_starts(float(opts["rate"]) / time_unit,
-                                   float(opts["duration"]) * self.scale, worker, workers)
-        return self.ramp().starts(worker, workers)
-
-    def planned_duration(self, time_unit: float = 1.0) -> float | None:
+    def planned_duration(self) -> float | None:
         """Seconds of load the executor plans (None for iteration-count executors)."""
-        opts = self.options
-        if self.executor in ("constant-vus", "constant-arrival-rate"):
-            return float(opts["duration"]) * self.scale
-        if self.executor in ("ramping-vus", "ramping-arrival-rate"):
-            return self.ramp().duration
-        return None
+        return self.executor.planned_duration(self.scale)
 
 
 def all_prepared(items: list[Prepared | Flow]) -> list[Prepared]:

@@ -12,14 +12,25 @@ The smallest scenario::
       - {name: records, path: /api/records, weight: 3}
 
 Option names follow k6's executors, written in snake case (``preAllocatedVUs`` is
-``pre_allocated_vus``, ``timeUnit`` is ``time_unit``).
+``pre_allocated_vus``, ``timeUnit`` is ``time_unit``); each executor is a class of
+:mod:`perfgate_aiohttp_api.executors` with its own keys. Without ``executor``, ``vus`` and
+``duration`` mean ``constant-vus`` (k6's shortcut).
 """
 
 from __future__ import annotations
 
+import difflib
 from typing import Any, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    Field,
+    ModelWrapValidatorHandler,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from perfgate import (
     BaseUrl,
@@ -32,19 +43,14 @@ from perfgate import (
     check_request_hosts,
     check_requests,
 )
+from perfgate_aiohttp_api.executors import (
+    EXECUTOR_KEYS,
+    EXECUTORS,
+    AnyExecutor,
+    Executor,
+)
 
-Executor = Literal["constant-vus", "ramping-vus", "constant-arrival-rate",
-                   "ramping-arrival-rate", "per-vu-iterations", "shared-iterations"]
-OPEN_EXECUTORS = frozenset({"constant-arrival-rate", "ramping-arrival-rate"})
 Preset = Literal["smoke", "load", "stress", "spike", "endurance"]
-
-
-class Stage(ComponentConfig):
-    """Move linearly to ``target`` (VUs, or iterations per ``time_unit``) over ``duration``."""
-
-    duration: Duration
-    target: int = Field(ge=0)
-
 
 #: The plan's scenarios (``shared/origin``): the same shape of load, ramps included.
 PRESETS: dict[str, dict[str, Any]] = {
@@ -64,10 +70,6 @@ PRESETS: dict[str, dict[str, Any]] = {
         {"duration": 300.0, "target": 0}]},
 }
 
-#: Keys a preset sets; giving one of them beside ``preset`` is an error.
-_PRESET_KEYS = ("executor", "vus", "duration", "stages", "start_vus", "rate", "start_rate",
-                "iterations")
-
 
 class TraceOptions(ComponentConfig):
     """``trace:``: a W3C ``traceparent`` on every request; the slowest traced ones kept."""
@@ -79,25 +81,15 @@ class TraceOptions(ComponentConfig):
 
 
 class HttpScenario(DriverScenario):
-    """A scenario for the ``http`` driver (see the module docstring and the README)."""
+    """A scenario for the ``http`` driver (see the module docstring and the README).
+
+    The executor's keys stand in the scenario, as in k6; validated, they are
+    :attr:`executor`, one of :mod:`perfgate_aiohttp_api.executors`.
+    """
 
     preset: Preset | None = None
-    executor: Executor | None = None
+    executor: AnyExecutor
     url: BaseUrl | None = None
-    # closed model
-    vus: int | None = Field(default=None, ge=1)
-    duration: Duration | None = None
-    start_vus: int | None = Field(default=None, ge=0)
-    stages: list[Stage] | None = None
-    iterations: int | None = Field(default=None, ge=1)
-    max_duration: Duration = 600.0
-    # open model
-    rate: float | None = Field(default=None, gt=0)
-    start_rate: float | None = Field(default=None, ge=0)
-    time_unit: Duration = 1.0
-    pre_allocated_vus: int | None = Field(default=None, ge=1)
-    max_vus: int | None = Field(default=None, ge=1)
-    # both
     graceful_stop: Duration = 30.0
     requests: list[RequestSpec] = Field(default_factory=list)
     flows: list[FlowSpec] = Field(default_factory=list)
@@ -109,6 +101,23 @@ class HttpScenario(DriverScenario):
     #: Send a ``traceparent`` with every request and keep the slowest traced ones.
     trace: TraceOptions | None = None
 
+    @model_validator(mode="wrap")
+    @classmethod
+    def _executor_keys(cls, data: Any,
+                       handler: ModelWrapValidatorHandler[HttpScenario]) -> HttpScenario:
+        """Gather the executor's keys from the scenario, validate them with the executor's
+        model, and say each problem at its own key, all of them together."""
+        if not isinstance(data, dict) or isinstance(data.get("executor"), dict | Executor):
+            return handler(data)  # already gathered (a plan rebuilt in a worker)
+        gathered = _Gathered(data, cls)
+        try:
+            scenario = handler(gathered.data)
+        except ValidationError as exc:
+            raise gathered.relocated(exc) from None
+        if gathered.problems:
+            raise ValidationError.from_exception_data(cls.__name__, gathered.problems)
+        return scenario
+
     @field_validator("workers")
     @classmethod
     def _workers(cls, value: int | str) -> int | str:
@@ -116,66 +125,16 @@ class HttpScenario(DriverScenario):
             raise ValueError("expected a number of processes >= 1, or auto")
         return value
 
-    @field_validator("time_unit")
-    @classmethod
-    def _time_unit(cls, value: float) -> float:
-        if value <= 0:
-            raise ValueError("time_unit must be longer than zero")
-        return value
-
     @model_validator(mode="after")
     def _consistent(self) -> HttpScenario:
-        if self.preset is not None:
-            given = [k for k in _PRESET_KEYS if getattr(self, k) is not None]
-            if given:
-                raise ValueError(f"preset {self.preset!r} sets the executor and its stages; "
-                                 f"remove {', '.join(given)} or the preset")
-        elif self.executor is None:
-            raise ValueError("give an executor (constant-vus, ramping-vus, "
-                             "constant-arrival-rate, ...) or a preset (smoke, load, ...)")
         if self.service is not None and self.url is not None:
             raise ValueError("give either service or url, not both")
         check_requests(self.requests, self.flows,
                        has_base=self.service is not None or self.url is not None)
-        self._check_executor()
         return self
 
     def all_requests(self) -> list[RequestSpec]:
         return all_requests(self.requests, self.flows)
-
-    def _check_executor(self) -> None:
-        ex = self.effective()
-        kind = ex["executor"]
-        need: dict[str, tuple[str, ...]] = {
-            "constant-vus": ("duration",),
-            "ramping-vus": ("stages",),
-            "constant-arrival-rate": ("rate", "duration"),
-            "ramping-arrival-rate": ("stages",),
-            "per-vu-iterations": ("iterations",),
-            "shared-iterations": ("iterations",),
-        }
-        missing = [k for k in need[kind] if ex.get(k) is None]
-        if missing:
-            raise ValueError(f"executor {kind} needs {' and '.join(missing)}")
-        allowed: dict[str, set[str]] = {
-            "constant-vus": {"vus", "duration"},
-            "ramping-vus": {"start_vus", "stages"},
-            "constant-arrival-rate": {"rate", "duration", "pre_allocated_vus", "max_vus"},
-            "ramping-arrival-rate": {"start_rate", "stages", "pre_allocated_vus", "max_vus"},
-            "per-vu-iterations": {"vus", "iterations"},
-            "shared-iterations": {"vus", "iterations"},
-        }
-        stray = [k for k in ("vus", "duration", "start_vus", "stages", "iterations", "rate",
-                             "start_rate", "pre_allocated_vus", "max_vus")
-                 if self.preset is None and getattr(self, k) is not None
-                 and k not in allowed[kind]]
-        if stray:
-            raise ValueError(f"executor {kind} does not take {', '.join(stray)}")
-        if kind == "shared-iterations" and (ex.get("vus") or 1) > ex["iterations"]:
-            raise ValueError("shared-iterations needs iterations >= vus")
-        pre, most = ex.get("pre_allocated_vus"), ex.get("max_vus")
-        if pre is not None and most is not None and pre > most:
-            raise ValueError(f"pre_allocated_vus ({pre}) cannot exceed max_vus ({most})")
 
     @model_validator(mode="after")
     def _hosts_allowed(self, info: ValidationInfo) -> HttpScenario:
@@ -186,19 +145,99 @@ class HttpScenario(DriverScenario):
         check_request_hosts(self.url, self.requests, self.flows, allow)
         return self
 
-    def effective(self) -> dict[str, Any]:
-        """Executor options after the preset: ``executor``, ``vus``, ``stages`` (dicts)..."""
-        extra = {"time_unit": self.time_unit, "pre_allocated_vus": self.pre_allocated_vus,
-                 "max_vus": self.max_vus}
-        if self.preset is not None:
-            out: dict[str, Any] = {k: None for k in _PRESET_KEYS}
-            out.update(PRESETS[self.preset])
-            return {**out, **extra}
-        out = {k: getattr(self, k) for k in _PRESET_KEYS}
-        if self.stages is not None:
-            out["stages"] = [s.model_dump() for s in self.stages]
-        return {**out, **extra}
-
     @property
     def open_model(self) -> bool:
-        return self.effective()["executor"] in OPEN_EXECUTORS
+        return self.executor.open_model
+
+
+def _problem(loc: tuple[str | int, ...], message: str, given: Any) -> InitErrorDetails:
+    return {"type": PydanticCustomError("value_error", "{message}", {"message": message}),
+            "loc": loc, "input": given}
+
+
+class _Gathered:
+    """A scenario mapping with its executor's keys moved under ``executor``, and the
+    problems found on the way (a preset with executor keys, no executor at all)."""
+
+    def __init__(self, raw: dict[str, Any], model: type[HttpScenario]) -> None:
+        own = {f.alias or name for name, f in model.model_fields.items()} | set(
+            model.model_fields)
+        self.scenario_keys = sorted(own - {"executor"})
+        self.problems: list[InitErrorDetails] = []
+        rest = {k: v for k, v in raw.items() if k not in own}
+        self.data = {k: v for k, v in raw.items() if k in own and k != "executor"}
+        self.raw = raw
+        name = raw.get("executor")
+        #: Where a missing key is said: at ``executor:`` when the file has it.
+        self.at: tuple[str, ...] = ("executor",) if name is not None else ()
+        preset = raw.get("preset")
+        if preset is not None and isinstance(preset, str) and preset in PRESETS:
+            for key in [*rest, *(["executor"] if name is not None else [])]:
+                if key == "executor" or key in EXECUTOR_KEYS:
+                    self.problems.append(_problem(
+                        (key,), f"preset {preset!r} sets the executor and its stages; "
+                                f"remove {key} or the preset", raw))
+                    rest.pop(key, None)
+            self.data["executor"] = {**PRESETS[preset], **rest}
+            self.name: str | None = PRESETS[preset]["executor"]
+            self.at = ("preset",)
+            return
+        if name is None and preset is None and ("vus" in rest or "duration" in rest):
+            name = "constant-vus"  # k6's shortcut
+        self.name = name if isinstance(name, str) else None
+        if name is None:
+            if preset is None:
+                self.problems.append(_problem(
+                    (), "give an executor (constant-vus, ramping-vus, constant-arrival-rate, "
+                        "...) or a preset (smoke, load, ...)", raw))
+            return
+        self.data["executor"] = {"executor": name, **rest}
+
+    def relocated(self, exc: ValidationError) -> ValidationError:
+        """``exc`` with the executor's errors at the scenario's own keys."""
+        errors = list(self.problems)
+        for err in exc.errors(include_url=False):
+            loc = tuple(err["loc"])
+            if loc[:1] != ("executor",):
+                errors.append(_again(err, loc))
+                continue
+            if self.name is None:
+                continue  # no executor: said once, in self.problems
+            if len(loc) == 1:
+                errors.append(_problem(("executor",), self._unknown_executor(), self.raw))
+            else:
+                errors.append(self._executor_error(err, loc[2:]))
+        return ValidationError.from_exception_data(exc.title, errors)
+
+    def _unknown_executor(self) -> str:
+        known = list(EXECUTORS)
+        close = difflib.get_close_matches(str(self.name), known, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"unknown executor {self.name!r}{hint} Executors: {', '.join(known)}."
+
+    def _executor_error(self, err: Any, loc: tuple[str | int, ...]) -> InitErrorDetails:
+        cls = EXECUTORS[str(self.name)]
+        key = str(loc[0]) if loc else ""
+        if err["type"] == "missing" and len(loc) == 1:
+            what = cls.needs.get(key)
+            return _problem(self.at, f"{self.name} needs {key}" + (f" ({what})" if what
+                                                                  else ""), self.raw)
+        if err["type"] == "extra_forbidden" and len(loc) == 1:
+            takes = [k for k in cls.model_fields if k != "executor"]
+            if key in EXECUTOR_KEYS:
+                return _problem(loc, f"executor {self.name} does not take {key} (it takes "
+                                     f"{', '.join(takes)})", self.raw)
+            known = [*self.scenario_keys, *takes]
+            close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+            hint = (f"; did you mean {close[0]!r}?" if close
+                    else f"; expected one of: {', '.join(sorted(known))}")
+            return _problem(loc, f"unknown key {key!r}{hint}", self.raw)
+        return _again(err, loc)
+
+
+def _again(err: Any, loc: tuple[str | int, ...]) -> InitErrorDetails:
+    """A pydantic error raised anew at ``loc``."""
+    again: InitErrorDetails = {"type": err["type"], "loc": loc, "input": err.get("input")}
+    if "ctx" in err:
+        again["ctx"] = err["ctx"]
+    return again
