@@ -192,7 +192,7 @@ def child(scenario: dict, url: str) -> None:
 
     rss_before = rss_kb()
     warm: dict[str, int] = {}
-    warm_at = min(5.0, 0.1 * float(cfg.duration or 50))
+    warm_at = min(5.0, 0.1 * (cfg.executor.planned_duration(1.0) or 50))
     timer = threading.Timer(warm_at, lambda: warm.setdefault("kb", rss_kb()))
     timer.start()
     metrics = driver.run()

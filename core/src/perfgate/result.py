@@ -15,7 +15,7 @@ from enum import StrEnum
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from perfgate.errors import BaselineError
 from perfgate.metrics import Kind, Metric, MetricSet
@@ -75,39 +75,95 @@ class Check:
         return cls(**doc)
 
 
+class RunInfo(TypedDict, total=False):
+    """``run``: the facts of the run (docs/result-schema.md); empty until it is judged."""
+
+    id: str
+    started: float
+    finished: float
+    duration: float
+    targets_file: str
+    targets_sha256: str
+    time_scale: float
+    fail_on: str
+    only: list[str]
+    #: ``completed``, ``broken`` or ``interrupted``.
+    status: str
+
+
+#: ``summary``: how many checks there are, and how many have each verdict.
+Summary = TypedDict("Summary", {"checks": int, "pass": int, "warn": int, "fail": int,
+                                "error": int, "skip": int}, total=False)
+
+
+class ScenarioRecord(TypedDict):
+    """One entry of ``scenarios``: what happened to a scenario."""
+
+    name: str
+    driver: str
+    started: float | None
+    finished: float | None
+    #: ``completed``, ``failed``, ``interrupted`` or ``skipped``.
+    status: str
+    error: str | None
+    start_time: float
+    after: str | None
+
+
+class ErrorRecord(TypedDict):
+    """One entry of ``errors``: a problem a component (by role and name) met."""
+
+    component: str
+    #: ``load_driver``, ``collector``, ``validator``, ``reporter`` or ``plugin``.
+    role: str
+    phase: str
+    message: str
+
+
 @dataclass
 class ResultDocument:
-    """Everything a run produced. ``to_dict()`` is the JSON document; see the schema."""
+    """Everything a run produced, typed. ``to_dict()`` is the JSON document; see the schema.
 
-    run: dict[str, Any] = field(default_factory=dict)
-    verdict: str = "pass"
+    ``verdict`` is a :class:`Verdict` like every check's; ``run``, ``summary``,
+    ``scenarios`` and ``errors`` are typed dictionaries (:class:`RunInfo`,
+    :class:`Summary`, :class:`ScenarioRecord`, :class:`ErrorRecord`), the JSON as it is.
+    """
+
+    run: RunInfo = field(default_factory=lambda: RunInfo())
+    verdict: Verdict = Verdict.PASS
     exit_code: int = 0
-    summary: dict[str, int] = field(default_factory=dict)
+    summary: Summary = field(default_factory=lambda: Summary())
     checks: list[Check] = field(default_factory=list)
-    scenarios: list[dict[str, Any]] = field(default_factory=list)
+    scenarios: list[ScenarioRecord] = field(default_factory=list)
     metrics: list[dict[str, Any]] = field(default_factory=list)
-    errors: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[ErrorRecord] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
     environment: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.verdict = Verdict(self.verdict)  # ResultDocument(verdict="fail") still works
+
     def summarise(self) -> None:
-        counts = {v.value: 0 for v in Verdict}
+        """Count the checks by verdict, and make the worst one the document's verdict."""
+        counts = dict.fromkeys(Verdict, 0)
         for check in self.checks:
-            counts[check.verdict.value] += 1
-        self.summary = {"checks": len(self.checks), **counts}
+            counts[check.verdict] += 1
+        self.summary = {"checks": len(self.checks), "pass": counts[Verdict.PASS],
+                        "warn": counts[Verdict.WARN], "fail": counts[Verdict.FAIL],
+                        "error": counts[Verdict.ERROR], "skip": counts[Verdict.SKIP]}
         worst = Verdict.PASS
         for level in (Verdict.WARN, Verdict.FAIL, Verdict.ERROR):
-            if counts[level.value]:
+            if counts[level]:
                 worst = level
-        self.verdict = worst.value
+        self.verdict = worst
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema": SCHEMA_ID,
             "run": self.run,
-            "verdict": self.verdict,
-            "exit_code": self.exit_code,
+            "verdict": self.verdict.value,
+            "exit_code": int(self.exit_code),
             "summary": self.summary,
             "checks": [c.to_dict() for c in self.checks],
             "scenarios": self.scenarios,
@@ -121,7 +177,7 @@ class ResultDocument:
     @classmethod
     def from_dict(cls, doc: dict[str, Any]) -> ResultDocument:
         return cls(
-            run=doc.get("run", {}), verdict=doc.get("verdict", "pass"),
+            run=doc.get("run", {}), verdict=Verdict(doc.get("verdict", "pass")),
             exit_code=doc.get("exit_code", 0), summary=doc.get("summary", {}),
             checks=[Check.from_dict(c) for c in doc.get("checks", [])],
             scenarios=doc.get("scenarios", []), metrics=doc.get("metrics", []),

@@ -35,7 +35,7 @@ from perfgate.plugins import PluginHost
 from perfgate.preflight import check_baselines, prepare_output
 from perfgate.progress import Progress
 from perfgate.redact import Redactor
-from perfgate.result import Check, ResultDocument, Verdict
+from perfgate.result import Check, ResultDocument, ScenarioRecord, Verdict
 from perfgate.scheduler import ScenarioRun, Scheduler
 from perfgate.services import ServiceManager
 from perfgate.targets import ComponentUse, TargetsFile
@@ -322,7 +322,7 @@ class Run:
 
     def _scenario_doc(self, name: str, driver: str, start: float | None, end: float | None,
                       status: str, error: str | None = None,
-                      config: Any = None) -> dict[str, Any]:
+                      config: Any = None) -> ScenarioRecord:
         return {"name": name, "driver": driver, "started": start, "finished": end,
                 "status": status, "error": error,
                 "start_time": self.context.scale(getattr(config, "start_time", 0.0)),

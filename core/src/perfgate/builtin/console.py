@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import re
 import sys
-from typing import Any, TextIO
+from typing import TextIO
 
 from tabulate import tabulate
 
 from perfgate import ComponentConfig, Register, Reporter, ResultDocument, format_value, hookimpl
+from perfgate.result import ScenarioRecord
 from perfgate.units import plural
 
 COLOURS = {"pass": "32", "warn": "33", "fail": "31", "error": "35", "skip": "90"}
@@ -61,8 +62,8 @@ def render(result: ResultDocument, colour: bool = False, scenarios: bool = True)
             lines.append(paint(c.verdict.value, f"{c.verdict.value.upper()} {c.name}: {first}"))
     if scenarios and result.scenarios:
         lines.append("")
-        for s in result.scenarios:
-            lines.append(_scenario_line(result, s))
+        for scenario in result.scenarios:
+            lines.append(_scenario_line(result, scenario))
     for e in result.errors:
         lines.append(paint("error", f"error in {e['role']} {e['component']} ({e['phase']}): "
                                     f"{e['message']}"))
@@ -92,7 +93,7 @@ def _printable(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
-def _scenario_line(result: ResultDocument, s: dict[str, Any]) -> str:
+def _scenario_line(result: ResultDocument, s: ScenarioRecord) -> str:
     text = f"scenario {s['name']} ({s['driver']}): {s['status']}"
     merged = result.metric_set("http.reqs").combined("http.reqs", {"scenario": s["name"]})
     if merged is not None:

@@ -124,9 +124,10 @@ def run_families(result: ResultDocument) -> list[Family]:
     for key, name, text in [("started", "start_timestamp_seconds", "When the last run started."),
                             ("finished", "end_timestamp_seconds", "When the last run ended."),
                             ("duration", "duration_seconds", "How long the last run took.")]:
-        if isinstance(run.get(key), int | float):
+        value = run.get(key)
+        if isinstance(value, int | float):
             family = Family(f"perfgate_run_{name}", "gauge", text)
-            family.add(float(run[key]))
+            family.add(float(value))
             families.append(family)
     return families
 
