@@ -4,7 +4,8 @@
   and a section in docs/plugins.md under a heading that is exactly its name in backticks,
   which names every parameter.
 - The example plugin that docs/plugins.md shows whole is, byte for byte, the package in
-  examples/plugin-json-gauge, and those files are the whole plugin.
+  examples/plugin-json-gauge, and those files are the whole plugin: built from the guide
+  alone, they make a wheel that perfgate loads.
 - Every Python, YAML and TOML block in docs/ parses, and every relative link points at a file
   (and heading) that exists.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -198,3 +200,41 @@ def test_relative_links_point_at_what_exists(page):
         if anchor and path.suffix == ".md":
             anchors = {_slug(h) for h in _sections(path)}
             assert anchor in anchors, f"docs/{page} links to {target}: no such heading"
+
+
+def test_the_example_plugin_builds_and_loads_from_the_guide_alone(tmp_path):
+    """The files the guide shows, and nothing else, make a wheel that perfgate loads."""
+    import subprocess
+    import sys
+    import zipfile
+
+    prefix = EXAMPLE.relative_to(ROOT).as_posix() + "/"
+    source = tmp_path / "plugin"
+    for path, code in _shown_files().items():
+        if path.startswith(prefix):
+            target = source / path.removeprefix(prefix)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(code + "\n", encoding="utf-8")
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
+                            "--no-build-isolation", "-q", "-w", str(tmp_path / "dist"),
+                            str(source)], capture_output=True, text=True, timeout=120)
+    assert built.returncode == 0, built.stderr
+    wheel = next((tmp_path / "dist").glob("perfgate_json_gauge-*.whl"))
+    site = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(site)
+        entry_points = next(n for n in archive.namelist() if n.endswith("entry_points.txt"))
+        assert "[perfgate]\njson-gauge = perfgate_json_gauge" in archive.read(
+            entry_points).decode()
+    targets = tmp_path / "targets.yml"
+    guide = GUIDE.read_text(encoding="utf-8")  # its first targets file using the plugin
+    targets.write_text(next(code for lang, code in _FENCE.findall(guide)
+                            if lang == "yaml" and "json-gauge:" in code), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PERFGATE_")}
+    env.update(PYTHONPATH=str(site), PERFGATE_NO_ENTRYPOINTS="1",
+               PERFGATE_PLUGINS="perfgate_json_gauge")
+    checked = subprocess.run([sys.executable, "-m", "perfgate.cli", "check", str(targets)],
+                             capture_output=True, text=True, env=env, timeout=60,
+                             cwd=tmp_path)
+    assert checked.returncode == 0, checked.stderr
+    assert "OK: 0 services, 0 scenarios, 1 collector" in checked.stdout
