@@ -97,6 +97,7 @@ class Progress:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._display: Any = None
+        self._begun = False
 
     # -- what drivers and the run say ------------------------------------------------------
     def bind(self, scenario: str) -> None:
@@ -181,16 +182,20 @@ class Progress:
 
     # -- drawing -----------------------------------------------------------------------------
     def _begin(self) -> None:
+        # ``rich`` reads the rows (under the lock) as soon as the display is made: it is
+        # made and started outside the lock, once (the scenario thread starts them all).
         with self._lock:
-            if self._thread is not None or self._display is not None or self._stop.is_set():
+            if self._begun or self._stop.is_set():
                 return
-            if self.tty:
-                self._display = self._rich_display()
-                self._display.start()
+            self._begun = True
+            if not self.tty:
+                self._thread = threading.Thread(target=self._loop, name="perfgate-progress",
+                                                daemon=True)
+                self._thread.start()
                 return
-            self._thread = threading.Thread(target=self._loop, name="perfgate-progress",
-                                            daemon=True)
-            self._thread.start()
+        display = self._rich_display()
+        display.start()
+        self._display = display
 
     def _rich_display(self) -> Any:
         from rich.console import Console
