@@ -114,14 +114,14 @@ class HttpDriver(LoadDriver[HttpScenario]):
                     progress.update(requests=live.requests, errors=live.errors, vus=live.vus)
 
             metrics, interrupted, slowest = run_engine(plan, should_stop=self._should_stop,
-                                                       publish=publish)
+                                                       publish=publish, deltas=self.publish)
         else:
             def report(requests: int, errors: int, vus: int, vus_max: int) -> None:
                 if progress is not None:
                     progress.update(requests=requests, errors=errors, vus=vus)
 
             metrics, interrupted, started, ended, slowest = run_workers(
-                inp, workers, self._should_stop, report)
+                inp, workers, self._should_stop, report, deltas=self.publish)
             metrics.set_window(started, ended)
         self._review(metrics, workers, interrupted)
         if scenario.trace is not None:

@@ -67,14 +67,19 @@ class Engine:
     def __init__(self, plan: Plan, worker: int = 0, workers: int = 1,
                  should_stop: Callable[[], bool] = lambda: False,
                  publish: Callable[[Live], None] | None = None,
-                 record_vus: bool = True) -> None:
+                 record_vus: bool = True,
+                 deltas: Callable[[MetricSet], None] | None = None) -> None:
         self.plan = plan
         self.worker = worker
         self.workers = workers
         self.should_stop = should_stop
         self.publish = publish
         self.record_vus = record_vus
-        self.recorder = Recorder(plan.scenario_name, plan.expected, plan.open_model)
+        #: Called with what was measured since the last call, after each fold (about once
+        #: a second) and at the end: the live deltas, which add up to the final metrics.
+        self.deltas = deltas
+        self.recorder = Recorder(plan.scenario_name, plan.expected, plan.open_model,
+                                 deltas=deltas is not None)
         self.tracer = Tracer(*plan.trace) if plan.trace is not None else None
         self.traffic = Traffic()
         self.tls = tls_context(plan.insecure) if any(o[0] == "https" for o in plan.origins) \
@@ -422,7 +427,9 @@ class Engine:
         end_epoch = start_epoch + (perf_counter_ns() - start_ns) / 1e9
         self._flush(start_ns, start_epoch)
         self._publish()
-        return self.recorder.finish(start_epoch, end_epoch)
+        metrics = self.recorder.finish(start_epoch, end_epoch)
+        self._hand_over()
+        return metrics
 
     # -- what executors start VUs with ----------------------------------------------------
     def share(self, total: int) -> int:
@@ -595,10 +602,18 @@ class Engine:
         self._fold_steps = steps
         self._folding = self.loop.create_task(self._fold_slices(steps))
 
-    @staticmethod
-    async def _fold_slices(steps: Iterator[None]) -> None:
+    async def _fold_slices(self, steps: Iterator[None]) -> None:
         for _ in steps:
             await asyncio.sleep(0)
+        self._hand_over()
+
+    def _hand_over(self) -> None:
+        """Give :attr:`deltas` what was folded since the last time (nothing if empty)."""
+        if self.deltas is None:
+            return
+        delta = self.recorder.metrics.take_delta()
+        if len(delta):
+            self.deltas(delta)
 
     def _publish(self) -> None:
         requests, errors, _ = self.recorder.pending()

@@ -47,11 +47,12 @@ class Recorder:
     """Collects one engine's results and turns them into a :class:`perfgate.MetricSet`."""
 
     def __init__(self, scenario: str, expected: frozenset[int] | None = None,
-                 open_model: bool = False) -> None:
+                 open_model: bool = False, deltas: bool = False) -> None:
         self.scenario = scenario
         self.expected = expected
         self.open_model = open_model
-        self.metrics = MetricSet()
+        #: With ``deltas``, every change is also kept for :meth:`MetricSet.take_delta`.
+        self.metrics = MetricSet(deltas=deltas)
         self.cells: list[Cell] = []
         self.iteration_durations: list[int] = []
         self.ended: dict[str, list[int]] = {}  # flows ended early, by the error that ended them

@@ -2,7 +2,9 @@
 
 Each worker rebuilds the plan, takes its share (see :mod:`perfgate_aiohttp_api.schedule`),
 waits for a common start time and sends back ``MetricSet.to_list()``; HDR histograms travel
-encoded, so the merged percentiles are those of one big histogram. Workers ignore Ctrl-C:
+encoded, so the merged percentiles are those of one big histogram. About once a second each
+worker also sends what it measured since the last time (a live delta), which the parent hands
+on; the deltas add up to what the worker sends at the end. Workers ignore Ctrl-C:
 the parent tells them to stop through an event, so what they measured still comes back.
 """
 
@@ -31,7 +33,7 @@ class WorkerError(RuntimeError):
 
 
 def _worker(inp: PlanInput, index: int, count: int, pipe: Pipe, stop: Any,
-            live: Any) -> None:
+            live: Any, deltas: bool) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         plan = Plan.build(inp)
@@ -49,9 +51,13 @@ def _worker(inp: PlanInput, index: int, count: int, pipe: Pipe, stop: Any,
             start_ns, start_epoch = start
             return int(start_ns), float(start_epoch)
 
+        def send_delta(delta: MetricSet) -> None:
+            pipe.send(("delta", delta.to_list()))
+
         metrics, interrupted, slowest = run_engine(plan, index, count, ready=ready,
                                                    should_stop=stop.is_set, publish=publish,
-                                                   record_vus=False)
+                                                   record_vus=False,
+                                                   deltas=send_delta if deltas else None)
         pipe.send(("done", (metrics.to_list(), interrupted, slowest)))
     except BaseException as exc:  # report anything to the parent rather than die silently
         pipe.send(("error", f"{type(exc).__name__}: {exc}"))
@@ -61,9 +67,13 @@ def _worker(inp: PlanInput, index: int, count: int, pipe: Pipe, stop: Any,
 
 def run_workers(inp: PlanInput, count: int, should_stop: Callable[[], bool],
                 progress: Callable[[int, int, int, int], None] | None = None,
+                deltas: Callable[[MetricSet], None] | None = None,
                 ) -> tuple[MetricSet, bool, float, float, dict[str, list[Kept]]]:
     """Run ``count`` workers; returns the merged metrics, whether they were interrupted, the
-    start and end epochs, and the slowest traced requests per endpoint."""
+    start and end epochs, and the slowest traced requests per endpoint.
+
+    ``deltas`` gets the workers' live deltas as they come, and at the end the ``vus``
+    samples the parent adds: all of them merged are the metrics returned."""
     ctx = mp.get_context("spawn")
     stop = ctx.Event()
     live = ctx.Array("q", count * 4, lock=False)
@@ -71,7 +81,8 @@ def run_workers(inp: PlanInput, count: int, should_stop: Callable[[], bool],
     procs = []
     for i in range(count):
         parent, child = ctx.Pipe()
-        proc = ctx.Process(target=_worker, args=(inp, i, count, child, stop, live),
+        proc = ctx.Process(target=_worker,
+                           args=(inp, i, count, child, stop, live, deltas is not None),
                            name=f"perfgate-http-{i}", daemon=True)
         proc.start()
         assert proc.pid is not None  # started
@@ -104,6 +115,10 @@ def run_workers(inp: PlanInput, count: int, should_stop: Callable[[], bool],
                     kind, payload = pipe.recv()
                 except EOFError:
                     kind, payload = "error", f"exit code {procs[index].exitcode}"
+                if kind == "delta":
+                    if deltas is not None:
+                        deltas(MetricSet.from_list(payload))
+                    continue
                 del pending[index]
                 if kind == "done":
                     docs, was_interrupted, kept = payload
@@ -122,7 +137,11 @@ def run_workers(inp: PlanInput, count: int, should_stop: Callable[[], bool],
         end_epoch = time.time()
         if errors:
             raise WorkerError("; ".join(errors))
-        _sample_vus(merged, inp.scenario_name, vus_samples)
+        sampled = MetricSet()
+        _sample_vus(sampled, inp.scenario_name, vus_samples)
+        merged.merge(sampled)
+        if deltas is not None and len(sampled):
+            deltas(sampled)
         trace = inp.scenario.get("trace") or {}
         return (merged, interrupted, start_epoch, end_epoch,
                 merge_slowest(slowest, int(trace.get("slowest", 5))))
