@@ -260,6 +260,18 @@ CASES = [
         """), "{f}:5:77: targets.latency.abort_on_fail: abort_on_fail stops the load when the "
               "critical threshold is crossed; this target has no 'critical:' (e.g. critical: "
               "p(95) < 1s)"),
+    case("delay-abort-eval-without-unit", synthetic("""\
+        targets:
+          latency: {metric: synthetic.latency, critical: p(95) < 10ms, abort_on_fail: true,
+                    delay_abort_eval: 10}
+        """), "{f}:6:31: targets.latency.delay_abort_eval: 10 has no unit: write 10s for "
+              "seconds or 10ms for milliseconds (k6 reads a bare number as milliseconds, so "
+              "perfgate asks)"),
+    case("interval-without-unit", synthetic("""\
+        collectors:
+          system: {interval: 5}
+        """), "{f}:5:22: collectors.system.interval: 5 has no unit: write 5s for seconds or "
+              "5ms for milliseconds (k6 reads a bare number as milliseconds, so perfgate asks)"),
     case("negative-duration-number", """\
         version: 1
         scenarios:

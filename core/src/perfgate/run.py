@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from perfgate.abort import Abort, AbortWatch
 from perfgate.components import Collector, Component, Reporter
 from perfgate.context import RunContext, RunOptions
 from perfgate.errors import ExitCode, PerfgateError, ServiceError
@@ -112,6 +113,9 @@ class Run:
         self.broken = False
         #: Why the run stopped early without a signal (a started service died).
         self.stopped_because: str | None = None
+        #: ``abort_on_fail`` targets, judged on the live metrics; the one that stopped the load.
+        self.abort_watch = AbortWatch(targets.targets, self.live)
+        self.aborted: Abort | None = None
         #: What the run is doing, for the message a signal prints.
         self.phase = "measure"
         self.signal_phase: str | None = None
@@ -314,6 +318,8 @@ class Run:
                 self.result.details[name] = details
         if error is None and self.stopped_because is not None:
             error = f"stopped: {self.stopped_because}"
+        if error is None and state.status == "aborted" and self.aborted is not None:
+            error = f"stopped by check {self.aborted.check!r}: {self.aborted.message}"
         self.result.scenarios.append(self._scenario_doc(
             name, state.driver, state.started, state.finished, state.status, error,
             run.use.config))
@@ -348,12 +354,34 @@ class Run:
             self._live_tick(final=False)
 
     def _live_tick(self, final: bool) -> None:
+        if not final:
+            self._look_for_abort()
         for subscriber, exc in self.live.tick(final):
             if isinstance(subscriber, _ReporterSubscriber):
                 self.error(subscriber.name, "reporter", "live", exc)
             else:
                 name = getattr(subscriber, "__qualname__", None) or repr(subscriber)
                 self.error(name, "plugin", "live", exc)
+
+    def _look_for_abort(self) -> None:
+        """Stop the load when an ``abort_on_fail`` target's critical threshold is crossed."""
+        scheduler = self.scheduler
+        if (not self.abort_watch or self.aborted is not None or scheduler is None
+                or scheduler.t0 is None or scheduler.stopped is not None):
+            return
+        try:
+            aborted = self.abort_watch.look(scheduler.t0, self.options.time_scale)
+        except Exception as exc:  # a bug here must not take the live thread down
+            self.error("abort_on_fail", "plugin", "live", exc)
+            self.abort_watch.targets.clear()
+            return
+        if aborted is None:
+            return
+        self.aborted = aborted
+        print(f"\nperfgate: check {aborted.check!r}: {aborted.message} (abort_on_fail): "
+              "stopping load, writing reports...", file=sys.stderr)
+        self.stop_load("aborted", f"not started: check {aborted.check!r} stopped the load "
+                                  "(abort_on_fail)")
 
     def _stop_live(self) -> None:
         self._live_stop.set()
@@ -460,6 +488,7 @@ class Run:
                 result.checks.append(Check(name=instance, metric="*", verdict=Verdict.ERROR,
                                            group="validators", source=instance,
                                            message=f"validator crashed: {describe(exc)}"))
+        aborted = self._aborted_check()
         result.summarise()
         if not result.checks:
             result.notes.append("the targets file defines no checks: this gate cannot fail on "
@@ -471,6 +500,9 @@ class Run:
               or any(s["status"] == "failed" for s in result.scenarios)):
             result.run["status"] = "broken"
             code = ExitCode.BROKEN
+        elif aborted:
+            result.run["status"] = "aborted"
+            code = ExitCode.FAILED
         elif result.summary.get("fail") or (self.options.fail_on == "warn"
                                             and result.summary.get("warn")):
             code = ExitCode.FAILED
@@ -480,6 +512,29 @@ class Run:
         if self._hook_errors("report", self.host.result_ready(self.context, result)):
             result.exit_code = ExitCode.BROKEN
         self.result = redacted(result, self.context.redactor)
+
+    def _aborted_check(self) -> bool:
+        """Record the ``abort_on_fail`` stop in the document: ``run.aborted``, a note, and
+        the check that stopped the load, which fails whatever the numbers at the end say (the
+        load was cut short). True when the load was stopped that way."""
+        scheduler, aborted = self.scheduler, self.aborted
+        result = self.result
+        result.run["aborted"] = None
+        if aborted is None or scheduler is None or scheduler.stopped is None \
+                or scheduler.stopped[0] != "aborted":
+            return False
+        result.run["aborted"] = aborted.to_dict()
+        result.notes.append(f"the load was stopped by check {aborted.check!r} "
+                            f"({aborted.metric}): {aborted.message} (abort_on_fail)")
+        for check in result.checks:
+            if (check.name, check.group) != (aborted.check, aborted.group):
+                continue
+            stop = f"stopped the load: {aborted.message}"
+            if check.verdict in (Verdict.PASS, Verdict.WARN):
+                check.verdict = Verdict.FAIL
+                stop = f"met at the end, but {stop} → fail"
+            check.message = f"{check.message}; {stop}" if check.message else stop
+        return True
 
     def _report(self) -> None:
         redactor = self.context.redactor

@@ -6,6 +6,9 @@ scenario sent, and when, is known independently of what perfgate measured.
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
 from typing import Any
 
 import pytest
@@ -74,3 +77,45 @@ def test_a_fixed_delay_and_a_fixed_arrival_rate_2s_later(server, tmp_path) -> No
     assert arrivals["started"] <= seen[0] and seen[-1] <= arrivals["finished"]
     assert (len(seen) - 10) / (seen[-1] - seen[9]) == pytest.approx(50.0, rel=0.02)
     assert outcome.exit_code == 0, [(c.name, c.message) for c in result.checks]
+
+
+def test_sigterm_stops_both_scenarios_and_each_keeps_what_it_measured(server, tmp_path) -> None:
+    server.reset()
+    timer = threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGTERM))
+    timer.start()
+    try:
+        outcome = run_targets({
+            "version": 1,
+            "services": {"gt": {"url": server.url}},
+            "scenarios": {
+                "closed": {"driver": "http", "service": "gt", "executor": "constant-vus",
+                           "vus": 3, "duration": "30s",
+                           "requests": [{"name": "a", "path": "/delay/20"}]},
+                "open": {"driver": "http", "service": "gt",
+                         "executor": "constant-arrival-rate", "rate": 40, "duration": "30s",
+                         "start_time": "500ms", "requests": [{"name": "b", "path": "/delay/5"}]},
+                "never": {"driver": "http", "service": "gt", "executor": "constant-vus",
+                          "vus": 1, "duration": "1s", "start_time": "20s",
+                          "requests": [{"name": "c", "path": "/delay/1"}]},
+            },
+            "targets": {
+                "closed": {"metric": "http.reqs{scenario:closed}", "critical": "count > 0"},
+                "open": {"metric": "http.reqs{scenario:open}", "critical": "count > 0"},
+            },
+        }, output_dir=tmp_path, plugins=(http_plugin(),))
+    finally:
+        timer.cancel()
+    result = outcome.result
+    assert outcome.exit_code == 143 and result.run["status"] == "interrupted"
+    s = {doc["name"]: doc for doc in result.scenarios}
+    assert (s["closed"]["status"], s["open"]["status"]) == ("interrupted", "interrupted")
+    assert (s["never"]["status"], s["never"]["started"]) == ("interrupted", None)
+    assert result.run["duration"] < 10
+    # Each driver kept what it measured: exactly what the server received on its path.
+    paths = server.counters()["paths"]
+    metrics = result.metric_set("http.reqs")
+    for name, path in (("closed", "/delay/20"), ("open", "/delay/5")):
+        count = metrics.combined("http.reqs", {"scenario": name}).aggregate("count")
+        assert count == paths[path] > 10, name
+    assert "/delay/1" not in paths
+    assert [c.verdict.value for c in result.checks if c.group == "targets"] == ["pass", "pass"]
