@@ -15,9 +15,9 @@ from tabulate import tabulate
 
 from perfgate.context import RunOptions
 from perfgate.errors import ConfigError, ExitCode, PerfgateError
+from perfgate.lifecycle import execute
 from perfgate.loader import load_targets
 from perfgate.plugins import PluginHost
-from perfgate.run import execute
 from perfgate.targets import TargetsFile
 from perfgate.units import plural
 from perfgate.version import __version__

@@ -3,7 +3,7 @@
 - ``perfgate_plugin``: a fixture; ``perfgate_plugin(obj)`` registers a plugin object (a module,
   class or instance with ``@hookimpl`` functions) for the current test only.
 - :func:`run_targets`: run a targets file (a path, YAML text or a dict) in-process and get
-  the :class:`~perfgate.run.RunOutcome` (result document and exit code) back; the result is
+  the :class:`~perfgate.lifecycle.RunOutcome` (result document and exit code) back; the result is
   checked against the result schema, so a plugin that puts something unserialisable or
   malformed into it fails its own tests.
 - :func:`run_context`: a :class:`~perfgate.context.RunContext` for a component tested on its
@@ -44,11 +44,11 @@ import yaml
 
 from perfgate.config import ServiceConfig, TargetsFileModel
 from perfgate.context import RunContext, RunOptions
+from perfgate.lifecycle import RunOutcome, execute
 from perfgate.loader import load_targets
 from perfgate.metrics import MetricSet
 from perfgate.plugins import PluginHost, extra_plugins
 from perfgate.result import validate_result
-from perfgate.run import RunOutcome, execute
 from perfgate.sampling import SamplingCollector
 from perfgate.targets import TargetsFile
 from perfgate.yamlmap import LineMap
