@@ -1,10 +1,13 @@
 """perfgate: a performance gate for services.
 
-This module is the whole public API for plugin authors (with :mod:`perfgate.testing` for
-their tests); a plugin imports nothing else from perfgate::
+This module is the whole public API: :func:`run` a targets file and :func:`check` one from
+Python (see docs/python-api.md), and everything plugin authors use (with
+:mod:`perfgate.testing` for their tests); a plugin imports nothing else from perfgate::
 
     from perfgate import Collector, ComponentConfig, MetricSet, Register, hookimpl
 
+- perfgate from Python: :func:`run` (the result document back, never ``sys.exit``) and
+  :func:`check` (the problems of a targets file);
 - hooks: :data:`hookimpl`, :class:`Register`;
 - the four roles and their options: :class:`Collector`, :class:`SamplingCollector`,
   :class:`LoadDriver`, :class:`Validator`, :class:`Reporter`, each generic over its options
@@ -37,6 +40,7 @@ their tests); a plugin imports nothing else from perfgate::
 - errors, one tree under :class:`PerfgateError` (see :mod:`perfgate.errors`).
 """
 
+from perfgate.api import check, run
 from perfgate.components import (
     Collector,
     Component,
@@ -155,6 +159,7 @@ __all__ = [
     "address_allowed",
     "aggregation_unit",
     "all_requests",
+    "check",
     "check_request_hosts",
     "check_requests",
     "counter_delta",
@@ -176,6 +181,7 @@ __all__ = [
     "render_template",
     "render_templates",
     "result_schema",
+    "run",
     "userinfo_problem",
     "validate_result",
     "watchdog",

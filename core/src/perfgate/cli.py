@@ -13,12 +13,11 @@ from typing import NoReturn
 
 from tabulate import tabulate
 
+from perfgate.api import load
 from perfgate.context import RunOptions
 from perfgate.errors import ConfigError, ExitCode, PerfgateError
 from perfgate.lifecycle import execute
-from perfgate.loader import load_targets
 from perfgate.plugins import PluginHost
-from perfgate.targets import TargetsFile
 from perfgate.units import plural
 from perfgate.version import __version__
 
@@ -75,25 +74,16 @@ def _options(args: argparse.Namespace, default_scale: float = 1.0) -> RunOptions
                       progress=False if args.no_progress else None, baseline=args.baseline)
 
 
-def _load(path: Path, host: PluginHost, only: Sequence[str] = ()) -> TargetsFile:
-    targets = load_targets(path, host)
-    unknown = [name for name in only if name not in targets.scenarios]
-    if unknown:
-        raise ConfigError(f"--only {unknown[0]!r}: no such scenario; the file defines: "
-                          f"{', '.join(targets.scenarios) or 'none'}")
-    return targets
-
-
 def cmd_run(args: argparse.Namespace, path: Path, default_scale: float = 1.0) -> int:
     host = PluginHost.load()
-    targets = _load(path, host, args.only)
+    targets = load(path, host, args.only)
     outcome = execute(targets, host, _options(args, default_scale))
     return outcome.exit_code
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     host = PluginHost.load()
-    targets = _load(args.file, host)
+    targets = load(args.file, host)
     counts = ", ".join(plural(n, word) for n, word in (
         (len(targets.services), "service"), (len(targets.scenarios), "scenario"),
         (len(targets.collectors), "collector"), (len(targets.targets), "check")))
