@@ -54,4 +54,56 @@ def test_k6_and_http_scenarios_run_together(server, script, tmp_path) -> None:
     # Each scenario's requests fell inside its own window, as the server saw them.
     browser_arrivals, api_arrivals = server.arrivals("/delay/50"), server.arrivals("/delay/20")
     assert http["started"] <= api_arrivals[0] and api_arrivals[-1] <= http["finished"]
-    assert browser_arrivals[0] < http["started"] < http["finished"] < browser_arrivals[-1]
+    # ...and k6 sent requests while the http scenario ran (k6 itself may take more than the
+    # 500 ms of start_time to send its first one on a busy machine).
+    during = [t for t in browser_arrivals if http["started"] <= t <= http["finished"]]
+    assert len(during) > 10 and http["finished"] < browser_arrivals[-1]
+
+
+SLOWING = """
+import http from 'k6/http';
+
+export default function () {
+  http.get(`${__ENV.BASE_URL}/slow-after/2/300`, { tags: { name: 'slowing' } });
+}
+"""
+
+
+def test_abort_on_fail_on_a_k6_scenario_stops_it_and_the_http_one(server, script,
+                                                                   tmp_path) -> None:
+    if importlib.util.find_spec("perfgate_aiohttp_api") is None:
+        pytest.skip("the http driver (perfgate-aiohttp-api) is not installed")
+    server.reset()
+    outcome = run_targets({
+        "version": 1,
+        "services": {"gt": {"url": server.url}},
+        "scenarios": {
+            "browser": {"driver": "k6", "service": "gt", "script": str(script(SLOWING)),
+                        "vus": 5, "duration": "30s"},
+            "api": {"driver": "http", "service": "gt", "executor": "constant-vus", "vus": 1,
+                    "duration": "30s", "requests": [{"name": "beside", "path": "/delay/20"}]},
+        },
+        "targets": {
+            "k6-latency": {"metric": "http.req_duration{scenario:browser}",
+                           "critical": "p(95) < 100ms", "abort_on_fail": True},
+        },
+    }, output_dir=tmp_path)
+    result = outcome.result
+    assert outcome.exit_code == 1, (result.errors, [(c.name, c.message) for c in result.checks])
+    aborted = result.run["aborted"]
+    assert (result.run["status"], aborted["check"]) == ("aborted", "k6-latency")
+    s = {doc["name"]: doc for doc in result.scenarios}
+    assert (s["browser"]["status"], s["api"]["status"]) == ("aborted", "aborted")
+    # k6 writes its samples about once a second, and is given its stop_timeout to end.
+    slow_from = server.arrivals("/slow-after/2/300")[0] + 2.0
+    assert slow_from < aborted["at"] < slow_from + 6.0
+    assert s["api"]["finished"] - aborted["at"] < 1.0
+    assert s["browser"]["finished"] - aborted["at"] < 3.0
+    assert result.run["duration"] < 20
+    # What both measured is kept: every request the server saw.
+    metrics = MetricSet.from_list(result.metrics)
+    paths = server.counters()["paths"]
+    assert metrics.combined("http.reqs", {"scenario": "browser"}).aggregate("count") == \
+        paths["/slow-after/2/300"]
+    assert metrics.combined("http.reqs", {"scenario": "api"}).aggregate("count") == \
+        paths["/delay/20"]

@@ -74,6 +74,7 @@ BUILTIN_METRICS: tuple[MetricInfo, ...] = (
 )
 _POLL = 0.25
 _READ_PER_POLL = 16 << 20  # bytes of k6 output read between two progress updates
+_PUBLISH = 1.0  # seconds between two live deltas
 
 
 def _k6_duration(seconds: float) -> str:
@@ -142,14 +143,19 @@ class K6Driver(LoadDriver[K6Scenario]):
             summary = read_summary(summary_path)
             remove_workdir(workdir)
         self._finish(reader, summary, started, ended)
+        self.publish(reader.metrics.take_delta())  # the rest, requests never finished too
         return self._outcome(code, process, reader, summary)
 
     def _watch(self, process: K6Process, tail: FileTail, reader: SampleReader,
                scenario: K6Scenario) -> int:
         progress = self.context.progress
+        published = time.monotonic()
         while True:
             code = process.wait(_POLL)
             tail.poll(limit=_READ_PER_POLL)
+            if time.monotonic() - published >= _PUBLISH:
+                published = time.monotonic()
+                self.publish(reader.metrics.take_delta())
             if progress is not None:
                 progress.update(requests=reader.requests, errors=reader.failed,
                                 vus=process.log.vus)

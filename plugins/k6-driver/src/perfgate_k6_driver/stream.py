@@ -51,7 +51,8 @@ class SampleReader:
         self.max_series = max_series
         self.merged: set[str] = set()
         self._per_metric: dict[str, int] = {}
-        self.metrics = MetricSet()
+        #: Every change is also kept for :meth:`MetricSet.take_delta`: the live deltas.
+        self.metrics = MetricSet(deltas=True)
         #: k6 metric name → (perfgate kind, unit), from the ``Metric`` lines.
         self.kinds: dict[str, tuple[Kind, str]] = {}
         #: k6 metric name → its thresholds as the script wrote them.
