@@ -88,7 +88,7 @@ def test_crossing_a_critical_threshold_stops_every_scenario(tmp_path) -> None:
     assert 0.5 <= aborted["after"] < 0.5 + 2.5
     for name in ("turning", "steady"):
         assert s[name]["status"] == "aborted"
-        assert s[name]["finished"] - aborted["at"] < 0.5
+        assert s[name]["finished"] - aborted["at"] < 1.0
         assert "stopped by check 'latency'" in s[name]["error"]
     assert (s["later"]["status"], s["later"]["started"]) == ("aborted", None)
     assert "not started" in s["later"]["error"]
@@ -134,7 +134,7 @@ def test_a_threshold_with_no_samples_stops_nothing_and_fails_at_the_end(tmp_path
     assert result.run["status"] == "completed" and result.run["aborted"] is None
     [load] = result.scenarios
     assert load["status"] == "completed"
-    assert load["finished"] - load["started"] == pytest.approx(2.5, abs=0.3)
+    assert 2.5 <= load["finished"] - load["started"] < 4.0  # not stopped early
     verdicts = {c.name: (c.verdict.value, c.message) for c in result.checks}
     assert verdicts["checks"] == ("fail", "checks was never measured (on_missing: fail)")
     assert verdicts["never"][0] == "fail"

@@ -96,9 +96,9 @@ def test_abort_on_fail_on_a_k6_scenario_stops_it_and_the_http_one(server, script
     assert (s["browser"]["status"], s["api"]["status"]) == ("aborted", "aborted")
     # k6 writes its samples about once a second, and is given its stop_timeout to end.
     slow_from = server.arrivals("/slow-after/2/300")[0] + 2.0
-    assert slow_from < aborted["at"] < slow_from + 6.0
-    assert s["api"]["finished"] - aborted["at"] < 1.0
-    assert s["browser"]["finished"] - aborted["at"] < 3.0
+    assert slow_from < aborted["at"] < slow_from + 8.0
+    assert s["api"]["finished"] - aborted["at"] < 1.5
+    assert s["browser"]["finished"] - aborted["at"] < 4.0
     assert result.run["duration"] < 20
     # What both measured is kept: every request the server saw.
     metrics = MetricSet.from_list(result.metrics)
