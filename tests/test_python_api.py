@@ -98,7 +98,7 @@ def test_run_raises_config_errors_before_starting_anything(api_port: int,
     with pytest.raises(perfgate.ConfigError, match="fail_on: expected 'fail' or 'warn'"):
         perfgate.run(path, fail_on="never", output_dir=tmp_path / "out")
     assert not (tmp_path / "out").exists()  # nothing ran, nothing was written
-    with pytest.raises(perfgate.ConfigError, match="nope.json"):
+    with pytest.raises(perfgate.ConfigError, match=r"nope\.json"):
         perfgate.run(path, baseline=tmp_path / "nope.json", output_dir=tmp_path / "out")
     assert not (tmp_path / "out" / "result.json").exists()  # no service started, no run
 
