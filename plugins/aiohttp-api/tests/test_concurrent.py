@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from perfgate import LiveUpdate, hookimpl
 from perfgate.testing import run_targets
 
 pytestmark = pytest.mark.usefixtures("no_entrypoints")
@@ -76,12 +77,34 @@ def test_a_fixed_delay_and_a_fixed_arrival_rate_2s_later(server, tmp_path) -> No
     seen = server.arrivals("/delay/5")
     assert arrivals["started"] <= seen[0] and seen[-1] <= arrivals["finished"]
     assert (len(seen) - 10) / (seen[-1] - seen[9]) == pytest.approx(50.0, rel=0.02)
-    assert outcome.exit_code == 0, [(c.name, c.message) for c in result.checks]
+    # The file's own checks pass; the driver-health checks say whether this machine kept
+    # the generator on schedule, which the numbers above do not depend on.
+    verdicts = {c.name: c.verdict.value for c in result.checks if c.group == "targets"}
+    assert verdicts == {"steady-latency": "pass", "arrival-rate": "pass"}, result.checks
+
+
+class TermWhenBothMeasured:
+    """Sends SIGTERM to this process once both scenarios have measured some requests."""
+
+    def __init__(self) -> None:
+        self.sent = False
+
+    @hookimpl
+    def perfgate_run_started(self, context: Any) -> None:
+        context.live.subscribe(self.look)
+
+    def look(self, update: LiveUpdate) -> None:
+        counts = [update.live.combined("http.reqs", {"scenario": name})
+                  for name in ("closed", "open")]
+        if not self.sent and all(c is not None and c.aggregate("count") > 10 for c in counts):
+            self.sent = True
+            os.kill(os.getpid(), signal.SIGTERM)
 
 
 def test_sigterm_stops_both_scenarios_and_each_keeps_what_it_measured(server, tmp_path) -> None:
     server.reset()
-    timer = threading.Timer(1.5, os.kill, (os.getpid(), signal.SIGTERM))
+    term = TermWhenBothMeasured()
+    timer = threading.Timer(20, os.kill, (os.getpid(), signal.SIGTERM))  # a bound, not the test
     timer.start()
     try:
         outcome = run_targets({
@@ -102,15 +125,16 @@ def test_sigterm_stops_both_scenarios_and_each_keeps_what_it_measured(server, tm
                 "closed": {"metric": "http.reqs{scenario:closed}", "critical": "count > 0"},
                 "open": {"metric": "http.reqs{scenario:open}", "critical": "count > 0"},
             },
-        }, output_dir=tmp_path, plugins=(http_plugin(),))
+        }, output_dir=tmp_path, plugins=(http_plugin(), term))
     finally:
         timer.cancel()
     result = outcome.result
+    assert term.sent
     assert outcome.exit_code == 143 and result.run["status"] == "interrupted"
     s = {doc["name"]: doc for doc in result.scenarios}
     assert (s["closed"]["status"], s["open"]["status"]) == ("interrupted", "interrupted")
     assert (s["never"]["status"], s["never"]["started"]) == ("interrupted", None)
-    assert result.run["duration"] < 10
+    assert result.run["duration"] < 15
     # Each driver kept what it measured: exactly what the server received on its path.
     paths = server.counters()["paths"]
     metrics = result.metric_set("http.reqs")
