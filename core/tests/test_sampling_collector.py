@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import threading
 
-from perfgate import SamplingCollector, SamplingConfig
+import pytest
+
+from perfgate import ConfigError, SamplingCollector, SamplingConfig
 from perfgate.testing import collect, run_context
 
 
@@ -100,3 +102,21 @@ def test_a_server_never_reached_says_cannot_sample():
     assert len(metrics) == 0
     assert collector.errors[0].startswith("counter: cannot sample backend:1 at ")
     assert collector.first_ok is None
+
+
+def test_options_as_a_mapping_are_checked_as_a_targets_file_is():
+    backend = Backend()
+    collector, _ = collect(make(backend), {"interval": "50ms"},
+                           lambda: threading.Event().wait(0.1))
+    assert isinstance(collector.config, SamplingConfig)
+    assert collector.config.interval == 0.05
+    assert collector.samples_ok >= 2
+    ran: list[int] = []
+    with pytest.raises(ConfigError) as caught:
+        collect(make(backend), {"intervall": "50ms"}, lambda: ran.append(1))
+    assert "collectors.counter.intervall: unknown key 'intervall'; did you mean 'interval'?" \
+        in str(caught.value)
+    with pytest.raises(ConfigError) as caught:
+        collect(make(backend), {"interval": "soon"}, lambda: ran.append(1))
+    assert "collectors.counter.interval:" in str(caught.value)
+    assert ran == []  # nothing started

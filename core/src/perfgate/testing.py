@@ -9,7 +9,8 @@
 - :func:`run_context`: a :class:`~perfgate.context.RunContext` for a component tested on its
   own, outside a run.
 - :func:`collect`: start a :class:`~perfgate.components.SamplingCollector`, run a workload,
-  stop it, and get the collector and its metrics back.
+  stop it, and get the collector and its metrics back; options given as a mapping are
+  checked as the loader checks a targets file (:func:`collector_options`).
 - :func:`free_port`: a TCP port on 127.0.0.1 nobody listens on, for a server a test starts.
 - :func:`outside_address` and :class:`Listener`: an address of this machine that is not
   loopback, and a TCP listener there that counts what reaches it, to show that a component
@@ -35,26 +36,29 @@ import tempfile
 import textwrap
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 import yaml
 
+from perfgate.components import Collector
 from perfgate.config import ServiceConfig, TargetsFileModel
 from perfgate.context import RunContext, RunOptions
+from perfgate.hookspecs import hookimpl
 from perfgate.lifecycle import RunOutcome, execute
 from perfgate.loader import load_targets
 from perfgate.metrics import MetricSet
 from perfgate.plugins import PluginHost, extra_plugins
+from perfgate.registry import Register
 from perfgate.result import validate_result
 from perfgate.sampling import SamplingCollector
 from perfgate.targets import TargetsFile
 from perfgate.yamlmap import LineMap
 
-__all__ = ["Listener", "RunOutcome", "collect", "free_port", "outside_address",
-           "perfgate_plugin", "run_context", "run_targets"]
+__all__ = ["Listener", "RunOutcome", "collect", "collector_options", "free_port",
+           "outside_address", "perfgate_plugin", "run_context", "run_targets"]
 
 C = TypeVar("C", bound=SamplingCollector[Any])
 
@@ -135,9 +139,16 @@ def collect(collector: type[C], config: Any, workload: Callable[[], Any],
             context: RunContext | None = None) -> tuple[C, MetricSet]:
     """Start ``collector`` with ``config``, run ``workload``, stop it; return both.
 
-    After the workload it waits one and a half intervals, so that at least one sample is
-    taken after it. ``context`` defaults to :func:`run_context`.
+    ``config`` is the collector's options model, or a mapping of its options as a targets
+    file would write them (``{"interval": "100ms"}``), checked as the loader checks a
+    targets file: a wrong key or value is a :class:`perfgate.ConfigError` naming it, before
+    anything starts. After the workload it waits one and a half intervals, so that at least
+    one sample is taken after it. ``context`` defaults to :func:`run_context` (for a mapping:
+    a context of the targets file it was checked in, so its secrets are masked).
     """
+    if isinstance(config, Mapping):
+        config, checked = collector_options(collector, config)
+        context = context or RunContext(checked, RunOptions())
     instance = collector(config, context or run_context())
     instance.start()
     try:
@@ -146,6 +157,30 @@ def collect(collector: type[C], config: Any, workload: Callable[[], Any],
     finally:
         metrics = instance.stop()
     return instance, metrics
+
+
+def collector_options(collector: type[Collector[Any]],
+                      options: Mapping[str, Any]) -> tuple[Any, TargetsFile]:
+    """``options`` checked as the loader checks a collector's entry in a targets file:
+    ``collectors: {<name>: options}``, ``${env:...}`` and durations with units included.
+
+    Returns the validated options model and the checked file; raises
+    :class:`perfgate.ConfigError` with the key at fault.
+    """
+
+    class _Registers:
+        @staticmethod
+        @hookimpl
+        def perfgate_register_components(register: Register) -> None:
+            register(collector)
+
+    with tempfile.TemporaryDirectory(prefix="perfgate-collect-") as folder:
+        path = Path(folder) / "targets.yml"
+        path.write_text(yaml.safe_dump(
+            {"version": 1, "collectors": {collector.name: dict(options)}}, sort_keys=False))
+        with extra_plugins(_Registers):
+            checked = load_targets(path, PluginHost.load())
+    return checked.collectors[collector.name].config, checked
 
 
 def free_port() -> int:
