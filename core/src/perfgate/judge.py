@@ -3,7 +3,8 @@
 - critical threshold missed → ``fail``; target missed (critical met) → ``warn``; else ``pass``;
 - the metric was never measured → ``on_missing`` decides (``fail`` by default: the gate fails
   closed), unless the component that measures it broke → ``error`` with its message;
-- a scenario left out with ``--only`` → ``skip``.
+- a scenario that was not run (left out with ``--only``, or never started because the run
+  was interrupted) → ``skip``, saying why.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ def judge(target: TargetUse, metrics: MetricSet, *,
           broken: Mapping[Owner, list[str]] | None = None,
           producers: list[Owner] | None = None,
           skipped_scenarios: frozenset[str] = frozenset(),
-          skipped_with: str | None = None) -> Check:
+          skipped_with: str | None = None,
+          why_not_run: Mapping[str, str] | None = None) -> Check:
     """Judge one target.
 
     :param broken: component (a scenario, a collector...) → its error messages.
@@ -29,6 +31,8 @@ def judge(target: TargetUse, metrics: MetricSet, *,
     :param skipped_scenarios: scenarios that were not run on purpose.
     :param skipped_with: a scenario not run on purpose, during which alone the metric's
         collectors measure (``during:``).
+    :param why_not_run: why each of those scenarios was not run (``run interrupted``);
+        ``--only`` when not given.
     """
     check = Check(name=target.name, metric=target.selector, verdict=Verdict.PASS,
                   group=target.group, scenario=target.scenario or target.tags.get("scenario"),
@@ -38,7 +42,9 @@ def judge(target: TargetUse, metrics: MetricSet, *,
     check.aggregation = first.label if first else None
     if check.scenario in skipped_scenarios or skipped_with is not None:
         check.verdict = Verdict.SKIP
-        check.message = f"scenario {check.scenario or skipped_with!r} was not run (--only)"
+        scenario = check.scenario if check.scenario in skipped_scenarios else skipped_with
+        why = (why_not_run or {}).get(scenario or "", "--only")
+        check.message = f"scenario {scenario!r} was not run ({why})"
         return check
     try:
         metric = metrics.combined(target.metric, target.tags)

@@ -33,7 +33,8 @@ class ThresholdsValidator(Validator[ComponentConfig]):
                 messages = broken.setdefault(Owner("load_driver", scenario["name"]), [])
                 if scenario["error"] not in messages:
                     messages.append(scenario["error"])
-        skipped = frozenset(s["name"] for s in result.scenarios if s["status"] == "skipped")
+        not_run = scenarios_not_run(result)
+        skipped = frozenset(not_run)
         checks = []
         for t in targets.targets:
             if t.target is None and t.critical is None:  # baseline-only: not ours
@@ -41,7 +42,7 @@ class ThresholdsValidator(Validator[ComponentConfig]):
             producers = targets.producers_of(t.metric, t.tags.get("scenario"),
                                              t.tags.get("instance"))
             checks.append(judge(t, metrics, broken=broken, producers=producers,
-                                skipped_scenarios=skipped,
+                                skipped_scenarios=skipped, why_not_run=not_run,
                                 skipped_with=_skipped_with(targets, producers, skipped)))
         return checks
 
@@ -54,6 +55,19 @@ def _skipped_with(targets: TargetsFile, producers: list[Owner],
     if len(scenarios) == 1 and (scenario := scenarios.pop()) in skipped:
         return scenario
     return None
+
+
+def scenarios_not_run(result: ResultDocument) -> dict[str, str]:
+    """Scenarios that were not run on purpose → why: left out with ``--only``, or never
+    started because the load was stopped first (a signal, ``abort_on_fail``). One that could
+    not start because something broke is not here: its checks are errors that say why."""
+    out = {}
+    for s in result.scenarios:
+        if s["status"] == "skipped":
+            out[s["name"]] = "--only"
+        elif s["status"] in ("interrupted", "aborted") and s.get("started") is None:
+            out[s["name"]] = f"run {s['status']}"
+    return out
 
 
 @hookimpl
