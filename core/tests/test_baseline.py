@@ -110,3 +110,27 @@ def test_a_metric_missing_from_the_baseline_skips(tmp_path):
     assert checks(outcome)["errors"][0] is Verdict.SKIP
     assert "not in the baseline" in checks(outcome)["errors"][1]
     assert checks(outcome)["latency"][0] is Verdict.PASS
+
+
+def test_each_scenario_is_compared_with_its_own_numbers(tmp_path):
+    def two_scenarios(a: float, b: float) -> str:
+        target = '{metric: synthetic.latency, critical: p(95) < 1s, baseline: "p(95) <= +10%"}'
+        return f"""
+            version: 1
+            scenarios:
+              a: {{driver: synthetic, latency_ms: {a}, operations: 50,
+                   targets: {{latency: {target}}}}}
+              b: {{driver: synthetic, latency_ms: {b}, operations: 50,
+                   targets: {{latency: {target}}}}}
+            reporters: {{json: {{}}}}
+            """
+
+    run_targets(two_scenarios(50, 100), output_dir=tmp_path / "base")
+    outcome = run_targets(two_scenarios(50, 120), output_dir=tmp_path / "now",
+                          baseline=tmp_path / "base" / "result.json")
+    found = {(c.group, c.name): c for c in outcome.result.checks}
+    a, b = found[("a", "latency vs baseline")], found[("b", "latency vs baseline")]
+    assert (a.verdict, a.scenario) == (Verdict.PASS, "a")
+    assert a.message.startswith("p(95) = 50.00ms, baseline 50.00ms (+0.0%)")
+    assert (b.verdict, b.scenario) == (Verdict.FAIL, "b")  # +20% against its own 100 ms
+    assert b.message.startswith("p(95) = 120.00ms, baseline 100.00ms (+20.0%)")

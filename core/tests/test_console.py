@@ -20,9 +20,17 @@ def test_completed_run_headline_is_the_verdict():
 
 def test_interrupted_or_broken_run_never_headlines_pass():
     last = render(result("interrupted", 130)).splitlines()[-1]
-    assert last == "perfgate: RUN INTERRUPTED (exit 130) — 1 check: 1 pass in 2.0s"
+    assert last == "perfgate: INTERRUPTED (exit 130) — 1 check: 1 pass in 2.0s"
     assert "PASS —" not in last
-    assert render(result("broken", 3)).splitlines()[-1].startswith("perfgate: RUN BROKEN (exit 3)")
+    assert render(result("broken", 3)).splitlines()[-1].startswith("perfgate: BROKEN (exit 3)")
+
+
+def test_warnings_that_fail_the_gate_headline_fail():
+    doc = ResultDocument(run={"status": "completed", "duration": 2.0, "fail_on": "warn"},
+                         exit_code=1, checks=[Check(name="latency", metric="m",
+                                                    verdict=Verdict.WARN)])
+    doc.summarise()
+    assert render(doc).splitlines()[-1] == "perfgate: FAIL (exit 1) — 1 check: 1 warn in 2.0s"
 
 
 def test_control_characters_in_names_are_dropped_but_colours_kept():

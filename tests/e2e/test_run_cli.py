@@ -102,6 +102,25 @@ def test_warn_passes_unless_fail_on_warn(perfgate):
     assert doc["exit_code"] == 1
 
 
+def test_with_fail_on_warn_every_report_has_the_same_headline(perfgate):
+    from xml.etree import ElementTree as ET
+
+    text = targets(latency=200).replace("reporters:\n", "reporters:\n"
+                                        "  markdown: {path: report.md, step_summary: false}\n"
+                                        "  junit: {path: junit.xml}\n")
+    done, doc = run_ok(perfgate, text, "--fail-on", "warn")
+    assert (done.code, doc["verdict"]) == (1, "warn")
+    said = "perfgate: FAIL (exit 1)"
+    assert done.stdout.splitlines()[-1].startswith(f"{said} — 3 checks: 2 pass, 1 warn")
+    markdown = (done.output / "report.md").read_text(encoding="utf-8")
+    assert markdown.splitlines()[0] == f"## ❌ {said} — checks: warn"
+    root = ET.parse(done.output / "junit.xml").getroot()
+    props = {p.get("name"): p.get("value") for p in root.iter("property")}
+    assert props["perfgate.headline"] == f"{said} — checks: warn"
+    failed = [c.get("name") for c in root.iter("testcase") if c.find("failure") is not None]
+    assert failed == ["latency"]
+
+
 def test_exit_1_when_a_critical_threshold_is_missed(perfgate):
     done, doc = run_ok(perfgate, targets(failures=60))  # 30% failed > 20% critical
     assert done.code == 1, done.stderr

@@ -22,7 +22,8 @@ Python (see docs/python-api.md), and everything plugin authors use (with
   :class:`ScenarioState` (what subscribers and ``Reporter.live`` get);
 - results: :class:`ResultDocument`, :class:`Check`, :class:`ThresholdOutcome`,
   :class:`Verdict`, :class:`Baseline`, :func:`write_atomic`, :func:`validate_result`,
-  :func:`result_schema`;
+  :func:`result_schema`; what every report says the same way: :func:`headline`
+  (:class:`Headline`), :func:`check_labels`;
 - thresholds and units: :func:`parse_threshold`, :func:`aggregation_unit`,
   :func:`format_selector`, :func:`format_value`, :func:`format_duration`, :func:`dimension`,
   :class:`Duration`;
@@ -94,6 +95,7 @@ from perfgate.live import LiveRun, LiveUpdate, ScenarioState
 from perfgate.metrics import Kind, Metric, MetricSet, Trend, aggregation_unit, format_selector
 from perfgate.redact import userinfo_problem
 from perfgate.registry import Register
+from perfgate.report import Headline, check_labels, headline
 from perfgate.result import (
     Baseline,
     Check,
@@ -125,6 +127,7 @@ __all__ = [
     "DriverScenario",
     "Duration",
     "FlowSpec",
+    "Headline",
     "Kind",
     "LiveRun",
     "LiveUpdate",
@@ -160,6 +163,7 @@ __all__ = [
     "aggregation_unit",
     "all_requests",
     "check",
+    "check_labels",
     "check_request_hosts",
     "check_requests",
     "counter_delta",
@@ -170,6 +174,7 @@ __all__ = [
     "format_selector",
     "format_value",
     "has_template",
+    "headline",
     "hookimpl",
     "host_allowed",
     "is_loopback",

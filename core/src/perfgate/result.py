@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from perfgate.errors import BaselineError
-from perfgate.metrics import Kind, Metric, MetricSet
+from perfgate.metrics import Kind, Metric, MetricSet, aggregation_unit
+from perfgate.targets import parse_selector
 
 SCHEMA_ID = "perfgate-result/1"
 
@@ -254,11 +255,45 @@ class Baseline:
                                    if m["name"] not in self.corrupt)
 
     def check(self, current: Check) -> Check | None:
-        """The baseline's check with the same name and metric as ``current``, if it has one."""
+        """The baseline's check with the same group, name, metric and aggregation as
+        ``current``, if it has one (two scenarios' ``latency`` targets are two checks)."""
         for check in self.result.checks:
-            if check.name == current.name and check.metric == current.metric:
+            if (check.group, check.name, check.metric, check.aggregation) == (
+                    current.group, current.name, current.metric, current.aggregation):
                 return check
         return None
+
+    def value(self, current: Check) -> tuple[float, str] | None:
+        """What the baseline measured of what ``current`` measures, and its unit.
+
+        The measured value of the baseline's matching :meth:`check`; when it has none (a
+        ``vs baseline`` check the baseline skipped, a target added since), the same metric
+        with the same tags (its scenario's included), aggregated the same way, in the
+        baseline's metrics. None when the baseline did not measure it.
+        """
+        before = self.check(current)
+        if before is not None and before.measured is not None:
+            return before.measured, before.unit
+        if not current.aggregation:
+            return None
+        name, tags = parse_selector(current.metric)
+        if current.scenario:
+            tags.setdefault("scenario", current.scenario)
+        metric = self.metrics.combined(name, tags)
+        if metric is None or metric.count == 0:
+            return None
+        aggregation, percentile = _aggregation(current.aggregation)
+        value = metric.aggregate(aggregation, percentile)
+        if value is None:
+            return None
+        return value, aggregation_unit(metric.kind, metric.unit, aggregation)
+
+
+def _aggregation(label: str) -> tuple[str, float | None]:
+    """``p(95)`` → ``("p", 95.0)``; ``max`` → ``("max", None)``: a check's aggregation."""
+    if label.startswith("p(") and label.endswith(")"):
+        return "p", float(label[2:-1])
+    return label, None
 
 
 def _corrupt_metrics(docs: list[dict[str, Any]]) -> dict[str, str]:

@@ -161,7 +161,10 @@ def test_baseline_adds_delta_columns(result, make_result, tables, find_table, ht
     assert checks["Check"][-2:] == ["Baseline", "Δ"]
     assert checks["api-latency"][-2:] == ["160.00ms", "+22.40ms (+14.0%)"]
     assert checks["error-rate"][-2:] == ["3.33%", "±0"]
-    assert checks["throughput"][-2:] == ["new", "—"]
+    # The baseline lacks the throughput check but measured its metric: 150 requests in 10 s.
+    assert checks["throughput"][-2:] == ["15/s", "±0"]
+    # Neither the check nor its metric measured anything in the baseline.
+    assert checks["db-latency"][-2:] == ["new", "—"]
     requests = {row[0]: row for row in find_table(found, "Endpoint")}
     assert requests["Endpoint"][-3:] == ["Δ p95", "Δ rate", "Δ errors"]
     assert requests["GET health"][-3:] == ["±0", "±0", "±0"]

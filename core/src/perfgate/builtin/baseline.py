@@ -5,6 +5,9 @@ aggregated the same way, in the baseline result (``--baseline FILE``, or the val
 ``file:`` option, relative to the targets file). The baseline's histograms are merged again
 from the document, so its percentiles are as exact as this run's.
 
+Checks are named ``<target> vs baseline``, in the group ``baseline``, or in the scenario's
+group for a scenario's own target.
+
 Verdicts: ``pass`` when the expression holds, ``fail`` when it does not (``warn`` with
 ``on_regression: warn``), ``skip`` when there is no baseline or either run lacks the metric,
 ``error`` when the baseline file cannot be read or its data for the metric is corrupt (its
@@ -66,8 +69,11 @@ class BaselineValidator(Validator[BaselineConfig]):
 
     def _check(self, target: TargetUse, verdict: Verdict, message: str) -> Check:
         assert target.baseline is not None
+        # A scenario's own target's comparison stands with it, under the scenario's name:
+        # two scenarios' `latency vs baseline` are two checks.
+        group = target.group if target.scenario else "baseline"
         return Check(name=f"{target.name} vs baseline", metric=target.selector, verdict=verdict,
-                     aggregation=target.baseline.label, group="baseline",
+                     aggregation=target.baseline.label, group=group,
                      scenario=target.scenario or target.tags.get("scenario"),
                      description=target.config.description, source=self.instance,
                      target=ThresholdOutcome(target.baseline.text), message=message)

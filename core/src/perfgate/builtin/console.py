@@ -9,11 +9,21 @@ from typing import TextIO
 
 from tabulate import tabulate
 
-from perfgate import ComponentConfig, Register, Reporter, ResultDocument, format_value, hookimpl
+from perfgate import (
+    ComponentConfig,
+    Register,
+    Reporter,
+    ResultDocument,
+    check_labels,
+    format_value,
+    headline,
+    hookimpl,
+)
 from perfgate.result import ScenarioRecord
 from perfgate.units import plural
 
-COLOURS = {"pass": "32", "warn": "33", "fail": "31", "error": "35", "skip": "90"}
+COLOURS = {"pass": "32", "warn": "33", "fail": "31", "error": "35", "skip": "90",
+           "interrupted": "35", "broken": "35"}
 SYMBOLS = {"pass": "✓", "warn": "!", "fail": "✗", "error": "E", "skip": "-"}
 
 
@@ -41,10 +51,11 @@ def render(result: ResultDocument, colour: bool = False, scenarios: bool = True)
         return f"\x1b[{COLOURS[verdict]}m{text}\x1b[0m" if colour else text
 
     rows = []
-    for c in result.checks:
+    labels = check_labels(result.checks)
+    for c, label in zip(result.checks, labels, strict=True):
         v = c.verdict.value
         rows.append([
-            paint(v, f"{SYMBOLS[v]} {v.upper()}"), c.name, c.metric,
+            paint(v, f"{SYMBOLS[v]} {v.upper()}"), label, c.metric,
             f"{c.aggregation} = {format_value(c.measured, c.unit)}"
             if c.measured is not None else "-",
             c.target.expression if c.target else "",
@@ -54,12 +65,13 @@ def render(result: ResultDocument, colour: bool = False, scenarios: bool = True)
     if rows:
         lines.append(tabulate(rows, headers=["verdict", "check", "metric", "measured", "target",
                                              "critical"], tablefmt="simple"))
-    problems = [c for c in result.checks if c.verdict.value in ("fail", "error", "warn")]
+    problems = [(c, label) for c, label in zip(result.checks, labels, strict=True)
+                if c.verdict.value in ("fail", "error", "warn")]
     if problems:
         lines.append("")
-        for c in problems:  # first lines only: errors below are printed whole, once
+        for c, label in problems:  # first lines only: errors below are printed whole, once
             first = c.message.splitlines()[0] if c.message else ""
-            lines.append(paint(c.verdict.value, f"{c.verdict.value.upper()} {c.name}: {first}"))
+            lines.append(paint(c.verdict.value, f"{c.verdict.value.upper()} {label}: {first}"))
     if scenarios and result.scenarios:
         lines.append("")
         for scenario in result.scenarios:
@@ -74,14 +86,9 @@ def render(result: ResultDocument, colour: bool = False, scenarios: bool = True)
                        if s.get(k))
     duration = result.run.get("duration")
     took = f" in {duration:.1f}s" if isinstance(duration, int | float) else ""
-    status = result.run.get("status", "completed")
     checks = f"{plural(s.get('checks', 0), 'check')}: {counts or 'none'}{took}"
-    if status == "completed":
-        headline = paint(result.verdict, f"perfgate: {result.verdict.upper()} — {checks}")
-    else:  # never let a pass verdict stand over a run that broke or was stopped
-        headline = paint("error", f"perfgate: RUN {status.upper()} (exit {result.exit_code})"
-                                  f" — {checks}")
-    lines.append(headline)
+    head = headline(result)
+    lines.append(paint(head.outcome, f"{head.lead()} — {checks}"))
     return _printable("\n".join(lines))
 
 

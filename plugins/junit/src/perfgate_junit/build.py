@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from perfgate import Check, ResultDocument, ThresholdOutcome, format_value
+from perfgate import Check, ResultDocument, ThresholdOutcome, check_labels, format_value, headline
 from perfgate_junit._xml import element, seconds, serialise, timestamp
 
 
@@ -94,9 +94,16 @@ def summary_line(check: Check) -> str:
     return f"{check.verdict.value.upper()}: " + (check.message or "; ".join(_facts(check)))
 
 
-def _testcase(check: Check, when: Window, warn_fails: bool) -> ET.Element:
-    case = element("testcase", classname=check.group, name=check.name,
-                   time=seconds(when.duration), timestamp=timestamp(when.started))
+def _testcase(check: Check, label: str, when: Window, warn_fails: bool) -> ET.Element:
+    # The class name is the check's group: a scenario's own `latency` is `latency` in class
+    # `ramp`; two checks of one group with the same name (`latency vs baseline` of two
+    # scenarios) keep the scenario the label puts in front.
+    name = label.removeprefix(f"{check.group}/")
+    # A check takes no time of its own: judging is instant. Its scenario's length as its
+    # time would add up to more than the run (CI shows a 16 s suite as 94 s); the timestamp
+    # still says when what it judged was measured.
+    case = element("testcase", classname=check.group, name=name, time=seconds(0.0),
+                   timestamp=timestamp(when.started))
     verdict = check.verdict.value
     details = "\n".join(describe(check))
     if verdict == "fail" or (verdict == "warn" and warn_fails):
@@ -169,6 +176,7 @@ def _run_properties(result: ResultDocument) -> list[tuple[str, Any]]:
     run, env = result.run, result.environment
     facts: list[tuple[str, Any]] = [
         ("perfgate.run_id", run.get("id")),
+        ("perfgate.headline", headline(result).text()),
         ("perfgate.verdict", result.verdict),
         ("perfgate.exit_code", result.exit_code),
         ("perfgate.status", run.get("status")),
@@ -236,9 +244,12 @@ def build(result: ResultDocument, *, group_by: str = "run", fail_on_warn: bool =
     run_facts = _run_properties(result)
     all_cases: list[ET.Element] = []
     scenarios = {str(s.get("name")): Window.of_scenario(s) for s in result.scenarios}
+    labels = {id(c): label for c, label in zip(result.checks, check_labels(result.checks),
+                                              strict=True)}
     for index, suite in enumerate(_suites(result, group_by, suite_name, scenarios)):
-        # A check is timed by its scenario when it has one, else by its suite.
-        cases = [_testcase(c, scenarios.get(c.scenario or "", suite.window), warn_fails)
+        # A check's timestamp is its scenario's start when it has one, else its suite's.
+        cases = [_testcase(c, labels.get(id(c), c.name),
+                           scenarios.get(c.scenario or "", suite.window), warn_fails)
                  for c in suite.checks]
         if suite.run_level:
             run_case = _run_case(result, suite.window, warn_fails)

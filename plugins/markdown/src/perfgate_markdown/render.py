@@ -14,11 +14,14 @@ from typing import Any
 from perfgate import (
     Baseline,
     Check,
+    Headline,
     ResultDocument,
     ThresholdOutcome,
+    check_labels,
     format_duration,
     format_selector,
     format_value,
+    headline,
 )
 from perfgate_markdown._delta import format_delta
 from perfgate_markdown._pages import pages
@@ -83,20 +86,11 @@ def _timestamp(epoch: float | None) -> str:
 
 
 def _heading(result: ResultDocument, title: str) -> str:
-    """``✅ perfgate: PASS``, or the run's status when the checks' verdict alone would
+    """``✅ perfgate: PASS``, or the run's outcome when the checks' verdict alone would
     contradict the exit code: ``⛔ perfgate: INTERRUPTED (exit 130) — checks: pass``."""
-    verdict = str(result.verdict)
-    status = str(result.run.get("status", "completed"))
-    code = result.exit_code
-    if status == "interrupted":
-        mark, word = RUN_MARKS["interrupted"], "INTERRUPTED"
-    elif status == "broken" or code not in (0, 1):
-        mark, word = RUN_MARKS["broken"], "BROKEN"
-    elif code == 1 and verdict != "fail" and verdict != "error":
-        mark, word = VERDICT_MARKS["fail"], "FAIL"  # warnings fail this gate
-    else:
-        return f"## {VERDICT_MARKS.get(verdict, '❔')} {escape(title)}: {escape(verdict.upper())}"
-    return f"## {mark} {escape(title)}: {word} (exit {code}) — checks: {escape(verdict)}"
+    head: Headline = headline(result)
+    symbol = RUN_MARKS.get(head.outcome) or VERDICT_MARKS.get(head.outcome, "❔")
+    return f"## {symbol} {escape(head.text(title))}"
 
 
 def _headline(result: ResultDocument, title: str) -> str:
@@ -153,18 +147,22 @@ def _checks(checks: list[Check], baseline: Baseline | None) -> str:
         header += ["Baseline", "Δ"]
         align += ["r", "r"]
     rows = []
-    for check in checks:
-        row = [escape(check.name), code(check.metric), _measured(check),
+    labels = check_labels(checks)
+    for check, label in zip(checks, labels, strict=True):
+        row = [escape(label), code(check.metric), _measured(check),
                _threshold(check.target), _threshold(check.critical), mark(check.verdict.value)]
         if baseline is not None:
-            before = baseline.check(check)
-            base_value = before.measured if before else None
-            row += [format_value(base_value, check.unit) if before else "new",
-                    format_delta(check.measured, base_value, check.unit) if before else "—"]
+            before = baseline.value(check)
+            if before is None:
+                row += ["new", "—"]
+            else:
+                value, unit = before
+                row += [format_value(value, unit), format_delta(check.measured, value, unit)]
         rows.append(row)
     parts = ["### Checks", table(header, rows, align)]
-    remarks = [f"- {VERDICT_MARKS.get(c.verdict.value, '❔')} **{escape(c.name)}**: "
-               f"{escape(c.message)}" for c in checks if c.verdict.value != "pass" and c.message]
+    remarks = [f"- {VERDICT_MARKS.get(c.verdict.value, '❔')} **{escape(label)}**: "
+               f"{escape(c.message)}" for c, label in zip(checks, labels, strict=True)
+               if c.verdict.value != "pass" and c.message]
     if remarks:
         parts.append("\n".join(remarks))
     return "\n\n".join(parts)

@@ -1,0 +1,88 @@
+"""What every reporter derives from a result document the same way.
+
+Reports must not disagree: the console, Markdown, JUnit and HTML reports all say the same
+headline (:func:`headline`) and name each check the same way (:func:`check_labels`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from perfgate.result import Check, ResultDocument
+
+#: Words of a headline, best first; the first five are also check verdicts.
+OUTCOMES = ("pass", "warn", "fail", "error", "skip", "interrupted", "broken")
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The one-line outcome of a run, as every report states it.
+
+    ``outcome`` is the checks' verdict when it alone explains the exit code; otherwise what
+    does: ``fail`` (warnings fail this gate, ``--fail-on warn``), ``interrupted`` (a signal
+    stopped the run) or ``broken`` (the run could not measure, or a reporter failed).
+    """
+
+    outcome: str
+    verdict: str  # the checks' verdict
+    exit_code: int
+
+    @property
+    def word(self) -> str:
+        """``PASS``, ``WARN``, ``FAIL``, ``ERROR``, ``INTERRUPTED``, ``BROKEN``."""
+        return self.outcome.upper()
+
+    @property
+    def explained(self) -> bool:
+        """Whether the checks' verdict is the outcome (no exit code needs saying)."""
+        return self.outcome == self.verdict
+
+    def lead(self, title: str = "perfgate") -> str:
+        """``perfgate: PASS``, or ``perfgate: FAIL (exit 1)`` when the checks' verdict is not
+        the outcome."""
+        if self.explained:
+            return f"{title}: {self.word}"
+        return f"{title}: {self.word} (exit {self.exit_code})"
+
+    def text(self, title: str = "perfgate") -> str:
+        """``perfgate: PASS``, or ``perfgate: FAIL (exit 1) — checks: warn``."""
+        if self.explained:
+            return self.lead(title)
+        return f"{self.lead(title)} — checks: {self.verdict}"
+
+
+def headline(result: ResultDocument) -> Headline:
+    """The headline of ``result``: never a pass over a failing exit code."""
+    verdict = str(result.verdict)
+    status = str(result.run.get("status", "completed"))
+    code = result.exit_code
+    if status == "interrupted":
+        outcome = "interrupted"
+    elif status == "broken" or code not in (0, 1):
+        outcome = "broken"
+    elif code == 1 and verdict not in ("fail", "error"):
+        outcome = "fail"  # warnings fail this gate
+    else:
+        outcome = verdict
+    return Headline(outcome, verdict, code)
+
+
+def check_labels(checks: Sequence[Check]) -> list[str]:
+    """The name each check shows under in a report, in order, told apart.
+
+    A scenario's own target shows with its scenario in front (``ramp/latency``): target
+    names need only be unique within their section, so ``latency`` under ``ramp`` and under
+    ``open`` are two checks. A name that two checks still share (``latency vs baseline`` of
+    both) gets its scenario in front too, or else its group.
+    """
+    labels = [f"{c.scenario}/{c.name}" if c.scenario and c.group == c.scenario else c.name
+              for c in checks]
+    for prefix in ("scenario", "group"):
+        seen = Counter(labels)
+        for i, check in enumerate(checks):
+            owner = getattr(check, prefix)
+            if seen[labels[i]] > 1 and owner and not labels[i].startswith(f"{owner}/"):
+                labels[i] = f"{owner}/{labels[i]}"
+    return labels
