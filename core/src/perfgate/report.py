@@ -74,15 +74,22 @@ def check_labels(checks: Sequence[Check]) -> list[str]:
 
     A scenario's own target shows with its scenario in front (``ramp/latency``): target
     names need only be unique within their section, so ``latency`` under ``ramp`` and under
-    ``open`` are two checks. A name that two checks still share (``latency vs baseline`` of
-    both) gets its scenario in front too, or else its group.
+    ``open`` are two checks; a built-in check already named after its owner
+    (``load.driver-health``) stays as it is. A name that two checks still share gets its
+    scenario in front too, or else its group.
     """
-    labels = [f"{c.scenario}/{c.name}" if c.scenario and c.group == c.scenario else c.name
-              for c in checks]
+    labels = [_owned(c.name, c.scenario) if c.group == c.scenario else c.name for c in checks]
     for prefix in ("scenario", "group"):
         seen = Counter(labels)
         for i, check in enumerate(checks):
-            owner = getattr(check, prefix)
-            if seen[labels[i]] > 1 and owner and not labels[i].startswith(f"{owner}/"):
-                labels[i] = f"{owner}/{labels[i]}"
+            if seen[labels[i]] > 1:
+                labels[i] = _owned(labels[i], getattr(check, prefix))
     return labels
+
+
+def _owned(name: str, owner: str | None) -> str:
+    """``owner/name``, unless the name already starts with its owner (a component's
+    built-in checks are named so: ``load.driver-health``)."""
+    if not owner or name.startswith((f"{owner}/", f"{owner}.")):
+        return name
+    return f"{owner}/{name}"
