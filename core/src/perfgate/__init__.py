@@ -23,7 +23,10 @@ Python (see docs/python-api.md), and everything plugin authors use (with
 - results: :class:`ResultDocument`, :class:`Check`, :class:`ThresholdOutcome`,
   :class:`Verdict`, :class:`Baseline`, :func:`write_atomic`, :func:`validate_result`,
   :func:`result_schema`; what every report says the same way: :func:`headline`
-  (:class:`Headline`), :func:`check_labels`;
+  (:class:`Headline`), :func:`check_labels`; why requests failed and how response checks
+  went, per endpoint: :func:`request_failures` (:class:`RequestFailure`),
+  :func:`failure_lines`, :func:`check_results` (:class:`CheckResult`), :func:`check_line`,
+  :func:`endpoint_label`;
 - thresholds and units: :func:`parse_threshold`, :func:`aggregation_unit`,
   :func:`format_selector`, :func:`format_value`, :func:`format_duration`, :func:`dimension`,
   :class:`Duration`;
@@ -93,6 +96,15 @@ from perfgate.jsonpath import (
 )
 from perfgate.live import LiveRun, LiveUpdate, ScenarioState
 from perfgate.metrics import Kind, Metric, MetricSet, Trend, aggregation_unit, format_selector
+from perfgate.outcomes import (
+    CheckResult,
+    RequestFailure,
+    check_line,
+    check_results,
+    endpoint_label,
+    failure_lines,
+    request_failures,
+)
 from perfgate.redact import userinfo_problem
 from perfgate.registry import Register
 from perfgate.report import Headline, check_labels, headline
@@ -120,6 +132,7 @@ __all__ = [
     "Baseline",
     "BaselineError",
     "Check",
+    "CheckResult",
     "Collector",
     "Component",
     "ComponentConfig",
@@ -140,6 +153,7 @@ __all__ = [
     "Register",
     "Reporter",
     "RequestChecks",
+    "RequestFailure",
     "RequestSpec",
     "ResultDocument",
     "RunContext",
@@ -164,12 +178,16 @@ __all__ = [
     "all_requests",
     "check",
     "check_labels",
+    "check_line",
     "check_request_hosts",
     "check_requests",
+    "check_results",
     "counter_delta",
     "decode_json",
     "dimension",
     "driver_health_target",
+    "endpoint_label",
+    "failure_lines",
     "format_duration",
     "format_selector",
     "format_value",
@@ -185,6 +203,7 @@ __all__ = [
     "parse_threshold",
     "render_template",
     "render_templates",
+    "request_failures",
     "result_schema",
     "run",
     "userinfo_problem",

@@ -32,6 +32,7 @@ from perfgate.context import RunContext, RunOptions
 from perfgate.errors import ExitCode, PerfgateError, ServiceError
 from perfgate.live import LiveRun, LiveUpdate
 from perfgate.metrics import MetricSet, tag_key
+from perfgate.outcomes import check_results, request_failures
 from perfgate.plugins import PluginHost
 from perfgate.preflight import check_baselines, prepare_output
 from perfgate.progress import Progress
@@ -477,6 +478,10 @@ class Run:
         result.scenarios.sort(key=lambda doc: order.index(doc["name"]) if doc["name"] in order
                               else len(order))
         result.metrics = self.metrics.to_list()
+        for doc in result.scenarios:  # why requests failed, how checks went: for any reader
+            doc["failures"] = [f.to_dict() for f in request_failures(self.metrics, doc["name"])]
+            doc["response_checks"] = [c.to_dict()
+                                      for c in check_results(self.metrics, doc["name"])]
         result.notes = [*self.context.notes(), *result.notes]
         result.environment = environment(self.host)
         for instance, use in self.targets.validators.items():

@@ -5,19 +5,25 @@ from __future__ import annotations
 import os
 import re
 import sys
+from collections.abc import Callable
 from typing import TextIO
 
 from tabulate import tabulate
 
 from perfgate import (
     ComponentConfig,
+    MetricSet,
     Register,
     Reporter,
     ResultDocument,
     check_labels,
+    check_line,
+    check_results,
+    failure_lines,
     format_value,
     headline,
     hookimpl,
+    request_failures,
 )
 from perfgate.result import ScenarioRecord
 from perfgate.units import plural
@@ -74,8 +80,10 @@ def render(result: ResultDocument, colour: bool = False, scenarios: bool = True)
             lines.append(paint(c.verdict.value, f"{c.verdict.value.upper()} {label}: {first}"))
     if scenarios and result.scenarios:
         lines.append("")
+        outcomes = result.metric_set("http.req_failed", "checks")
         for scenario in result.scenarios:
             lines.append(_scenario_line(result, scenario))
+            lines += _outcome_lines(outcomes, scenario["name"], paint)
     for e in result.errors:
         lines.append(paint("error", f"error in {e['role']} {e['component']} ({e['phase']}): "
                                     f"{e['message']}"))
@@ -111,6 +119,16 @@ def _scenario_line(result: ResultDocument, s: ScenarioRecord) -> str:
     if s.get("error"):
         text += f" — {s['error']}"
     return text
+
+
+def _outcome_lines(metrics: MetricSet, scenario: str,
+                   paint: Callable[[str, str], str]) -> list[str]:
+    """Under a scenario's line: why its requests failed, then its response checks."""
+    lines = [f"  failed requests: {line}"
+             for line in failure_lines(request_failures(metrics, scenario))]
+    for check in check_results(metrics, scenario):
+        lines.append("  " + paint("pass" if check.fails == 0 else "fail", check_line(check)))
+    return lines
 
 
 class ConsoleReporter(Reporter[ConsoleConfig]):

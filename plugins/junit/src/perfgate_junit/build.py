@@ -6,8 +6,9 @@
       <testsuite name="perfgate" timestamp=.. hostname=.. time=..>   one per run or scenario
         <properties>  run id, verdict, exit code, targets file hash, versions, warnings
                       (a scenario suite: run id, scenario name, warnings)
-        <testcase classname="<check group>" name="<check name>" time=.. timestamp=..>
+        <testcase classname="<check group>" name="<check name>" time="0.000" timestamp=..>
           <failure|error|skipped type="<verdict>" message="<measured, thresholds, verdict>">
+                      (a red check on http.* or checks also lists why requests failed)
           <system-out>  what was measured against what (a failure or error holds it instead)
         <testcase classname="perfgate" name="run">   when the run broke or was interrupted, or
                       its exit code is non-zero for another reason than a red check
@@ -26,7 +27,19 @@ from dataclasses import dataclass, field
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from perfgate import Check, ResultDocument, ThresholdOutcome, check_labels, format_value, headline
+from perfgate import (
+    Check,
+    MetricSet,
+    ResultDocument,
+    ThresholdOutcome,
+    check_labels,
+    check_line,
+    check_results,
+    failure_lines,
+    format_value,
+    headline,
+    request_failures,
+)
 from perfgate_junit._xml import element, seconds, serialise, timestamp
 
 
@@ -94,7 +107,24 @@ def summary_line(check: Check) -> str:
     return f"{check.verdict.value.upper()}: " + (check.message or "; ".join(_facts(check)))
 
 
-def _testcase(check: Check, label: str, when: Window, warn_fails: bool) -> ET.Element:
+def why_failed(metrics: MetricSet, scenario: str | None) -> list[str]:
+    """Why requests failed (``failed requests: GET /x: 404 × 14,239, timeout × 3``) and
+    which response checks did not always hold, in ``scenario`` (or the whole run)."""
+    lines = [f"failed requests: {line}"
+             for line in failure_lines(request_failures(metrics, scenario))]
+    lines += [f"failed check: {check_line(c)}" for c in check_results(metrics, scenario)
+              if c.fails]
+    return lines
+
+
+def _about_requests(check: Check) -> bool:
+    """Whether a check judges requests or response checks, whose failures explain it."""
+    name = check.metric.split("{", 1)[0]
+    return name.startswith("http.") or name == "checks"
+
+
+def _testcase(check: Check, label: str, when: Window, warn_fails: bool,
+              metrics: MetricSet) -> ET.Element:
     # The class name is the check's group: a scenario's own `latency` is `latency` in class
     # `ramp`; two checks of one group with the same name (`latency vs baseline` of two
     # scenarios) keep the scenario the label puts in front.
@@ -105,7 +135,10 @@ def _testcase(check: Check, label: str, when: Window, warn_fails: bool) -> ET.El
     case = element("testcase", classname=check.group, name=name, time=seconds(0.0),
                    timestamp=timestamp(when.started))
     verdict = check.verdict.value
-    details = "\n".join(describe(check))
+    lines = describe(check)
+    if _red(check, warn_fails) and _about_requests(check):
+        lines += why_failed(metrics, check.scenario)
+    details = "\n".join(lines)
     if verdict == "fail" or (verdict == "warn" and warn_fails):
         case.append(element("failure", details, type=verdict, message=summary_line(check)))
     elif verdict == "error":
@@ -244,12 +277,13 @@ def build(result: ResultDocument, *, group_by: str = "run", fail_on_warn: bool =
     run_facts = _run_properties(result)
     all_cases: list[ET.Element] = []
     scenarios = {str(s.get("name")): Window.of_scenario(s) for s in result.scenarios}
+    outcomes = result.metric_set("http.req_failed", "checks")
     labels = {id(c): label for c, label in zip(result.checks, check_labels(result.checks),
                                               strict=True)}
     for index, suite in enumerate(_suites(result, group_by, suite_name, scenarios)):
         # A check's timestamp is its scenario's start when it has one, else its suite's.
         cases = [_testcase(c, labels.get(id(c), c.name),
-                           scenarios.get(c.scenario or "", suite.window), warn_fails)
+                           scenarios.get(c.scenario or "", suite.window), warn_fails, outcomes)
                  for c in suite.checks]
         if suite.run_level:
             run_case = _run_case(result, suite.window, warn_fails)

@@ -1,8 +1,9 @@
 """Per-scenario request figures from the ``http.*`` metrics of a result document.
 
 A load driver reports one series per tag set (scenario, name, method, status...). A row of
-the report merges the series of one endpoint (its ``name`` tag, or ``url``, plus ``method``)
-exactly, histograms included; the total row merges every series of the scenario.
+the report merges the series of one endpoint (:func:`perfgate.endpoint_label`: its ``name``
+tag, or ``url``, with its ``method``) exactly, histograms included; the total row merges every
+series of the scenario.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from perfgate import Metric, MetricSet
+from perfgate import Metric, MetricSet, endpoint_label
 
 DURATION = "http.req_duration"
 REQUESTS = "http.reqs"
@@ -34,16 +35,6 @@ class RequestRow:
     total: bool = False
 
 
-def _endpoint(tags: Mapping[str, str]) -> str:
-    """``GET health``: the method, then the name, unless the name already starts with it
-    (the http driver names an unnamed request ``GET /x``)."""
-    name = tags.get("name") or tags.get("url") or ""
-    method = tags.get("method") or ""
-    if method and name.split(" ", 1)[0].upper() == method.upper():
-        return name
-    return " ".join(part for part in (method, name) if part)
-
-
 def request_rows(metrics: MetricSet, scenario: str,
                  duration: float | None = None) -> list[RequestRow]:
     """One row per endpoint of ``scenario``, then a total row when there are several.
@@ -56,7 +47,7 @@ def request_rows(metrics: MetricSet, scenario: str,
     for metric in metrics:
         if metric.name not in _HTTP or metric.tags.get("scenario") != scenario:
             continue
-        _merge_into(groups.setdefault(_endpoint(metric.tags), {}), metric)
+        _merge_into(groups.setdefault(endpoint_label(metric.tags), {}), metric)
         _merge_into(totals, metric)
     rows = [_row(label or "(all requests)", series, duration)
             for label, series in sorted(groups.items())]

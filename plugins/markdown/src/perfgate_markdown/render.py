@@ -15,13 +15,16 @@ from perfgate import (
     Baseline,
     Check,
     Headline,
+    MetricSet,
     ResultDocument,
     ThresholdOutcome,
     check_labels,
+    check_results,
     format_duration,
     format_selector,
     format_value,
     headline,
+    request_failures,
 )
 from perfgate_markdown._delta import format_delta
 from perfgate_markdown._pages import pages
@@ -210,7 +213,27 @@ def _scenarios(result: ResultDocument, baseline: Baseline | None) -> str:
             before = {(r.label, r.total): r
                       for r in request_rows(base_metrics, name, base_length)}
         parts.append(f"#### Requests: {escape(name)}\n\n{_request_table(current, before)}")
+        parts += _failures(metrics, name)
     return "\n\n".join(parts)
+
+
+def _failures(metrics: MetricSet, scenario: str) -> list[str]:
+    """Why a scenario's requests failed, and its response checks, as k6's summary shows them."""
+    parts = []
+    failures = request_failures(metrics, scenario)
+    if failures:
+        rows = [[escape(f.endpoint or "(all requests)"), code(f.reason), f"{f.count:,}"]
+                for f in failures]
+        parts.append(f"#### Failed requests: {escape(scenario)}\n\n"
+                     + table(["Endpoint", "Failure", "Count"], rows, ["l", "l", "r"]))
+    checks = check_results(metrics, scenario)
+    if checks:
+        rows = [["✅" if c.fails == 0 else "❌", escape(c.endpoint), escape(c.check),
+                 f"{c.rate * 100:.2f}%", f"{c.passes:,}", f"{c.fails:,}"] for c in checks]
+        parts.append(f"#### Response checks: {escape(scenario)}\n\n" + table(
+            [" ", "Endpoint", "Check", "Passed", "✓", "✗"], rows,
+            ["l", "l", "l", "r", "r", "r"]))
+    return parts
 
 
 def _request_table(rows: list[RequestRow],
