@@ -17,6 +17,8 @@ import sysconfig
 import tomllib
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 #: What this environment has that a fresh one must get from the wheels, or not at all.
 OURS = ("perfgate", "_perfgate", "__editable__", "demo_app", "pip")
@@ -53,6 +55,7 @@ def clean_env() -> dict[str, str]:
             if not k.startswith("PERFGATE_") and k != "PYTHONPATH"}
 
 
+@pytest.mark.slow  # eleven setuptools builds: about 30 s on an idle machine
 def test_wheels_build_install_and_find_every_plugin(tmp_path):
     dist = tmp_path / "dist"
     built = subprocess.run([str(ROOT / "dev"), "build", str(dist)], capture_output=True,
