@@ -51,3 +51,36 @@ def test_a_flow_that_cannot_capture_ends_failed(run_locust, server):
     assert metrics.combined("http.req_failed", {"name": "echo"}).aggregate("rate") == 1.0
     assert metrics.combined("iterations", {"error": "capture"}).aggregate("count") > 0
     assert metrics.combined("http.reqs", {"name": "item"}) is None
+
+
+def test_failures_are_told_apart_by_status_in_every_report(run_locust, server):
+    outcome = run_locust(
+        {"users": 2, "duration": "2s", "workers": 1,
+         "requests": [{"name": "missing", "path": "/status/404", "think_time": "10ms"},
+                      {"name": "flaky", "path": "/errors/1/2", "think_time": "10ms"}]})
+    paths = server.counters()["paths"]
+    [scenario] = outcome.result.scenarios
+    found = {(f["endpoint"], f["reason"]): f["count"] for f in scenario["failures"]}
+    assert set(found) == {("GET missing", "404"), ("GET flaky", "500")}
+    assert found[("GET missing", "404")] == paths["/status/404"] > 0
+    # the server fails exactly the first of every 2 (give or take one at the end)
+    assert abs(found[("GET flaky", "500")] - paths["/errors/1/2"] / 2) <= 1
+    metrics = outcome.result.metric_set()
+    flaky = metrics.combined("http.req_failed", {"name": "flaky"})
+    assert flaky.aggregate("count") == paths["/errors/1/2"]  # no request counted twice
+    assert flaky.aggregate("passes") == found[("GET flaky", "500")]
+
+
+def test_locust_failure_messages_become_a_status_or_an_error_kind():
+    from perfgate_locust.results import failure_tags
+
+    assert failure_tags("CatchResponseError('HTTP 503')") == {"status": "503",
+                                                              "error": "http_5xx"}
+    assert failure_tags("HTTPError('404 Client Error: NOT FOUND for url: /x')") == {
+        "status": "404", "error": "http_4xx"}
+    assert failure_tags("timeout('timed out')") == {"error": "timeout"}
+    assert failure_tags("ConnectionRefusedError(111, 'Connection refused')") == {
+        "error": "connect_refused"}
+    assert failure_tags("CatchResponseError('capture: no value for id')") == {
+        "error": "capture"}
+    assert failure_tags("wrong body") == {"error": "wrong body"}

@@ -31,6 +31,7 @@ Series are tagged ``name`` and ``method`` (Locust's entry), the driver's series 
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,6 +151,13 @@ class Results:
             worker.final_report = True
         base = {"scenario": self.scenario}
         m = self.metrics
+        # Why requests failed, per endpoint: Locust reports each failure's message.
+        reasons: dict[tuple[str, str], list[tuple[str, int]]] = {}
+        for error in (record.get("errors") or {}).values():
+            key = (str(error.get("method")), str(error.get("name")), str(error.get("error")))
+            occurrences = int(error.get("occurrences") or 0)
+            self.errors[key] = self.errors.get(key, 0) + occurrences
+            reasons.setdefault(key[:2], []).append((key[2], occurrences))
         for entry in record.get("stats") or []:
             tags = {**base, "name": str(entry.get("name")), "method": str(entry.get("method"))}
             requests = int(entry.get("num_requests") or 0)
@@ -164,8 +172,16 @@ class Results:
                     counter.add(int(count), float(second))
             elif requests:
                 m.counter("http.reqs", tags).add(requests, t)
-            if requests:
-                m.rate("http.req_failed", tags).add_counts(failures, requests, t)
+            tagged = 0  # failures told apart by their reason (status, error kind)
+            for message, occurrences in reasons.get((tags["method"], tags["name"]), []):
+                n = min(occurrences, failures - tagged)
+                if n > 0:
+                    m.rate("http.req_failed", {**tags, **failure_tags(message)}).add_counts(
+                        n, n, t)
+                    tagged += n
+            if requests > tagged:
+                m.rate("http.req_failed", tags).add_counts(failures - tagged,
+                                                           requests - tagged, t)
             received = int(entry.get("total_content_length") or 0)
             if received:
                 m.counter("data_received", base, unit="B").add(received, t)
@@ -173,9 +189,6 @@ class Results:
             worker.failures += failures
             self.requests += requests
             self.failures += failures
-        for error in (record.get("errors") or {}).values():
-            key = (str(error.get("method")), str(error.get("name")), str(error.get("error")))
-            self.errors[key] = self.errors.get(key, 0) + int(error.get("occurrences") or 0)
         self._counts(record.get("counts") or {}, base, t)
         agent = record.get("agent")
         if isinstance(agent, dict):
@@ -244,6 +257,28 @@ class Results:
         rows = [{"method": k[0], "name": k[1], "error": k[2], "occurrences": n}
                 for k, n in self.errors.items()]
         return sorted(rows, key=lambda r: -r["occurrences"])
+
+
+_STATUS = re.compile(r"\bHTTP (\d{3})\b|\b([1-5]\d\d) (?:Client|Server) Error")
+
+
+def failure_tags(message: str) -> dict[str, str]:
+    """The ``status`` and ``error`` tags of a failure from Locust's message for it:
+    ``CatchResponseError('HTTP 404')`` (perfgate's generated locustfile) or
+    ``HTTPError('404 Client Error: ...')``
+    is status 404; a timeout, a refused or reset connection is that error kind; a capture
+    that found nothing is ``capture``; any other message is its own kind, shortened."""
+    found = _STATUS.search(message)
+    if found:
+        status = found.group(1) or found.group(2)
+        return {"status": status, "error": f"http_{status[0]}xx"}
+    lower = message.lower()
+    for words, kind in ((("timeout", "timed out"), "timeout"),
+                        (("refused",), "connect_refused"), (("reset",), "reset"),
+                        (("capture:",), "capture")):
+        if any(word in lower for word in words):
+            return {"error": kind}
+    return {"error": message[:80]}
 
 
 class EventTail:
