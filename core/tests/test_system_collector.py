@@ -4,24 +4,25 @@ from __future__ import annotations
 
 import pytest
 
-from perfgate.builtin.system import Reading, SystemCollector, SystemConfig, _percent
+from perfgate.builtin.system import ProcessReading, SystemCollector, SystemConfig, _percent
 from perfgate.testing import run_context
 
 
-def reading(at: float, procs: dict[int, tuple[float, float]]) -> Reading:
-    return Reading(at=at, cpu=(0.0, 0.0), cores=[], disk=None, net=None, procs=procs)
+def processes(procs: dict[int, tuple[float, float]]) -> dict[int, ProcessReading]:
+    """pid → (when it was read, CPU seconds it had used) as readings."""
+    return {pid: ProcessReading(at, cpu, 0.0, 1, 0) for pid, (at, cpu) in procs.items()}
 
 
 def test_each_process_is_measured_over_a_window_of_its_own():
     collector = SystemCollector(SystemConfig(interval=0.25), run_context())
     collector.open()
-    assert collector._own_cpu(reading(0.0, {1: (0.0, 0.0), 2: (0.2, 5.0)})) == []
+    assert collector._cpu(processes({1: (0.0, 0.0), 2: (0.2, 5.0)})) == []
     # Process 1 was read 0.5 s later having used 0.5 s of CPU: 100%. Process 2 was read
     # only 0.02 s after its baseline (its thread was held back): too short a window, so it
     # is left out now and keeps its baseline instead of reporting 0.03/0.02 = 150%.
-    assert collector._own_cpu(reading(0.5, {1: (0.5, 0.5), 2: (0.22, 5.03)})) == [100.0]
+    assert collector._cpu(processes({1: (0.5, 0.5), 2: (0.22, 5.03)})) == [100.0]
     # Next time process 2's window runs from its old baseline: 0.6 s of CPU over 1.0 s.
-    values = collector._own_cpu(reading(1.0, {1: (1.0, 0.75), 2: (1.2, 5.6)}))
+    values = collector._cpu(processes({1: (1.0, 0.75), 2: (1.2, 5.6)}))
     assert values == pytest.approx([50.0, 60.0])
 
 

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+
 import gateplugin
 import pytest
+from harness import HERE, free_port
 
 from perfgate.result import validate_result
 from perfgate.testing import run_targets
@@ -84,3 +89,81 @@ def test_system_cpu_over_a_burning_scenario_s_window(tmp_path):
     assert cut["window"]["scenario"] == "burn"
     assert 8 <= cut["data"]["samples"] <= 11  # 2.5 s at 250 ms
     assert outcome.exit_code == 0
+
+
+SERVICE = HERE / "service.py"
+
+
+def burned_share(log: Path, start: float, end: float) -> float:
+    """Percent of one core the burner used from ``start`` to ``end``, from its own log."""
+    points = [tuple(map(float, line.split())) for line in log.read_text().splitlines()]
+    first = min(points, key=lambda p: abs(p[0] - start))
+    last = min(points, key=lambda p: abs(p[0] - end))
+    return 100 * (last[1] - first[1]) / (last[0] - first[0])
+
+
+def test_a_started_service_s_process_tree_is_measured_as_the_service(tmp_path):
+    """``service.*{service:NAME}``: each started service's processes, apart from perfgate's.
+
+    Service ``busy`` has a child process that burns half a core (and logs the CPU it really
+    got), 8 idle threads, 50 open files and 100 MB of memory; ``idle`` has none of them. The
+    load generator burns a core of its own meanwhile: none of it is the services'.
+    """
+    pidfiles = {name: tmp_path / f"{name}.pids" for name in ("busy", "idle")}
+    log = tmp_path / "burn.log"
+    extra = {"busy": ["--burn", "0.5", "--burn-log", str(log), "--threads", "8",
+                      "--open-files", "50", "--memory", "100"], "idle": []}
+    blocks = []
+    for name, pidfile in pidfiles.items():
+        port = free_port()
+        command = [sys.executable, str(SERVICE), "--port", str(port), "--pidfile",
+                   str(pidfile), *extra[name]]
+        blocks.append(f"""\
+          {name}:
+            url: http://127.0.0.1:{port}
+            health: /health
+            start: {json.dumps(command)}
+            stop_timeout: 5s""")
+    services = "\n".join(blocks)
+    outcome = run_targets(f"""
+        version: 1
+        services:
+{services}
+        scenarios:
+          load: {{driver: synthetic, duration: 4s, burn: true}}
+        collectors:
+          system: {{interval: 0.25s, check_load_generator: false}}
+        targets:
+          busy-cpu: {{metric: "service.cpu{{service:busy}}", critical: avg < 90%}}
+          idle-cpu: {{metric: "service.cpu{{service:idle}}", critical: avg < 10%}}
+        """, output_dir=tmp_path / "out", plugins=(gateplugin,))
+    result = outcome.result
+
+    def metric(name: str, service: str) -> dict:
+        found = result.metric(name, service=service)
+        assert found is not None, (name, service)
+        return found
+
+    busy, idle = metric("service.cpu", "busy"), metric("service.cpu", "idle")
+    truth = burned_share(log, busy["window"]["start"], busy["window"]["end"])
+    assert truth > 10  # it got a fair part of the half core it asked for
+    assert busy["values"]["avg"] == pytest.approx(truth, abs=6)
+    assert idle["values"]["avg"] < 5
+    # Ground truth of the load generator: what the spinning driver really got.
+    spent = result.details["load"]
+    own = 100 * spent["cpu_seconds"] / spent["wall_seconds"]
+    assert own > 5
+    assert result.metric("perfgate.cpu")["values"]["avg"] == pytest.approx(own, rel=0.3)
+    assert idle["values"]["max"] < own / 2
+    # The rest, exactly: processes, threads and open files are counts the service holds.
+    assert metric("service.processes", "busy")["values"]["min"] == 2
+    assert metric("service.processes", "idle")["values"]["min"] == 1
+    threads = {s: metric("service.threads", s)["values"]["min"] for s in ("busy", "idle")}
+    assert threads == {"busy": 1 + 8 + 1, "idle": 1}
+    files = {s: metric("service.open_files", s)["values"]["min"] for s in ("busy", "idle")}
+    # 50 files, and the burner's standard input, output and error and its log.
+    assert files["busy"] - files["idle"] == 50 + 4
+    memory = {s: metric("service.memory", s)["values"]["min"] for s in ("busy", "idle")}
+    assert 100e6 < memory["busy"] - memory["idle"] < 100e6 + 40e6
+    checks = {c.name: c.verdict.value for c in result.checks}
+    assert checks["busy-cpu"] == "pass" and checks["idle-cpu"] == "pass"

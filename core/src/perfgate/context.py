@@ -119,11 +119,17 @@ class RunContext:
         self.stopping = threading.Event()
         self.started_at = time.time()
         self._notes: list[str] = []
-        #: PIDs of service process groups perfgate started (not part of the load generator).
-        self.service_pids: set[int] = set()
+        #: The services perfgate started: name → the process group id of each (its leader's
+        #: PID). Their processes are measured as the service, not as the load generator.
+        self.service_groups: dict[str, int] = {}
         self._secrets = set(targets.secrets)
         self._redactor = Redactor(self._secrets)
         self._baselines: dict[Path, Baseline] = {}
+
+    @property
+    def service_pids(self) -> set[int]:
+        """Process group ids of the services perfgate started."""
+        return set(self.service_groups.values())
 
     @property
     def output_dir(self) -> Path:

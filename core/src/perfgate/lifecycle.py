@@ -229,7 +229,7 @@ class Run:
             self._skip_scenarios(f"not run: {str(exc).splitlines()[0]}")
             return
         finally:
-            self.context.service_pids = self.services.pids()
+            self.context.service_groups = self.services.groups()
         self.services.watch(self._on_service_exit)
         for instance, use in self.targets.collectors.items():
             self.live.attach("collector", instance, use.tags)

@@ -259,8 +259,9 @@ class ServiceManager:
         raise ServiceError(f"service {name!r} was not healthy within "
                            f"{config.start_timeout:g}s ({url}: {reason}){tail}", name)
 
-    def pids(self) -> set[int]:
-        return {s.pgid for s in self.started}
+    def groups(self) -> dict[str, int]:
+        """Each started service's name and process group id."""
+        return {s.name: s.pgid for s in self.started}
 
     def exited(self) -> list[tuple[str, str]]:
         """``(service, message)`` for each started service that exited since the last call.

@@ -1,8 +1,13 @@
-"""The built-in ``system`` collector: the host, and perfgate's own load-generating processes.
+"""The built-in ``system`` collector: the host, perfgate's own processes, and the services
+perfgate started.
 
 Host metrics are what the machine as a whole did during the run; ``perfgate.cpu`` is the CPU
 of perfgate and its worker processes (services perfgate started are not counted), in percent
 of one core, so a saturated load generator (near 100% per process) is visible in the result.
+``service.*{service:<name>}`` is each started service's process tree (the process perfgate
+started and all its descendants): CPU in percent of one core, resident memory, threads and
+open file descriptors, so a target can judge the service itself on a machine other work
+shares.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import psutil
@@ -30,6 +36,8 @@ class SystemConfig(ComponentConfig):
     interval: Duration = 1.0
     #: Built-in check that the load generator itself was not saturated.
     check_load_generator: bool = True
+    #: Measure the process tree of every service perfgate started (``service.*``).
+    services: bool = True
 
 
 GAUGES = [
@@ -47,16 +55,56 @@ GAUGES = [
     ("perfgate.memory", "B", "resident memory of perfgate's own processes"),
 ]
 
+#: Per started service, tagged ``service:<name>``: its whole process tree.
+SERVICE_GAUGES = [
+    ("service.cpu", "%", "CPU of a started service's processes, percent of one core"),
+    ("service.cpu_max_process", "%", "a started service's busiest process, percent of one core"),
+    ("service.memory", "B", "resident memory of a started service's processes"),
+    ("service.threads", "", "threads of a started service's processes"),
+    ("service.open_files", "", "open file descriptors (files, sockets, pipes) of a started "
+                               "service's processes"),
+    ("service.processes", "", "processes in a started service's process tree"),
+]
+
+
+@dataclass
+class ProcessReading:
+    """One process's counters, read together at ``at``."""
+
+    at: float  # monotonic seconds
+    cpu: float  # user + system CPU seconds
+    rss: float
+    threads: int
+    fds: int
+
+
+@dataclass
+class Reading:
+    """One read of the raw counters; the system collector's rates are deltas of two."""
+
+    at: float  # monotonic seconds
+    cpu: tuple[float, float]  # (busy, total) CPU seconds, all cores
+    cores: list[tuple[float, float]]
+    disk: Any
+    net: Any
+    #: perfgate's own processes: pid → counters
+    procs: dict[int, ProcessReading] = field(default_factory=dict)
+    #: each started service's process tree: service → pid → counters
+    services: dict[str, dict[int, ProcessReading]] = field(default_factory=dict)
+
 
 class SystemCollector(SamplingCollector[SystemConfig]):
-    """Samples host CPU, memory, disk and network, and perfgate's own CPU, with psutil."""
+    """Samples host CPU, memory, disk and network, perfgate's own CPU, and the process tree
+    of each service perfgate started, with psutil."""
 
     name = "system"
-    summary = "host CPU, memory, disk and network; CPU of perfgate's own load generator"
+    summary = ("host CPU, memory, disk and network; CPU of perfgate's own load generator; "
+               "CPU, memory, threads and open files of the services perfgate started")
 
     @classmethod
     def produces(cls, config: SystemConfig) -> list[MetricInfo]:
-        return [MetricInfo(n, Kind.GAUGE, u, d) for n, u, d in GAUGES]
+        gauges = GAUGES + (SERVICE_GAUGES if config.services else [])
+        return [MetricInfo(n, Kind.GAUGE, u, d) for n, u, d in gauges]
 
     @classmethod
     def builtin_targets(cls, config: SystemConfig) -> dict[str, TargetSpec]:
@@ -75,58 +123,79 @@ class SystemCollector(SamplingCollector[SystemConfig]):
         self._baseline: Reading | None = None
         self._proc_base: dict[int, tuple[float, float]] = {}
 
-    def _own_processes(self) -> list[psutil.Process]:
-        excluded = self.context.service_pids
-        procs = [self._me]
+    def _process(self, proc: psutil.Process) -> psutil.Process:
+        """The same psutil object for a PID each time (it checks the PID was not reused)."""
+        return self._procs.get(proc.pid, proc)
+
+    def _trees(self) -> tuple[list[psutil.Process], dict[str, list[psutil.Process]]]:
+        """perfgate's own processes, and each started service's process tree.
+
+        A service's tree is the process perfgate started and all its descendants; perfgate's
+        own are this process and its descendants outside every service's tree and process
+        group.
+        """
+        groups = self.context.service_groups
+        services: dict[str, list[psutil.Process]] = {}
+        in_services: set[int] = set()
+        for name, pgid in groups.items():
+            try:
+                leader = self._process(psutil.Process(pgid))
+                tree = [leader, *leader.children(recursive=True)]
+            except psutil.Error:
+                continue  # it has exited; the service watcher reports that
+            tree = [self._process(p) for p in tree]
+            in_services.update(p.pid for p in tree)
+            if self.config.services:
+                services[name] = tree
+        excluded = set(groups.values())
+        own = [self._me]
         try:
             children = self._me.children(recursive=True)
         except psutil.Error:
             children = []
         for child in children:
             try:
-                if child.pid in excluded or os.getpgid(child.pid) in excluded:
+                if (child.pid in in_services or child.pid in excluded
+                        or os.getpgid(child.pid) in excluded):
                     continue
             except (OSError, psutil.Error):
                 continue
-            procs.append(child)
-        alive = {}
-        for proc in procs:
-            alive[proc.pid] = self._procs.get(proc.pid, proc)
-        self._procs = alive
-        return list(alive.values())
+            own.append(self._process(child))
+        self._procs = {p.pid: p for p in [*own, *(p for t in services.values() for p in t)]}
+        return own, services
 
     def _read(self) -> Reading:
         """Raw counters, each read right after its own clock reading."""
         reading = Reading(at=time.monotonic(), cpu=_busy_total(psutil.cpu_times()),
                           cores=[_busy_total(c) for c in psutil.cpu_times(percpu=True)],
                           disk=psutil.disk_io_counters(), net=psutil.net_io_counters())
-        for proc in self._own_processes():
-            try:
-                at = time.monotonic()
-                with proc.oneshot():
-                    times = proc.cpu_times()
-                    reading.rss += proc.memory_info().rss
-            except psutil.Error:
-                continue
-            reading.procs[proc.pid] = (at, times.user + times.system)
+        own, services = self._trees()
+        reading.procs = _read_processes(own, fds=False)
+        reading.services = {name: _read_processes(tree, fds=True)
+                            for name, tree in services.items()}
         return reading
 
-    def _own_cpu(self, reading: Reading) -> list[float]:
-        """Percent of one core for each of perfgate's processes, over windows long enough.
+    def _cpu(self, procs: dict[int, ProcessReading]) -> list[float]:
+        """Percent of one core for each process, over windows long enough.
 
         Each process has its own baseline: its counters are read at their own moment (a
         sampler thread held back by a busy load generator reads them late), so the window is
         measured per process, and a window too short keeps its baseline for the next one.
         """
         out = []
-        for pid, (at, secs) in reading.procs.items():
+        for pid, proc in procs.items():
             base = self._proc_base.get(pid)
-            if base is not None and at - base[0] < self.interval * 0.5:
+            if base is not None and proc.at - base[0] < self.interval * 0.5:
                 continue
-            self._proc_base[pid] = (at, secs)
+            self._proc_base[pid] = (proc.at, proc.cpu)
             if base is not None:
-                out.append(100.0 * (secs - base[1]) / (at - base[0]))
+                out.append(100.0 * (proc.cpu - base[1]) / (proc.at - base[0]))
         return out
+
+    def _forget_exited(self, reading: Reading) -> None:
+        alive = set(reading.procs).union(*(set(t) for t in reading.services.values()))
+        for pid in set(self._proc_base) - alive:
+            del self._proc_base[pid]
 
     def sample(self, now: float) -> None:
         reading = self._read()
@@ -138,7 +207,9 @@ class SystemCollector(SamplingCollector[SystemConfig]):
         if before is None or reading.at - before.at < self.interval * 0.5:
             self._baseline = before or reading
             if before is None:
-                self._own_cpu(reading)  # the processes' first baselines
+                self._cpu(reading.procs)  # the processes' first baselines
+                for tree in reading.services.values():
+                    self._cpu(tree)
             return
         self._baseline = reading
         span = reading.at - before.at
@@ -148,8 +219,9 @@ class SystemCollector(SamplingCollector[SystemConfig]):
         # window's average than the idle time around it.
         covers = max(1, round(span / self.interval))
 
-        def add(name: str, value: float, unit: str | None = None) -> None:
-            gauge = self.metrics.gauge(name, unit=unit)
+        def add(name: str, value: float, unit: str | None = None,
+                tags: dict[str, str] | None = None) -> None:
+            gauge = self.metrics.gauge(name, tags, unit=unit)
             for i in range(covers - 1, -1, -1):
                 gauge.add(value, now - i * self.interval)
 
@@ -160,11 +232,14 @@ class SystemCollector(SamplingCollector[SystemConfig]):
         add("system.memory", mem.percent, "%")
         add("system.memory_used", float(mem.total - mem.available), "B")
         add("system.load1", os.getloadavg()[0])
-        own = self._own_cpu(reading)
+        own = self._cpu(reading.procs)
         if own:
             add("perfgate.cpu", sum(own), "%")
             add("perfgate.cpu_max_process", max(own), "%")
-        add("perfgate.memory", reading.rss, "B")
+        add("perfgate.memory", sum(p.rss for p in reading.procs.values()), "B")
+        for service, tree in reading.services.items():
+            self._sample_service(service, tree, add)
+        self._forget_exited(reading)
         for name, new, old, counter in (
                 ("system.disk_read", reading.disk, before.disk, "read_bytes"),
                 ("system.disk_write", reading.disk, before.disk, "write_bytes"),
@@ -173,19 +248,36 @@ class SystemCollector(SamplingCollector[SystemConfig]):
             if new is not None and old is not None:
                 add(name, (getattr(new, counter) - getattr(old, counter)) / span, "B/s")
 
+    def _sample_service(self, service: str, tree: dict[int, ProcessReading],
+                        add: Callable[..., None]) -> None:
+        tags = {"service": service}
+        cpu = self._cpu(tree)
+        if cpu:
+            add("service.cpu", sum(cpu), "%", tags)
+            add("service.cpu_max_process", max(cpu), "%", tags)
+        if not tree:
+            return
+        procs = tree.values()
+        add("service.memory", sum(p.rss for p in procs), "B", tags)
+        add("service.threads", sum(p.threads for p in procs), None, tags)
+        add("service.open_files", sum(p.fds for p in procs), None, tags)
+        add("service.processes", len(tree), None, tags)
 
-@dataclass
-class Reading:
-    """One read of the raw counters; the system collector's rates are deltas of two."""
 
-    at: float  # monotonic seconds
-    cpu: tuple[float, float]  # (busy, total) CPU seconds, all cores
-    cores: list[tuple[float, float]]
-    disk: Any
-    net: Any
-    rss: float = 0.0
-    #: pid → (monotonic time of the read, user + system CPU seconds)
-    procs: dict[int, tuple[float, float]] = field(default_factory=dict)
+def _read_processes(procs: list[psutil.Process], fds: bool) -> dict[int, ProcessReading]:
+    """Each process's counters; one that exited meanwhile is left out."""
+    out = {}
+    for proc in procs:
+        try:
+            at = time.monotonic()
+            with proc.oneshot():
+                times = proc.cpu_times()
+                out[proc.pid] = ProcessReading(
+                    at, times.user + times.system, float(proc.memory_info().rss),
+                    proc.num_threads(), proc.num_fds() if fds else 0)
+        except psutil.Error:
+            continue
+    return out
 
 
 def _busy_total(times: Any) -> tuple[float, float]:
