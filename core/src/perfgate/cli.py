@@ -1,4 +1,5 @@
-"""The ``perfgate`` command: ``run``, ``check``, ``plugins``, ``demo``, ``--version``."""
+"""The ``perfgate`` command: ``run``, ``check``, ``compare``, ``init``, ``plugins``, ``demo``,
+``--version``."""
 
 from __future__ import annotations
 
@@ -10,15 +11,22 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import NoReturn
+from urllib.parse import urlsplit
 
+from pydantic import ValidationError
 from tabulate import tabulate
 
 from perfgate.api import load
-from perfgate.context import RunOptions
+from perfgate.compare import COMPARE_HEADERS, compare_results, comparison_table
+from perfgate.context import RunOptions, is_loopback
 from perfgate.errors import ConfigError, ExitCode, PerfgateError
 from perfgate.lifecycle import execute
 from perfgate.plugins import PluginHost
-from perfgate.units import plural
+from perfgate.quickstart import QuickTarget, parse_target, targets_file
+from perfgate.redact import secret_values
+from perfgate.result import Baseline
+from perfgate.targets import ComponentUse, TargetsFile
+from perfgate.units import parse_duration, plural
 from perfgate.version import __version__
 
 
@@ -38,7 +46,30 @@ def _positive(text: str) -> float:
     return value
 
 
+def _whole(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {text!r}")
+    return value
+
+
+def _duration(text: str) -> float:
+    try:
+        value = parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be longer than 0s, got {text!r}")
+    return value
+
+
 def _add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--reporter", "-r", action="append", default=[], metavar="NAME[=PATH]",
+                   help="also write this report (repeatable): junit=out.xml, markdown=r.md; "
+                        "PATH (relative to --output) replaces the file's path for NAME")
     p.add_argument("--output", "-o", type=Path, default=Path("."),
                    help="folder for reports and service logs (default: current folder)")
     p.add_argument("--only", action="append", default=[], metavar="SCENARIO",
@@ -57,11 +88,35 @@ def build_parser() -> argparse.ArgumentParser:
                      "measure, judge each metric against its targets, report, exit code.")
     parser.add_argument("--version", action="version", version=f"perfgate {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    run = sub.add_parser("run", help="run a targets file and judge the results")
-    run.add_argument("file", type=Path, help="the targets file (YAML)")
+    run = sub.add_parser("run", help="run a targets file (or a quick gate on --url) and judge "
+                                     "the results")
+    run.add_argument("file", type=Path, nargs="?", help="the targets file (YAML)")
     _add_run_options(run)
+    quick = run.add_argument_group(
+        "a quick gate without a targets file",
+        "GET --url with --vus virtual users for --duration, judged by each --target (the "
+        "plan's API targets without one); the file it runs is kept in --output")
+    quick.add_argument("--url", help="the URL to load (127.0.0.1 or allowed hosts only)")
+    quick.add_argument("--vus", type=_whole, default=None, help="virtual users (default 10)")
+    quick.add_argument("--duration", type=_duration, default=None,
+                       help="how long, like 30s or 2m (default 30s)")
+    quick.add_argument("--target", action="append", default=[], metavar="'METRIC: THRESHOLD'",
+                       help="fail the gate when missed (repeatable): "
+                            "'http.req_duration: p(95) < 200ms'")
     check = sub.add_parser("check", help="check a targets file without running anything")
     check.add_argument("file", type=Path)
+    comp = sub.add_parser("compare", help="the checks of two results side by side, with "
+                                          "their changes")
+    comp.add_argument("before", type=Path, help="the earlier result.json")
+    comp.add_argument("after", type=Path, help="the later result.json")
+    init = sub.add_parser("init", help="write a commented targets file that loads a URL")
+    init.add_argument("url", help="the URL to load, like http://127.0.0.1:8000/health")
+    init.add_argument("--file", "-f", type=Path, default=Path("targets.yml"),
+                      help="where to write it (default: targets.yml)")
+    init.add_argument("--force", action="store_true", help="replace an existing file")
+    init.add_argument("--vus", type=_whole, default=10, help="virtual users (default 10)")
+    init.add_argument("--duration", type=_duration, default=30.0,
+                      help="how long, like 30s or 2m (default 30s)")
     sub.add_parser("plugins", help="list installed plugins and their components")
     demo = sub.add_parser("demo", help="run the demo gate against the bundled demo service")
     _add_run_options(demo)
@@ -74,9 +129,84 @@ def _options(args: argparse.Namespace, default_scale: float = 1.0) -> RunOptions
                       progress=False if args.no_progress else None, baseline=args.baseline)
 
 
-def cmd_run(args: argparse.Namespace, path: Path, default_scale: float = 1.0) -> int:
+def parse_reporter(text: str) -> tuple[str, str | None]:
+    """``junit=out.xml`` → ``("junit", "out.xml")``; ``console`` → ``("console", None)``."""
+    name, sep, path = text.partition("=")
+    if not name.strip() or (sep and not path.strip()):
+        raise ConfigError(f"--reporter {text!r}: expected NAME=PATH (junit=out.xml) or NAME "
+                          "for a reporter that writes no file")
+    return name.strip(), path.strip() if sep else None
+
+
+def add_reporters(targets: TargetsFile, host: PluginHost, wanted: Sequence[str]) -> None:
+    """Add (or redirect) the reporters ``--reporter NAME[=PATH]`` asks for.
+
+    ``NAME`` is a reporter the file uses (its other options stay) or any installed one;
+    ``PATH`` becomes its ``path`` option, relative to ``--output`` as the file's are.
+    """
+    for text in wanted:
+        name, path = parse_reporter(text)
+        use = targets.reporters.get(name)
+        cls = use.cls if use is not None else host.registry.get("reporter", name)
+        if cls is None:
+            installed = ", ".join(host.registry.names("reporter")) or "none"
+            raise ConfigError(f"--reporter {text!r}: unknown reporter {name!r}. Installed "
+                              f"reporters: {installed}.{host.broken_hint()}")
+        options = use.config.model_dump(by_alias=True) if use is not None else {}
+        if path is not None:
+            if "path" not in cls.Config.model_fields:
+                raise ConfigError(f"--reporter {text!r}: the {cls.name} reporter writes no "
+                                  f"file; give --reporter {name} without a path")
+            options["path"] = path
+        try:
+            config = cls.Config.model_validate(options)
+        except ValidationError as exc:
+            problem = exc.errors(include_url=False)[0]["msg"]
+            raise ConfigError(f"--reporter {text!r}: {problem}") from None
+        targets.secrets |= secret_values(config)
+        targets.reporters[name] = ComponentUse(name, cls, config)
+
+
+def quick_targets(args: argparse.Namespace, host: PluginHost) -> Path:
+    """Write the quick gate's targets file into ``--output`` and return its path."""
+    if not is_loopback(urlsplit(args.url).hostname or ""):
+        raise ConfigError(f"--url {args.url}: a quick gate loads loopback addresses only "
+                          "(127.0.0.1, localhost); for another host of yours, write a file "
+                          "with perfgate init URL and check its allow_hosts:")
+    taken: set[str] = set()
+    wanted: list[QuickTarget] = [parse_target(text, taken) for text in args.target]
+    text = targets_file(args.url, vus=args.vus or 10, duration=args.duration or 30.0,
+                        targets=wanted, reporters=("console", "json"),
+                        installed=host.registry.names("reporter"))
+    path = Path(args.output) / "perfgate-quick.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def _run_file(args: argparse.Namespace, host: PluginHost) -> Path:
+    """The targets file ``perfgate run`` runs: FILE, or the quick gate's from ``--url``."""
+    quick = [flag for flag, value in (("--vus", args.vus), ("--duration", args.duration),
+                                      ("--target", args.target)) if value]
+    if args.url is None:
+        if quick:
+            raise ConfigError(f"{quick[0]} is for a quick gate with --url; a targets file "
+                              "says it in the file")
+        if args.file is None:
+            raise ConfigError("perfgate run needs a targets file (perfgate run targets.yml) "
+                              "or --url for a quick gate (perfgate init URL writes a file)")
+        return Path(args.file)
+    if args.file is not None:
+        raise ConfigError(f"give a targets file or --url, not both ({args.file}, {args.url})")
+    return quick_targets(args, host)
+
+
+def cmd_run(args: argparse.Namespace, path: Path | None, default_scale: float = 1.0) -> int:
     host = PluginHost.load()
+    if path is None:
+        path = _run_file(args, host)
     targets = load(path, host, args.only)
+    add_reporters(targets, host, args.reporter)
     outcome = execute(targets, host, _options(args, default_scale))
     return outcome.exit_code
 
@@ -88,6 +218,33 @@ def cmd_check(args: argparse.Namespace) -> int:
         (len(targets.services), "service"), (len(targets.scenarios), "scenario"),
         (len(targets.collectors), "collector"), (len(targets.targets), "check")))
     print(f"{args.file}: OK: {counts}, reporters: {', '.join(targets.reporters) or 'none'}")
+    return ExitCode.PASSED
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    before, after = Baseline.load(args.before), Baseline.load(args.after)
+    rows = compare_results(before, after)
+    print(f"before: {args.before} ({before.result.verdict}), after: {args.after} "
+          f"({after.result.verdict})")
+    print(tabulate(comparison_table(rows), headers=COMPARE_HEADERS, disable_numparse=True))
+    return ExitCode.PASSED
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    host = PluginHost.load()
+    if host.registry.get("load_driver", "http") is None:
+        raise ConfigError("perfgate init writes a file for the http driver, which is not "
+                          "installed (perfgate-aiohttp-api, in plugins/aiohttp-api)")
+    if args.file.exists() and not args.force:
+        raise ConfigError(f"{args.file} exists; give --force to replace it, or --file to "
+                          "write another")
+    text = targets_file(args.url, vus=args.vus, duration=args.duration,
+                        installed=host.registry.names("reporter"))
+    args.file.parent.mkdir(parents=True, exist_ok=True)
+    args.file.write_text(text)
+    targets = load(args.file, host)
+    print(f"wrote {args.file}: {plural(len(targets.targets), 'check')} against {args.url}; "
+          f"edit it, then: perfgate run {args.file}")
     return ExitCode.PASSED
 
 
@@ -116,9 +273,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = build_parser()
         args = parser.parse_args(argv)
         if args.command == "run":
-            return cmd_run(args, args.file)
+            return cmd_run(args, None)
         if args.command == "check":
             return cmd_check(args)
+        if args.command == "compare":
+            return cmd_compare(args)
+        if args.command == "init":
+            return cmd_init(args)
         if args.command == "plugins":
             return cmd_plugins(args)
         if args.command == "demo":
