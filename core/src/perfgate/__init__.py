@@ -120,6 +120,7 @@ from perfgate.result import (
 )
 from perfgate.sampling import SamplingCollector, SamplingConfig, counter_delta
 from perfgate.targets import TargetsFile, TargetUse
+from perfgate.testdata import DataSource, Feeders
 from perfgate.thresholds import parse_threshold
 from perfgate.units import dimension, format_duration, format_value
 from perfgate.version import __version__
@@ -137,8 +138,10 @@ __all__ = [
     "Component",
     "ComponentConfig",
     "ConfigError",
+    "DataSource",
     "DriverScenario",
     "Duration",
+    "Feeders",
     "FlowSpec",
     "Headline",
     "Kind",

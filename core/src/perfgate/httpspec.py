@@ -19,6 +19,7 @@ validate one request or flow; :func:`check_requests` checks a scenario's list as
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
@@ -26,6 +27,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 from perfgate.config import ComponentConfig, Duration
 from perfgate.context import load_allowed
 from perfgate.jsonpath import TEMPLATE
+from perfgate.testdata import ITERATION_VARIABLES, DataSource
 
 
 def _base_url(value: str) -> str:
@@ -124,13 +126,23 @@ def all_requests(requests: list[RequestSpec], flows: list[FlowSpec]) -> list[Req
     return [*requests, *(step for flow in flows for step in flow.steps)]
 
 
-def check_requests(requests: list[RequestSpec], flows: list[FlowSpec], has_base: bool) -> None:
+def check_requests(requests: list[RequestSpec], flows: list[FlowSpec], has_base: bool,
+                   data: Mapping[str, DataSource] | None = None) -> None:
     """Check a scenario's ``requests:`` and ``flows:`` together; raises ``ValueError``.
 
     There must be at least one request; a request with a ``path`` needs a base URL (the
-    scenario's ``service`` or ``url``: ``has_base``); every ``${name}`` must be captured by an
-    earlier step of the same flow.
+    scenario's ``service`` or ``url``: ``has_base``); every ``${name}`` must be a variable
+    of the iteration (``vu``, ``iteration``, a column of one of the scenario's ``data``
+    files), one new at each use (``uuid``, ``random_int:MIN:MAX``), or captured by an earlier
+    step of the same flow.
     """
+    known = set(ITERATION_VARIABLES) | {"uuid"}
+    for name, source in (data or {}).items():
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) or name in known:
+            raise ValueError(f"data: {name!r}: a data file's name is a word of letters, digits "
+                             "and _ (its columns are ${NAME.COLUMN}), and not vu, iteration "
+                             "or uuid")
+        known |= source.variables(name)
     if not requests and not flows:
         raise ValueError("give at least one entry under requests: or flows:")
     if not has_base:
@@ -139,9 +151,9 @@ def check_requests(requests: list[RequestSpec], flows: list[FlowSpec], has_base:
                 raise ValueError(f"request {spec.label!r} has a path but the scenario has "
                                  "neither service nor url")
     for spec in requests:
-        _check_variables(spec, set(), f"request {spec.label!r}")
+        _check_variables(spec, known, f"request {spec.label!r}")
     for flow in flows:
-        captured: set[str] = set()
+        captured = set(known)
         for step in flow.steps:
             _check_variables(step, captured, f"flow {flow.name!r}, step {step.label!r}")
             captured.update(step.capture)
@@ -160,13 +172,22 @@ def check_request_hosts(url: str | None, requests: list[RequestSpec], flows: lis
                              "loopback nor listed under allow_hosts:")
 
 
-def _check_variables(spec: RequestSpec, captured: set[str], where: str) -> None:
-    """Every ``${name}`` must be captured by an earlier step of the same flow."""
+def _check_variables(spec: RequestSpec, known: set[str], where: str) -> None:
+    """Every ``${name}`` is a known variable; ``random_int:MIN:MAX`` has MIN <= MAX."""
     texts = [spec.path or "", spec.url or "", spec.body or "", repr(spec.json_body),
              *spec.headers.keys(), *spec.headers.values()]
     used = {m.group(1) for text in texts for m in TEMPLATE.finditer(text)}
-    unknown = sorted(used - captured)
-    if unknown:
-        names = ", ".join("${" + name + "}" for name in unknown)
-        raise ValueError(f"{where} uses {names}, which no earlier step of its flow captures "
-                         "(capture: {name: json.path})")
+    for name in sorted(used):
+        if name.startswith("random_int:"):
+            _, low, high = name.split(":")
+            if int(low) > int(high):
+                raise ValueError(f"{where} uses ${{{name}}}: MIN ({low}) is above MAX ({high})")
+    unknown = sorted(n for n in used - known if not n.startswith("random_int:"))
+    if not unknown:
+        return
+    names = ", ".join("${" + name + "}" for name in unknown)
+    given = ", ".join("${" + n + "}" for n in sorted(known) if "." in n)
+    raise ValueError(f"{where} uses {names}, which no earlier step of its flow captures "
+                     "(capture: {name: json.path}) and no data file gives"
+                     + (f" (they give {given})" if given else "")
+                     + "; built in are ${vu}, ${iteration}, ${uuid}, ${random_int:MIN:MAX}")

@@ -9,12 +9,17 @@ functions' source with it, so every driver reads paths and fills templates the s
 from __future__ import annotations
 
 import json
+import random
 import re
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
-#: ``${name}`` in a path, URL, header or body is replaced by a value captured earlier in a flow.
-TEMPLATE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+#: ``${name}`` in a path, URL, header or body is replaced by a variable's value: one captured
+#: earlier in a flow, an iteration's (``vu``, ``iteration``, ``users.name`` of a data file),
+#: or one new at each use (``uuid``, ``random_int:1:100``).
+TEMPLATE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_-]+)?"
+                      r"|random_int:-?[0-9]+:-?[0-9]+)\}")
 _PATH_PART = re.compile(r"\.?([^.\[\]]+)|\[(\d+)\]")
 
 
@@ -93,8 +98,22 @@ def has_template(text: str | None) -> bool:
 
 
 def render_template(text: str, values: Mapping[str, str]) -> str:
-    """Replace ``${name}``; raises ``KeyError`` naming a variable that was never captured."""
-    return TEMPLATE.sub(lambda m: values[m.group(1)], text)
+    """Replace each ``${name}`` with ``values[name]``; ``${uuid}`` (a random UUID) and
+    ``${random_int:MIN:MAX}`` (MIN to MAX, both included) are new at each use. Raises
+    ``KeyError`` naming a variable without a value (one that was never captured)."""
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name in values:
+            return values[name]
+        if name == "uuid":
+            return str(uuid.uuid4())
+        if name.startswith("random_int:"):
+            _, low, high = name.split(":")
+            return str(random.randint(int(low), int(high)))
+        raise KeyError(name)
+
+    return TEMPLATE.sub(value, text)
 
 
 def render_templates(value: Any, values: Mapping[str, str]) -> Any:

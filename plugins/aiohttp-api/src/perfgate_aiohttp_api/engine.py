@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from time import perf_counter_ns
 from typing import Any
 
-from perfgate import MISSING, MetricSet, decode_json
+from perfgate import MISSING, Feeders, MetricSet, decode_json
 from perfgate import json_capture as capture
 from perfgate_aiohttp_api.client import Connection, Traffic, connect, tls_context
 from perfgate_aiohttp_api.executors import ArrivalRate, Running
@@ -51,12 +51,15 @@ class Live:
 
 
 class VU:
-    """A virtual user: its connections by origin and, in the open model, its next start."""
+    """A virtual user: its connections by origin and, in the open model, its next start;
+    its number (from 1, across worker processes) and how many iterations it began."""
 
-    __slots__ = ("assign", "conns", "index")
+    __slots__ = ("assign", "conns", "index", "iterations", "number")
 
-    def __init__(self, index: int) -> None:
+    def __init__(self, index: int, number: int) -> None:
         self.index = index
+        self.number = number
+        self.iterations = 0
         self.conns: dict[Origin, Connection] = {}
         self.assign: asyncio.Future[int | None] | None = None
 
@@ -86,6 +89,9 @@ class Engine:
             else None
         self.loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]
         self.pick = plan.picker(offset=worker)
+        #: The variables of each iteration (``${vu}``, ``${users.name}``...), for the
+        #: requests and flows that have templates.
+        self.feeders = Feeders(plan.data, worker, workers)
         self.conns: set[Connection] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         self.vus: list[VU] = []
@@ -256,13 +262,18 @@ class Engine:
             self.recorder.schedule_lag.append((now - scheduled_ns) // 1000)
         started = scheduled_ns or now
         ended: str | None = None
+        iteration = vu.iterations
+        vu.iterations = iteration + 1
         try:
             if item.__class__ is Prepared:
-                await self._send(vu, item, scheduled_ns, None)
+                await self._send(vu, item, scheduled_ns,
+                                 self.feeders.values(vu.number, iteration)
+                                 if item.templated else None)
                 if item.think:
                     await asyncio.sleep(item.think)
             else:
-                values: dict[str, str] = {}
+                values = self.feeders.values(vu.number, iteration) \
+                    if item.templated else {}
                 first = scheduled_ns
                 for step in item.steps:  # type: ignore[union-attr]
                     ended = await self._send(vu, step, first, values)
@@ -286,7 +297,7 @@ class Engine:
 
     # -- closed model ---------------------------------------------------------------------
     def _new_vu(self) -> VU:
-        vu = VU(len(self.vus))
+        vu = VU(len(self.vus), self.feeders.vu_number(len(self.vus)))
         self.vus.append(vu)
         return vu
 

@@ -35,6 +35,7 @@ Endpoints (``/control/*`` are not counted and never stalled):
 ``GET /control/served?path=P&p=95``   the server's own time spent on ``P`` at percentile p
                                       (ms, from handler entry to response ready)
 ``GET /control/arrivals?path=P``      epoch times at which requests to ``P`` arrived
+``GET /control/logins``               ``{user: count}`` of every ``POST /login``
 ``POST /control/reset``               zero the counters
 ====================================  ==========================================================
 
@@ -85,6 +86,8 @@ class GroundTruth:
         self.paths: dict[str, int] = {}
         self.stall_until = 0.0
         self.tokens: dict[str, str] = {}
+        #: POST /login calls by user name
+        self.logins: dict[str, int] = {}
         self.items: dict[int, Any] = {}
         #: ms each /delay request really took inside the server (timers can run late)
         self.served: dict[str, list[float]] = {}
@@ -113,6 +116,7 @@ class GroundTruth:
         r.add_get("/control/counters", self.counters)
         r.add_get("/control/served", self.served_time)
         r.add_get("/control/arrivals", self.arrival_times)
+        r.add_get("/control/logins", self.login_counts)
         r.add_post("/control/reset", self.reset)
         return app
 
@@ -184,8 +188,12 @@ class GroundTruth:
     async def login(self, request: web.Request) -> web.Response:
         data = await request.json()
         token = secrets.token_hex(8)
-        self.tokens[token] = str(data.get("user", "anonymous"))
-        return web.json_response({"token": token, "user": self.tokens[token]})
+        user = self.tokens[token] = str(data.get("user", "anonymous"))
+        self.logins[user] = self.logins.get(user, 0) + 1
+        return web.json_response({"token": token, "user": user})
+
+    async def login_counts(self, request: web.Request) -> web.Response:
+        return web.json_response(self.logins)
 
     async def me(self, request: web.Request) -> web.Response:
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
@@ -228,6 +236,7 @@ class GroundTruth:
     async def reset(self, request: web.Request) -> web.Response:
         self.total = self.failed = 0
         self.paths = {}
+        self.logins = {}
         self.served = {}
         self.arrivals = {}
         self.first_seen = {}
@@ -353,6 +362,10 @@ class RunningServer:
         """Epoch times at which requests to ``path`` arrived, in order."""
         arrivals: list[float] = self._call("GET", f"/control/arrivals?path={path}")
         return arrivals
+
+    def logins(self) -> dict[str, int]:
+        """How many times each user name signed in (``POST /login``)."""
+        return self._call("GET", "/control/logins")
 
     def reset(self) -> None:
         self._call("POST", "/control/reset")

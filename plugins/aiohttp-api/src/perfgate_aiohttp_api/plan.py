@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from perfgate import RequestSpec, has_template, is_loopback, render_template, render_templates
+from perfgate import (
+    Feeders,
+    RequestSpec,
+    has_template,
+    is_loopback,
+    render_template,
+    render_templates,
+)
 from perfgate import parse_json_path as parse_path
 from perfgate_aiohttp_api.checks import CompiledChecks
 from perfgate_aiohttp_api.executors import Executor
@@ -150,6 +157,11 @@ class Flow:
 
     label: str
     steps: list[Prepared]
+    #: Whether a step has a template: its iterations need their variables.
+    templated: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.templated = any(step.templated for step in self.steps)
 
 
 @dataclass
@@ -169,6 +181,8 @@ class Plan:
     origins: list[Origin] = field(default_factory=list)
     #: ``(sample, slowest)`` of ``trace:``, or None when requests carry no ``traceparent``.
     trace: tuple[float, int] | None = None
+    #: The scenario's ``data:`` rows and modes (read once, in the parent process).
+    data: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def build(cls, inp: PlanInput) -> Plan:
@@ -194,6 +208,7 @@ class Plan:
             if scenario.expected_statuses is not None else None,
             origins=origins,
             trace=(scenario.trace.sample, scenario.trace.slowest) if scenario.trace else None,
+            data=Feeders.of(scenario.data),
         )
 
     @property

@@ -35,6 +35,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from perfgate import (
     BaseUrl,
     ComponentConfig,
+    DataSource,
     DriverScenario,
     Duration,
     FlowSpec,
@@ -93,6 +94,8 @@ class HttpScenario(DriverScenario):
     graceful_stop: Duration = 30.0
     requests: list[RequestSpec] = Field(default_factory=list)
     flows: list[FlowSpec] = Field(default_factory=list)
+    #: Test data: CSV or JSON files whose rows fill ``${NAME.COLUMN}`` in requests and flows.
+    data: dict[str, DataSource] = Field(default_factory=dict)
     workers: int | Literal["auto"] = 1
     timeout: Duration = 60.0
     insecure_skip_tls_verify: bool = False
@@ -130,7 +133,8 @@ class HttpScenario(DriverScenario):
         if self.service is not None and self.url is not None:
             raise ValueError("give either service or url, not both")
         check_requests(self.requests, self.flows,
-                       has_base=self.service is not None or self.url is not None)
+                       has_base=self.service is not None or self.url is not None,
+                       data=self.data)
         return self
 
     def all_requests(self) -> list[RequestSpec]:

@@ -188,6 +188,7 @@ def locustfile(scenario: LocustScenario, name: str, base_url: str | None) -> str
 import json
 import random
 import re
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
