@@ -127,18 +127,21 @@ def all_requests(requests: list[RequestSpec], flows: list[FlowSpec]) -> list[Req
 
 
 def check_requests(requests: list[RequestSpec], flows: list[FlowSpec], has_base: bool,
-                   data: Mapping[str, DataSource] | None = None) -> None:
+                   data: Mapping[str, DataSource] | None = None,
+                   variables: tuple[str, ...] = ITERATION_VARIABLES) -> None:
     """Check a scenario's ``requests:`` and ``flows:`` together; raises ``ValueError``.
 
     There must be at least one request; a request with a ``path`` needs a base URL (the
     scenario's ``service`` or ``url``: ``has_base``); every ``${name}`` must be a variable
     of the iteration (``vu``, ``iteration``, a column of one of the scenario's ``data``
     files), one new at each use (``uuid``, ``random_int:MIN:MAX``), or captured by an earlier
-    step of the same flow.
+    step of the same flow. A driver whose iterations have no ``vu`` or ``iteration`` gives
+    the ``variables`` they have.
     """
-    known = set(ITERATION_VARIABLES) | {"uuid"}
+    known = set(variables) | {"uuid"}
     for name, source in (data or {}).items():
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) or name in known:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) or name in (
+                *ITERATION_VARIABLES, "uuid"):
             raise ValueError(f"data: {name!r}: a data file's name is a word of letters, digits "
                              "and _ (its columns are ${NAME.COLUMN}), and not vu, iteration "
                              "or uuid")
@@ -190,4 +193,7 @@ def _check_variables(spec: RequestSpec, known: set[str], where: str) -> None:
     raise ValueError(f"{where} uses {names}, which no earlier step of its flow captures "
                      "(capture: {name: json.path}) and no data file gives"
                      + (f" (they give {given})" if given else "")
-                     + "; built in are ${vu}, ${iteration}, ${uuid}, ${random_int:MIN:MAX}")
+                     + "; built in are "
+                     + ", ".join("${" + v + "}" for v in (
+                         *(v for v in (*ITERATION_VARIABLES, "uuid") if v in known),
+                         "random_int:MIN:MAX")))

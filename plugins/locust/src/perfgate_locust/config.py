@@ -129,8 +129,10 @@ class LocustScenario(DriverScenario):
         if self.locustfile is not None and generated:
             raise ValueError("give either a locustfile or requests:/flows:, not both")
         if self.locustfile is None:
+            # Locust users have no VU or iteration numbers: ${uuid} and ${random_int} only.
             check_requests(self.requests, self.flows,
-                           has_base=self.service is not None or self.url is not None)
+                           has_base=self.service is not None or self.url is not None,
+                           variables=())
         if isinstance(self.workers, int) and self.workers < 0:
             raise ValueError("workers: expected a number of processes >= 0, or auto")
         if self.total_workers < 1:
