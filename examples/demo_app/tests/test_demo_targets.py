@@ -87,7 +87,10 @@ def test_the_demo_gate_runs_against_the_demo_service(tmp_path):
     assert checks["error-rate"].measured == 0
     # The service's CPU, not the host's: other test runs on the machine are not in it.
     assert 0 < checks["cpu"].measured < 95
-    assert outcome.exit_code == 0
+    # Only the load generator's own health, measured in the same run, may fail the gate: a
+    # machine so busy that its event loop ran behind schedule.
+    health = next(c for c in outcome.result.checks if c.name == "load.driver-health")
+    assert outcome.exit_code == (1 if health.verdict.value == "fail" else 0)
     assert outcome.result.metric("system.cpu") is not None  # the host is still measured
     assert (tmp_path / "out" / "reports" / "result.json").exists()
 
