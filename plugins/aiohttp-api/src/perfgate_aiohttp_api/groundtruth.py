@@ -365,7 +365,8 @@ class RunningServer:
 
     def logins(self) -> dict[str, int]:
         """How many times each user name signed in (``POST /login``)."""
-        return self._call("GET", "/control/logins")
+        logins: dict[str, int] = self._call("GET", "/control/logins")
+        return logins
 
     def reset(self) -> None:
         self._call("POST", "/control/reset")
