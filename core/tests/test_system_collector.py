@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from perfgate.builtin.system import ProcessReading, SystemCollector, SystemConfig, _percent
+from perfgate.builtin.system import (
+    ProcessReading,
+    Reading,
+    SystemCollector,
+    SystemConfig,
+    _percent,
+)
 from perfgate.testing import run_context
 
 
