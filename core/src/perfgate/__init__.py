@@ -28,7 +28,8 @@ Python (see docs/python-api.md), and everything plugin authors use (with
   :func:`failure_lines`, :func:`check_results` (:class:`CheckResult`), :func:`check_line`,
   :func:`endpoint_label`;
 - thresholds and units: :func:`parse_threshold`, :func:`aggregation_unit`,
-  :func:`format_selector`, :func:`format_value`, :func:`format_duration`, :func:`dimension`,
+  :func:`format_selector`, :func:`parse_selector`, :func:`format_value`,
+  :func:`format_delta` (a change against a baseline), :func:`format_duration`, :func:`dimension`,
   :class:`Duration`;
 - where load may go: :func:`load_allowed`, :func:`host_allowed`, :func:`address_allowed`,
   :func:`is_loopback` (``context.check_host_allowed``, ``context.check_connected``);
@@ -119,10 +120,10 @@ from perfgate.result import (
     write_atomic,
 )
 from perfgate.sampling import SamplingCollector, SamplingConfig, counter_delta
-from perfgate.targets import TargetsFile, TargetUse
+from perfgate.targets import TargetsFile, TargetUse, parse_selector
 from perfgate.testdata import DataSource, Feeders
 from perfgate.thresholds import parse_threshold
-from perfgate.units import dimension, format_duration, format_value
+from perfgate.units import dimension, format_delta, format_duration, format_value
 from perfgate.version import __version__
 from perfgate.watchdog import Watchdog, watchdog
 
@@ -191,6 +192,7 @@ __all__ = [
     "driver_health_target",
     "endpoint_label",
     "failure_lines",
+    "format_delta",
     "format_duration",
     "format_selector",
     "format_value",
@@ -203,6 +205,7 @@ __all__ = [
     "json_lookup",
     "load_allowed",
     "parse_json_path",
+    "parse_selector",
     "parse_threshold",
     "render_template",
     "render_templates",

@@ -107,3 +107,27 @@ def format_value(value: float | None, unit: str) -> str:
 def plural(count: int, word: str) -> str:
     """``1 check``, ``2 checks``."""
     return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def format_delta(current: float | None, base: float | None, unit: str) -> str:
+    """``+12.30ms (+6.7%)``: the change from ``base`` to ``current`` in ``unit``.
+
+    Ratios and percentages change in percentage points (``+0.09 pp``: an error rate from
+    0.01% to 0.10%), never in ``%``, which would read as a relative change; they get no
+    relative change beside them.
+    """
+    if current is None or base is None:
+        return "n/a"
+    change = current - base
+    if change == 0:
+        return "±0"
+    sign = "+" if change > 0 else "-"
+    kind = dimension(unit)
+    if kind == "ratio":
+        return f"{sign}{abs(change) * 100:.2f} pp"
+    if kind == "percent":
+        return f"{sign}{abs(change):.1f} pp"
+    text = sign + format_value(abs(change), unit)
+    if base:
+        text += f" ({change / abs(base) * 100:+.1f}%)"
+    return text

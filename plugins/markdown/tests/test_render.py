@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from perfgate import Baseline
+from perfgate import Baseline, format_delta
 from perfgate_markdown import render
-from perfgate_markdown._delta import format_delta
 
 
 def number(cell: str) -> float:

@@ -20,13 +20,13 @@ from perfgate import (
     ThresholdOutcome,
     check_labels,
     check_results,
+    format_delta,
     format_duration,
     format_selector,
     format_value,
     headline,
     request_failures,
 )
-from perfgate_markdown._delta import format_delta
 from perfgate_markdown._pages import pages
 from perfgate_markdown._requests import RequestRow, request_rows, scenarios_with_requests
 from perfgate_markdown._text import code, escape, escape_line, plain, table, truncate
