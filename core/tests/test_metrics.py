@@ -490,3 +490,73 @@ def test_set_window_only_fills_metrics_without_one() -> None:
 ])
 def test_format_selector(name: str, tags: dict[str, str] | None, selector: str) -> None:
     assert format_selector(name, tags) == selector
+
+
+# -- percentiles of each second ------------------------------------------------------------
+
+
+def test_each_seconds_percentiles_are_within_one_percent() -> None:
+    rng = random.Random(7)
+    trend = Trend("t")
+    seconds = {}
+    for second in range(5):
+        # a different distribution each second: log-normal around 2 ms ... 200 ms
+        values = [rng.lognormvariate(math.log(2 * 3.16 ** second), 0.6) for _ in range(2000)]
+        seconds[1000 + second] = sorted(values)
+        for v in values:
+            trend.add(v, t=1000 + second + rng.random())
+    wanted = (50.0, 95.0, 99.0, 100.0)
+    columns = trend.second_percentiles(wanted)
+    for column, p in zip(columns, wanted, strict=True):
+        assert sorted(column) == sorted(seconds)
+        for second, ordered in seconds.items():
+            low, high = exact_percentile(ordered, p)
+            assert low * (1 - 0.0101) <= column[second] <= high * (1 + 0.0101), (p, second)
+    # never beyond what that second really saw
+    assert columns[3] == {s: v[-1] for s, v in seconds.items()}
+
+
+def test_each_seconds_histograms_merge_exactly_through_the_wire_format() -> None:
+    values = quarter_ms_values(6000, 3)
+    whole = Trend("t")
+    parent = MetricSet()
+    for worker in range(3):
+        part = Trend("t")
+        for i, v in enumerate(values[worker::3]):
+            part.add(v, t=2000 + (i % 4))
+            whole.add(v, t=2000 + (i % 4))
+        parent.add(Metric.from_dict(json.loads(json.dumps(part.to_dict()))))
+    merged = parent.combined("t")
+    assert isinstance(merged, Trend)
+    assert merged.second_histograms.seconds == whole.second_histograms.seconds
+    assert merged.second_percentiles((50.0, 99.0)) == whole.second_percentiles((50.0, 99.0))
+    assert sum(sum(b.values()) for b in merged.second_histograms.seconds.values()) == 6000
+
+
+def test_deltas_add_up_to_each_seconds_histograms() -> None:
+    live = MetricSet(deltas=True)
+    merged = MetricSet()
+    for second in range(3):
+        for v in (1.0, 5.0, 5.0, 80.0):
+            live.trend("t").add(v, t=3000 + second)
+        live.trend("t").add_many(12.5, 10, t=3000 + second)
+        merged.merge(live.take_delta())
+    assert merged.combined("t").second_histograms.seconds == \
+        live.combined("t").second_histograms.seconds
+
+
+def test_a_document_without_each_seconds_histograms_still_loads() -> None:
+    trend = feed(Trend("t"), [1.0, 2.0, 3.0])
+    doc = trend.to_dict()
+    del doc["data"]["seconds"]
+    loaded = Metric.from_dict(doc)
+    assert isinstance(loaded, Trend)
+    assert loaded.percentile(50) == trend.percentile(50)
+    assert loaded.second_percentiles((50.0,)) == [{}]
+
+
+def test_percentiles_in_one_pass_equal_one_by_one() -> None:
+    trend = feed(Trend("t"), quarter_ms_values(5000, 4))
+    wanted = [0.0, *PERCENTILES, 100.0]
+    assert trend.percentiles(wanted) == [trend.percentile(p) for p in wanted]
+    assert Trend("t").percentiles([50.0]) == [None]
