@@ -1,5 +1,5 @@
-"""The ``perfgate`` command: ``run``, ``check``, ``compare``, ``init``, ``plugins``, ``demo``,
-``--version``."""
+"""The ``perfgate`` command: ``run``, ``check``, ``compare``, ``init``, ``report``, ``plugins``,
+``demo``, ``--version``."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from perfgate.lifecycle import execute
 from perfgate.plugins import PluginHost
 from perfgate.quickstart import QuickTarget, parse_target, targets_file
 from perfgate.redact import secret_values
+from perfgate.rerender import render_reports
 from perfgate.result import Baseline
 from perfgate.targets import ComponentUse, TargetsFile
 from perfgate.units import parse_duration, plural
@@ -117,6 +118,17 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--vus", type=_whole, default=10, help="virtual users (default 10)")
     init.add_argument("--duration", type=_duration, default=30.0,
                       help="how long, like 30s or 2m (default 30s)")
+    report = sub.add_parser("report", help="run reporters on an earlier result document")
+    report.add_argument("result", type=Path, help="a result.json that a run wrote")
+    report.add_argument("--reporter", "-r", action="append", default=[], metavar="NAME=PATH",
+                        help="a reporter and where it writes (repeatable): markdown=report.md")
+    report.add_argument("--html", action="append", default=[], metavar="PATH",
+                        type=lambda path: f"html={path}", dest="reporter",
+                        help="short for --reporter html=PATH")
+    report.add_argument("--output", "-o", type=Path, default=Path("."),
+                        help="folder that relative report paths start in (default: current)")
+    report.add_argument("--baseline", type=Path, default=None, metavar="FILE",
+                        help="an earlier result.json to compare against")
     sub.add_parser("plugins", help="list installed plugins and their components")
     demo = sub.add_parser("demo", help="run the demo gate against the bundled demo service")
     _add_run_options(demo)
@@ -280,6 +292,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_compare(args)
         if args.command == "init":
             return cmd_init(args)
+        if args.command == "report":
+            return render_reports(args.result, args.reporter, PluginHost.load(),
+                                  output=args.output, baseline=args.baseline)
         if args.command == "plugins":
             return cmd_plugins(args)
         if args.command == "demo":
