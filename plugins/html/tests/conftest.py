@@ -205,7 +205,8 @@ class Opened:
     screenshot: bytes = b""
 
 
-async def _open(port: int, url: str, width: int, height: int, shot_height: int) -> Opened:
+async def _open(port: int, url: str, width: int, height: int, shot_height: int,
+                scripts: bool) -> Opened:
     import aiohttp
 
     opened = Opened()
@@ -258,6 +259,7 @@ async def _open(port: int, url: str, width: int, height: int, shot_height: int) 
                     await send(f"{domain}.enable")
                 await send("Emulation.setDeviceMetricsOverride", width=width, height=height,
                            deviceScaleFactor=1, mobile=False)
+                await send("Emulation.setScriptExecutionDisabled", value=not scripts)
                 await send("Page.navigate", url=url)
                 await asyncio.wait_for(loaded.wait(), 30)
 
@@ -266,6 +268,8 @@ async def _open(port: int, url: str, width: int, height: int, shot_height: int) 
                                        returnByValue=True)
                     return reply["result"].get("value")
 
+                if not scripts:  # what is on the page is read with scripts on again
+                    await send("Emulation.setScriptExecutionDisabled", value=False)
                 opened.charts = await evaluate("window.perfgateCharts || []")
                 opened.canvases = await evaluate(CANVAS_PIXELS)
                 opened.text = await evaluate("document.body.innerText")
@@ -285,7 +289,8 @@ async def _open(port: int, url: str, width: int, height: int, shot_height: int) 
 @pytest.fixture
 def chromium() -> Iterator[Callable[..., Opened]]:
     """``chromium(path)`` opens a report in a new headless Chromium and says what happened
-    (with a screenshot of its first ``shot_height`` pixels, at 3/4 scale).
+    (with a screenshot of its first ``shot_height`` pixels, at 3/4 scale); with
+    ``scripts=False`` the page is opened with JavaScript off.
 
     The browser is lighthouse's :class:`Browser`: a process group of its own, a new empty
     profile, no network of its own; after the test every process of it is gone and its
@@ -298,14 +303,14 @@ def chromium() -> Iterator[Callable[..., Opened]]:
     browsers = []
 
     def open_report(path: Path, width: int = 1280, height: int = 900,
-                    shot_height: int = 1400) -> Opened:
+                    shot_height: int = 1400, scripts: bool = True) -> Opened:
         browser = browser_module.Browser(CHROMIUM)
         browsers.append(browser)
         port = browser.start()
         profile, scratch = browser.profile, browser.scratch
         try:
             return asyncio.run(_open(port, path.resolve().as_uri(), width, height,
-                                     shot_height))
+                                     shot_height, scripts))
         finally:
             browser.stop()
             assert browser.leftovers() == [], "Chromium processes outlived the test"

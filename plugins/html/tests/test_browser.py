@@ -104,3 +104,13 @@ def test_perfgate_report_renders_the_same_page_from_the_result(demo_run, tmp_pat
     finished = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert finished.returncode == 0, finished.stderr
     assert again.read_text() == (demo_run / "report.html").read_text()
+
+
+def test_without_javascript_the_tables_are_all_there(demo_run, chromium):
+    opened = chromium(demo_run / "report.html", scripts=False)
+    assert opened.console == [] and opened.exceptions == []
+    assert opened.charts == [] and all(not c["canvas"] for c in opened.canvases)
+    assert "This chart needs JavaScript; the tables hold its numbers." in opened.text
+    for heading in ("Checks", "api-latency", "Scenario: load", "GET health", "Total",
+                    "Host and load generator", "system.cpu", "Environment"):
+        assert heading in opened.text

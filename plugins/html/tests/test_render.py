@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from perfgate import Baseline, ResultDocument
+from perfgate import Baseline, MetricSet, ResultDocument
 from perfgate_html import render
 
 
@@ -182,3 +182,70 @@ def test_the_package_ships_the_library_and_its_license():
     assert (root / "uPlot.iife.min.js").read_text().startswith(
         "/*! https://github.com/leeoniya/uPlot (v1.6.32) */")
     assert "MIT License" in (root / "uPlot.LICENSE").read_text()
+
+
+def test_containers_databases_and_caches_have_sections_of_their_own(result, parse):
+    t0 = result.scenarios[0]["started"]
+    metrics = MetricSet.from_list(result.metrics)
+    for second in range(10):
+        for container, share in (("api", 20.0), ("db", 5.0)):
+            metrics.gauge("docker.cpu", {"container": container}, "%").add(share, t0 + second)
+        metrics.counter("postgres.transactions", {}, "").add(30.0 * (second % 2), t0 + second)
+        metrics.gauge("redis.hit_rate", {}, "ratio").add(0.9, t0 + second)
+    result.metrics = metrics.to_list()
+    result.details["postgres"] = {"top_statements": [
+        {"query": "SELECT * FROM users WHERE name = '<b>x</b>'", "calls": 40,
+         "total_ms": 120.0, "mean_ms": 3.0, "max_ms": 9.5}]}
+    text = render(result)
+    page = parse(text)
+    headings = re.findall(r"<h2>(.*?)</h2>", text)
+    assert headings.index("Host and load generator") < headings.index("Containers") < \
+        headings.index("Databases and caches")
+    docker = chart(page, "docker (%)")
+    assert [x["label"] for x in docker["lines"]] == ["cpu {container: api}",
+                                                     "cpu {container: db}"]
+    assert line(docker, "cpu {container: api}") == [20.0] * 10
+    postgres = chart(page, "postgres (/s)")  # a counter: its amount in each second
+    assert line(postgres, "transactions") == [0.0, 30.0] * 5
+    assert line(chart(page, "redis (ratio)"), "hit_rate") == [0.9] * 10
+    # the scenario's window, shaded on every collector's chart
+    assert docker["bands"] == [{"label": "load", "start": 0.0, "end": 10.0}]
+    statements = page.table_with("Statement")
+    assert statements[1][:3] == ["1", "SELECT * FROM users WHERE name = '<b>x</b>'", "40"]
+
+
+@pytest.mark.parametrize(("status", "exit_code", "fail_on", "headline"), [
+    ("interrupted", 130, "fail", "perfgate: INTERRUPTED"),
+    ("broken", 3, "fail", "perfgate: BROKEN"),
+    ("completed", 1, "warn", "perfgate: FAIL"),
+    ("completed", 0, "fail", "perfgate: WARN"),
+])
+def test_the_headline_never_contradicts_the_exit_code(parse, make_result, status, exit_code,
+                                                      fail_on, headline):
+    result = make_result()
+    result.checks = [c for c in result.checks if c.verdict.value != "fail"]
+    result.summarise()
+    result.run.update(status=status, fail_on=fail_on)
+    result.exit_code = exit_code
+    text = "".join(parse(render(result)).text)
+    assert headline in text and f"exit code {exit_code}" in text
+    if headline != "perfgate: WARN":
+        assert "checks: warn" in text
+
+
+def test_the_baseline_is_drawn_beside_on_the_same_clock(result, parse, make_result, tmp_path):
+    # The same load, run 100 s earlier: its lines fall on this run's, second for second.
+    before = make_result().to_dict()
+    for metric in before["metrics"]:
+        metric["series"] = [[row[0] - 100, *row[1:]] for row in metric["series"]]
+        seconds = metric["data"].get("seconds")
+        if seconds:
+            seconds["buckets"] = [[s - 100, text] for s, text in seconds["buckets"]]
+    before["scenarios"][0]["started"] -= 100
+    baseline = Baseline(tmp_path / "baseline.json", ResultDocument.from_dict(before))
+    page = parse(render(result, baseline))
+    latency = chart(page, "Latency: load")
+    assert line(latency, "baseline p(95)") == line(latency, "p(95)")
+    assert len(latency["x"]) == 10
+    requests = chart(page, "Requests per second: load")
+    assert line(requests, "baseline requests/s") == line(requests, "requests/s") == [20.0] * 10

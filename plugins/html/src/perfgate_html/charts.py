@@ -54,6 +54,16 @@ class Rule:
 
 
 @dataclass
+class Band:
+    """A stretch of the time axis shaded and named: a scenario's window on a collector's
+    chart, so that a reader sees what the load was doing at that moment."""
+
+    label: str
+    start: float
+    end: float
+
+
+@dataclass
 class Chart:
     """One chart: an x axis, its lines and the thresholds drawn on it.
 
@@ -70,6 +80,7 @@ class Chart:
     axis: str = "time"
     #: Gauges sampled less often than every second are drawn as lines across the gaps.
     span_gaps: bool = False
+    bands: list[Band] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -78,6 +89,7 @@ class Chart:
             "lines": [{"label": line.label, "values": line.values} for line in self.lines],
             "rules": [{"label": r.label, "value": r.value, "level": r.level,
                        "passed": r.passed} for r in self.rules],
+            "bands": [{"label": b.label, "start": b.start, "end": b.end} for b in self.bands],
         }
 
 
@@ -90,6 +102,14 @@ class ChartIds:
     def __call__(self) -> str:
         self.count += 1
         return f"c{self.count}"
+
+
+def scenario_bands(result: ResultDocument, t0: float) -> list[Band]:
+    """Each scenario that ran, as a band on the time axis."""
+    return [Band(str(s.get("name")), round(float(s["started"]) - t0, 3),
+                 round(float(s["finished"]) - t0, 3))
+            for s in result.scenarios
+            if s.get("started") is not None and s.get("finished") is not None]
 
 
 def load_start(result: ResultDocument) -> float:
@@ -241,10 +261,25 @@ def _latency_columns(merged: Metric) -> tuple[list[str], list[dict[int, float]]]
     return ["avg", "max"], [per_second(merged, "avg"), per_second(merged, "max")]
 
 
+@dataclass
+class Earlier:
+    """A baseline run to draw beside this one: its metrics, and how many whole seconds its
+    load began before this run's (its seconds plus ``shift`` are this run's)."""
+
+    metrics: MetricSet
+    shift: int
+
+
+def _shifted(column: Mapping[int, float], shift: int) -> dict[int, float]:
+    return {second + shift: value for second, value in column.items()}
+
+
 def scenario_charts(result: ResultDocument, metrics: MetricSet, scenario: str, t0: float,
-                    ids: ChartIds) -> list[Chart]:
+                    ids: ChartIds, before: Earlier | None = None) -> list[Chart]:
     """The time charts of one scenario: latency, requests per second, failed requests and
-    errors by kind, virtual users and dropped iterations; each with its thresholds."""
+    errors by kind, virtual users and dropped iterations; each with its thresholds. With a
+    baseline (``before``), its p95 and its requests per second are drawn beside this run's,
+    on the same clock (seconds since each run's load began)."""
     context = {"scenario": scenario}
     checks = result.checks
     charts: list[Chart] = []
@@ -255,15 +290,24 @@ def scenario_charts(result: ResultDocument, metrics: MetricSet, scenario: str, t
     latency = metrics.combined(DURATION, context)
     if latency is not None and latency.count:
         labels, columns = _latency_columns(latency)
+        old = before.metrics.combined(DURATION, context) if before is not None else None
+        if before is not None and isinstance(old, Trend) and old.count:
+            labels.append("baseline p(95)")
+            columns.append(_shifted(old.second_percentiles((95.0,))[0], before.shift))
         x, values = _aligned(columns, t0)
         charts.append(Chart(ids(), f"Latency: {scenario}", latency.unit, x,
                             [Line(label, v) for label, v in zip(labels, values, strict=True)],
                             rules_for(checks, [DURATION], "trend", latency.unit, context)))
     requests = metrics.combined(REQUESTS, context)
     if requests is not None and requests.count:
-        x, values = _aligned([per_second(requests, "sum")], t0, fill=0.0, span=span)
+        labels, columns = ["requests/s"], [per_second(requests, "sum")]
+        old = before.metrics.combined(REQUESTS, context) if before is not None else None
+        if before is not None and old is not None and old.count:
+            labels.append("baseline requests/s")
+            columns.append(_shifted(per_second(old, "sum"), before.shift))
+        x, values = _aligned(columns, t0, fill=0.0, span=span)
         charts.append(Chart(ids(), f"Requests per second: {scenario}", "/s", x,
-                            [Line("requests/s", values[0])],
+                            [Line(label, v) for label, v in zip(labels, values, strict=True)],
                             rules_for(checks, [REQUESTS], "counter", "/s", context)))
     failed = metrics.combined(FAILED, context)
     if failed is not None and failed.count:
@@ -326,13 +370,15 @@ def _label(metric: Metric, prefix: str) -> str:
 def collector_charts(result: ResultDocument, series: Sequence[Metric], t0: float,
                      ids: ChartIds) -> dict[str, list[Chart]]:
     """Charts of collectors' series by family: one chart per family and unit (``system``
-    in %, ``system`` in B/s...), a line per series, with the thresholds of their checks."""
+    in %, ``system`` in B/s...), a line per series, with the thresholds of their checks and
+    the scenarios' windows shaded."""
     groups: dict[tuple[str, str], list[Metric]] = {}
     for metric in series:
         unit = metric.unit if metric.kind.value == "gauge" else \
             (f"{metric.unit}/s" if metric.unit else "/s")
         groups.setdefault((family(metric.name), unit), []).append(metric)
     out: dict[str, list[Chart]] = {}
+    bands = scenario_bands(result, t0)
     for (fam, unit), members in sorted(groups.items()):
         members.sort(key=lambda m: m.key)
         counters = members[0].kind.value == "counter"
@@ -344,5 +390,5 @@ def collector_charts(result: ResultDocument, series: Sequence[Metric], t0: float
         out.setdefault(fam, []).append(Chart(
             ids(), title, unit, x, [Line(_label(m, fam), v) for m, v in
                                     zip(members, values, strict=True)],
-            rules, span_gaps=not counters))
+            rules, span_gaps=not counters, bands=bands))
     return out

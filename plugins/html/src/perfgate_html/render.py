@@ -29,6 +29,7 @@ from perfgate_html.charts import (
     REQUESTS,
     Chart,
     ChartIds,
+    Earlier,
     collector_charts,
     collector_series,
     endpoint,
@@ -359,11 +360,13 @@ def _scenarios(result: ResultDocument, metrics: MetricSet, baseline: Baseline | 
     before = baseline.metrics if baseline is not None else None
     before_info = {str(s.get("name")): s for s in baseline.result.scenarios} \
         if baseline is not None else {}
+    shifted = None if baseline is None else \
+        Earlier(baseline.metrics, round(t0 - load_start(baseline.result)))
     for name in names:
         requests = _requests_table(metrics, name, _length(info.get(name, {})), before,
                                    _length(before_info.get(name, {})))
         figures = [_figure(chart, charts) for chart in
-                   scenario_charts(result, metrics, name, t0, ids)]
+                   scenario_charts(result, metrics, name, t0, ids, shifted)]
         curve = percentile_curve(endpoint_trends(metrics, name), result.checks, name, ids())
         if curve is not None:
             figures.append(_figure(curve, charts))

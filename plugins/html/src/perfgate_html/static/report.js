@@ -94,6 +94,31 @@
     return { hooks: { draw: [draw] } };
   }
 
+  /* Scenario windows, shaded under the lines and named at their top left. */
+  function bandsPlugin(bands) {
+    function drawClear(u) {
+      var ctx = u.ctx;
+      var dpr = window.devicePixelRatio || 1;
+      var top = u.bbox.top, height = u.bbox.height;
+      var left = u.bbox.left, right = u.bbox.left + u.bbox.width;
+      ctx.save();
+      ctx.font = Math.round(10 * dpr) + "px system-ui, sans-serif";
+      ctx.textAlign = "left";
+      ctx.textBaseline = "top";
+      bands.forEach(function (band, i) {
+        var x0 = Math.max(left, u.valToPos(band.start, "x", true));
+        var x1 = Math.min(right, u.valToPos(band.end, "x", true));
+        if (!(x1 > x0)) { return; }
+        ctx.fillStyle = i % 2 ? "rgba(124, 58, 237, 0.07)" : "rgba(37, 99, 235, 0.07)";
+        ctx.fillRect(x0, top, x1 - x0, height);
+        ctx.fillStyle = "#6b7280";
+        ctx.fillText(band.label, x0 + 3 * dpr, top + 2 * dpr + (i % 2) * 12 * dpr);
+      });
+      ctx.restore();
+    }
+    return { hooks: { drawClear: [drawClear] } };
+  }
+
   function yRange(rules) {
     return function (u, min, max) {
       var lo = Math.min(0, min === null ? 0 : min);
@@ -149,7 +174,7 @@
       }],
       legend: { live: true },
       cursor: { drag: { x: true, y: false } },
-      plugins: [rulesPlugin(chart.rules)]
+      plugins: [bandsPlugin(chart.bands), rulesPlugin(chart.rules)]
     };
   }
 
