@@ -22,6 +22,7 @@ from perfgate.metrics import (
     Metric,
     MetricSet,
     Rate,
+    SecondHistograms,
     TimeSeries,
     Trend,
     aggregation_unit,
@@ -495,7 +496,7 @@ def test_format_selector(name: str, tags: dict[str, str] | None, selector: str) 
 # -- percentiles of each second ------------------------------------------------------------
 
 
-def test_each_seconds_percentiles_are_within_one_percent() -> None:
+def test_each_seconds_percentiles_are_within_two_percent() -> None:
     rng = random.Random(7)
     trend = Trend("t")
     seconds = {}
@@ -511,7 +512,7 @@ def test_each_seconds_percentiles_are_within_one_percent() -> None:
         assert sorted(column) == sorted(seconds)
         for second, ordered in seconds.items():
             low, high = exact_percentile(ordered, p)
-            assert low * (1 - 0.0101) <= column[second] <= high * (1 + 0.0101), (p, second)
+            assert low * (1 - 0.0201) <= column[second] <= high * (1 + 0.0201), (p, second)
     # never beyond what that second really saw
     assert columns[3] == {s: v[-1] for s, v in seconds.items()}
 
@@ -528,9 +529,9 @@ def test_each_seconds_histograms_merge_exactly_through_the_wire_format() -> None
         parent.add(Metric.from_dict(json.loads(json.dumps(part.to_dict()))))
     merged = parent.combined("t")
     assert isinstance(merged, Trend)
-    assert merged.second_histograms.seconds == whole.second_histograms.seconds
+    assert merged.second_histograms.windows == whole.second_histograms.windows
     assert merged.second_percentiles((50.0, 99.0)) == whole.second_percentiles((50.0, 99.0))
-    assert sum(sum(b.values()) for b in merged.second_histograms.seconds.values()) == 6000
+    assert sum(sum(b.values()) for b in merged.second_histograms.windows.values()) == 6000
 
 
 def test_deltas_add_up_to_each_seconds_histograms() -> None:
@@ -541,8 +542,8 @@ def test_deltas_add_up_to_each_seconds_histograms() -> None:
             live.trend("t").add(v, t=3000 + second)
         live.trend("t").add_many(12.5, 10, t=3000 + second)
         merged.merge(live.take_delta())
-    assert merged.combined("t").second_histograms.seconds == \
-        live.combined("t").second_histograms.seconds
+    assert merged.combined("t").second_histograms.windows == \
+        live.combined("t").second_histograms.windows
 
 
 def test_a_document_without_each_seconds_histograms_still_loads() -> None:
@@ -560,3 +561,28 @@ def test_percentiles_in_one_pass_equal_one_by_one() -> None:
     wanted = [0.0, *PERCENTILES, 100.0]
     assert trend.percentiles(wanted) == [trend.percentile(p) for p in wanted]
     assert Trend("t").percentiles([50.0]) == [None]
+
+
+def test_a_long_series_keeps_bounded_windows_that_still_merge_exactly() -> None:
+    limit = SecondHistograms.MAX_WINDOWS
+    long, short, whole = Trend("t"), Trend("t"), Trend("t")
+    for second in range(3 * limit):  # 45 minutes of one sample a second: 4-second windows
+        for trend in (long, whole):
+            trend.add(1.0 + second % 7, t=10_000 + second)
+    for second in range(10):  # another process saw 10 seconds only: 1-second windows
+        for trend in (short, whole):
+            trend.add(50.0, t=10_000 + second)
+    assert long.second_histograms.width == 4 and short.second_histograms.width == 1
+    assert len(long.second_histograms.windows) <= limit
+    long.merge(short)
+    assert long.second_histograms.windows == whole.second_histograms.windows
+    assert long.second_histograms.width == 4
+    first = long.second_percentiles((100.0, 0.0))
+    assert first[0][10_000] == 50.0 and first[1][10_000] == 1.0  # the window's extremes
+    assert sum(sum(b.values()) for b in long.second_histograms.windows.values()) == \
+        3 * limit + 10
+    doc = json.loads(json.dumps(long.to_dict()))
+    assert doc["data"]["seconds"]["width"] == 4
+    loaded = Metric.from_dict(doc)
+    assert isinstance(loaded, Trend)
+    assert loaded.second_histograms.windows == long.second_histograms.windows

@@ -13,8 +13,9 @@ gauge     a level at one moment (CPU %, memory)  ``value`` (last), ``min``, ``ma
 
 Trend values go into an HDR histogram (bounded memory, exact merge across worker processes);
 every kind also keeps a per-second time series of ``[count, sum, min, max, last]``, and a
-trend a small histogram per second as well (:class:`SecondHistograms`), so that its
-percentiles over time (p95 of each second) merge exactly across series and processes too.
+trend a small histogram per second as well (:class:`SecondHistograms`, wider windows in
+long runs), so that its percentiles over time (p95 of each second) merge exactly across
+series and processes too.
 
 A :class:`MetricSet` made with ``deltas=True`` also records every change in a pending delta
 that :meth:`MetricSet.take_delta` hands over (thread-safe): the mergeable snapshots live
@@ -121,44 +122,66 @@ class TimeSeries:
 
 
 class SecondHistograms:
-    """A histogram per whole epoch second, with logarithmic buckets (as DDSketch's).
+    """A histogram per window of time (one second, until there are many), with logarithmic
+    buckets as DDSketch's: the percentiles of a trend over time, mergeable exactly.
 
     Bucket ``i`` holds the values ``v`` (in whole resolution steps, at least 1) with
     ``GAMMA ** (i - 1) < v <= GAMMA ** i``; a percentile answers with the bucket's middle,
-    within :data:`ACCURACY` (1%) of the true value. Buckets of different series and
-    processes add up exactly, like the whole run's HDR histogram, but one second holds only
-    the buckets its samples fell into: a few dozen for a latency, about 1 KiB in the result
-    document per series and second, instead of an HDR histogram's 23,552 counters.
+    within :data:`ACCURACY` (2%) of the true value. A window holds only the buckets its
+    samples fell into (a few dozen for a latency), instead of an HDR histogram's 23,552
+    counters. Windows are ``width`` seconds long, aligned to multiples of ``width`` in epoch
+    time; when a series has more than :data:`MAX_WINDOWS` of them, ``width`` doubles and
+    neighbours merge, so memory stays bounded however long the run (an hour is 900 windows
+    of 4 s). Histograms of different series, processes and runs add up exactly, the wider
+    windows absorbing the narrower.
     """
 
-    __slots__ = ("seconds",)
+    __slots__ = ("width", "windows")
 
-    ACCURACY = 0.01
+    ACCURACY = 0.02
     GAMMA = (1 + ACCURACY) / (1 - ACCURACY)
     _LOG_GAMMA = math.log(GAMMA)
+    MAX_WINDOWS = 900
 
     def __init__(self) -> None:
-        self.seconds: dict[int, dict[int, int]] = {}
+        #: Seconds per window: 1, 2, 4...
+        self.width = 1
+        #: Window start (epoch second) → bucket index → count.
+        self.windows: dict[int, dict[int, int]] = {}
 
     def add(self, steps: int, count: int, t: float) -> None:
         index = math.ceil(math.log(steps) / self._LOG_GAMMA - 1e-9) if steps > 1 else 0
-        buckets = self.seconds.get(int(t))
+        second = int(t)
+        buckets = self.windows.get(second - second % self.width)
         if buckets is None:
-            buckets = self.seconds[int(t)] = {}
+            if len(self.windows) >= self.MAX_WINDOWS:
+                self.widen(self.width * 2)
+            start = second - second % self.width
+            buckets = self.windows.get(start)
+            if buckets is None:
+                buckets = self.windows[start] = {}
         buckets[index] = buckets.get(index, 0) + count
 
-    def merge(self, other: SecondHistograms) -> None:
-        for second, theirs in other.seconds.items():
-            mine = self.seconds.get(second)
-            if mine is None:
-                self.seconds[second] = dict(theirs)
-                continue
-            for index, count in theirs.items():
-                mine[index] = mine.get(index, 0) + count
+    def widen(self, width: int) -> None:
+        """Merge neighbouring windows into windows ``width`` seconds long (a multiple)."""
+        if width <= self.width:
+            return
+        merged: dict[int, dict[int, int]] = {}
+        for start, buckets in self.windows.items():
+            _add_buckets(merged, start - start % width, buckets)
+        self.width, self.windows = width, merged
 
-    def percentile(self, second: int, p: float) -> float | None:
-        """The ``p``-th percentile of one second, in resolution steps; None without data."""
-        buckets = self.seconds.get(second)
+    def merge(self, other: SecondHistograms) -> None:
+        if other.width > self.width:
+            self.widen(other.width)
+        for start, theirs in other.windows.items():
+            _add_buckets(self.windows, start - start % self.width, theirs)
+        while len(self.windows) > self.MAX_WINDOWS:
+            self.widen(self.width * 2)
+
+    def percentile(self, start: int, p: float) -> float | None:
+        """The ``p``-th percentile of one window, in resolution steps; None without data."""
+        buckets = self.windows.get(start)
         if not buckets:
             return None
         total = sum(buckets.values())
@@ -173,23 +196,34 @@ class SecondHistograms:
         return 2 * self.GAMMA ** index / (self.GAMMA + 1)
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"gamma": ..., "buckets": [[second, "index:count index:count ..."], ...]}``: one
-        short line of text per second, however the document is indented."""
-        return {"gamma": self.GAMMA, "buckets": [
-            [second, " ".join(f"{index}:{b[index]}" for index in sorted(b))]
-            for second, b in sorted(self.seconds.items())]}
+        """``{"gamma": ..., "width": 1, "buckets": [[start, "index:count ..."], ...]}``: one
+        short line of text per window, however the document is indented."""
+        return {"gamma": self.GAMMA, "width": self.width, "buckets": [
+            [start, " ".join(f"{index}:{b[index]}" for index in sorted(b))]
+            for start, b in sorted(self.windows.items())]}
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> SecondHistograms:
         histograms = cls()
         if not math.isclose(float(doc.get("gamma", cls.GAMMA)), cls.GAMMA):
             return histograms  # another bucket layout: not mergeable with this one
-        for second, text in doc.get("buckets") or ():
-            buckets = histograms.seconds[int(second)] = {}
+        histograms.width = max(1, int(doc.get("width", 1)))
+        for start, text in doc.get("buckets") or ():
+            buckets = histograms.windows[int(start)] = {}
             for pair in str(text).split():
                 index, _, count = pair.partition(":")
                 buckets[int(index)] = int(count)
         return histograms
+
+
+def _add_buckets(windows: dict[int, dict[int, int]], start: int,
+                 buckets: Mapping[int, int]) -> None:
+    mine = windows.get(start)
+    if mine is None:
+        windows[start] = dict(buckets)
+        return
+    for index, count in buckets.items():
+        mine[index] = mine.get(index, 0) + count
 
 
 class Metric:
@@ -417,21 +451,27 @@ class Trend(Metric):
         return out
 
     def second_percentiles(self, percentiles: Sequence[float]) -> list[dict[int, float]]:
-        """For each of ``percentiles``, its value in each second that has samples (epoch
-        second → value, within 1%, and never beyond that second's exact min and max)."""
+        """For each of ``percentiles``, its value in each window of
+        :attr:`second_histograms` that has samples (window start, an epoch second → value,
+        within 2%, and never beyond that window's exact min and max). Windows are one second
+        long unless the series spans more than :data:`SecondHistograms.MAX_WINDOWS` seconds.
+        """
         out: list[dict[int, float]] = [{} for _ in percentiles]
         histograms = self.second_histograms
-        for second in sorted(histograms.seconds):
-            bucket = self.series.buckets.get(second)
+        width = histograms.width
+        for start in sorted(histograms.windows):
+            seconds = [b for s in range(start, start + width)
+                       if (b := self.series.buckets.get(s)) is not None]
+            low = min((b[2] for b in seconds), default=None)
+            high = max((b[3] for b in seconds), default=None)
             for column, p in zip(out, percentiles, strict=True):
-                steps = histograms.percentile(second, p)
+                steps = histograms.percentile(start, p)
                 if steps is None:
                     continue
                 value = steps / self.STEPS_PER_UNIT
-                if bucket is not None:  # the second's exact extremes
-                    low, high = bucket[2], bucket[3]
+                if low is not None and high is not None:  # the window's exact extremes
                     value = high if p >= 100 else low if p <= 0 else min(max(value, low), high)
-                column[second] = value
+                column[start] = value
         return out
 
     def aggregate(self, aggregation: str, percentile: float | None = None) -> float | None:

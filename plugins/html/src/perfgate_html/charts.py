@@ -252,12 +252,15 @@ def percentile_curve(trends: Mapping[str, Trend], checks: Iterable[Check], scena
 
 
 def _latency_columns(merged: Metric) -> tuple[list[str], list[dict[int, float]]]:
-    """p50, p95 and p99 of each second (from the per-second histograms), else, for a
-    document written without them, the average and the maximum of each second."""
+    """p50, p95 and p99 of each second (from the per-second histograms; of each few
+    seconds in a long run), else, for a document written without them, the average and
+    the maximum of each second."""
     if isinstance(merged, Trend):
         columns = merged.second_percentiles(TIME_PERCENTILES)
         if any(columns):
-            return [f"p({p:g})" for p in TIME_PERCENTILES], columns
+            width = merged.second_histograms.width
+            suffix = f" of {width}s" if width > 1 else ""
+            return [f"p({p:g}){suffix}" for p in TIME_PERCENTILES], columns
     return ["avg", "max"], [per_second(merged, "avg"), per_second(merged, "max")]
 
 
