@@ -386,8 +386,9 @@ CASES = [
         version: 1
         validators:
           baseline: {path: old.json}
-        """, "{f}:3:14: validators.baseline.path: unknown key 'path'; expected one of: file, "
-             "on_regression"),
+        """, "{f}:3:14: validators.baseline.path: unknown key 'path'; expected one of: "
+             "against, branch, confidence, file, min_samples, on_missing_baseline, "
+             "on_regression, runs"),
     case("baseline-without-sign", synthetic("""\
         targets:
           latency: {metric: synthetic.latency, baseline: p(95) <= 10%}

@@ -3,6 +3,7 @@ that can be told to break. Loaded with ``PERFGATE_PLUGINS=gateplugin`` (and PYTH
 
 from __future__ import annotations
 
+import random
 import time
 from typing import Literal
 
@@ -23,6 +24,10 @@ from perfgate import (
 class SyntheticScenario(DriverScenario):
     #: Every sample of synthetic.latency gets this value (ms).
     latency_ms: float = 10.0
+    #: Spread latencies evenly over [latency_ms, latency_ms + jitter_ms) in a shuffled order
+    #: (``seed``), for tests of noise; 0 records latency_ms every time.
+    jitter_ms: float = 0.0
+    seed: int = 0
     #: How many operations are recorded.
     operations: int = 100
     #: This many of them are marked failed in synthetic.failed.
@@ -64,8 +69,12 @@ class SyntheticDriver(LoadDriver[SyntheticScenario]):
         latency = metrics.trend("synthetic.latency")
         failed = metrics.rate("synthetic.failed")
         ops = metrics.counter("synthetic.ops")
-        for i in range(scenario.operations):
-            latency.add(scenario.latency_ms)
+        n = scenario.operations
+        spread = [scenario.latency_ms + scenario.jitter_ms * (i + random.Random(
+            scenario.seed * n + i).random()) / n for i in range(n)]
+        random.Random(scenario.seed).shuffle(spread)
+        for i in range(n):
+            latency.add(spread[i])
             failed.add(i < scenario.failures)
             ops.add(1)
         metrics.set_window(start, max(time.time(), start + 1.0))

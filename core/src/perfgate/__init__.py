@@ -8,16 +8,19 @@ Python (see docs/python-api.md), and everything plugin authors use (with
 
 - perfgate from Python: :func:`run` (the result document back, never ``sys.exit``) and
   :func:`check` (the problems of a targets file);
-- hooks: :data:`hookimpl`, :class:`Register`;
+- hooks: :data:`hookimpl`, :class:`Register`, :class:`Command` (a command of the
+  ``perfgate`` command line) and :func:`load_targets_file` for commands that read one;
 - the four roles and their options: :class:`Collector`, :class:`SamplingCollector`,
   :class:`LoadDriver`, :class:`Validator`, :class:`Reporter`, each generic over its options
   model (:class:`ComponentConfig`, :class:`SamplingConfig`, :class:`DriverScenario`), with
   :class:`MetricInfo` and :class:`TargetSpec` to declare what they produce and propose
   (:func:`driver_health_target`: a load driver's check of its own saturation);
 - what components see: :class:`RunContext`, :class:`RunOptions`, the checked
-  :class:`TargetsFile` and its :class:`TargetUse` targets;
+  :class:`TargetsFile` and its :class:`TargetUse` targets, :class:`HistoryConfig` (where
+  runs are kept);
 - metrics: :class:`MetricSet`, :class:`Metric`, :class:`Trend`, :class:`Kind`,
-  :func:`counter_delta`;
+  :func:`counter_delta`, :func:`confidence_interval` and its :class:`Interval` (how sure
+  an aggregation is);
 - the run as it goes: :class:`LiveRun` (``context.live``), :class:`LiveUpdate` and
   :class:`ScenarioState` (what subscribers and ``Reporter.live`` get);
 - results: :class:`ResultDocument`, :class:`Check`, :class:`ThresholdOutcome`,
@@ -46,6 +49,7 @@ Python (see docs/python-api.md), and everything plugin authors use (with
 """
 
 from perfgate.api import check, run
+from perfgate.commands import Command, load_targets_file
 from perfgate.components import (
     Collector,
     Component,
@@ -56,7 +60,7 @@ from perfgate.components import (
     Validator,
     driver_health_target,
 )
-from perfgate.config import ComponentConfig, DriverScenario, Duration
+from perfgate.config import ComponentConfig, DriverScenario, Duration, HistoryConfig
 from perfgate.context import (
     RunContext,
     RunOptions,
@@ -97,6 +101,7 @@ from perfgate.jsonpath import (
 )
 from perfgate.live import LiveRun, LiveUpdate, ScenarioState
 from perfgate.metrics import Kind, Metric, MetricSet, Trend, aggregation_unit, format_selector
+from perfgate.noise import Interval, confidence_interval
 from perfgate.outcomes import (
     CheckResult,
     RequestFailure,
@@ -136,6 +141,7 @@ __all__ = [
     "Check",
     "CheckResult",
     "Collector",
+    "Command",
     "Component",
     "ComponentConfig",
     "ConfigError",
@@ -145,6 +151,8 @@ __all__ = [
     "Feeders",
     "FlowSpec",
     "Headline",
+    "HistoryConfig",
+    "Interval",
     "Kind",
     "LiveRun",
     "LiveUpdate",
@@ -186,6 +194,7 @@ __all__ = [
     "check_request_hosts",
     "check_requests",
     "check_results",
+    "confidence_interval",
     "counter_delta",
     "decode_json",
     "dimension",
@@ -204,6 +213,7 @@ __all__ = [
     "json_capture",
     "json_lookup",
     "load_allowed",
+    "load_targets_file",
     "parse_json_path",
     "parse_selector",
     "parse_threshold",

@@ -1,5 +1,5 @@
 """The ``perfgate`` command: ``run``, ``check``, ``compare``, ``init``, ``report``, ``plugins``,
-``demo``, ``--version``."""
+``demo``, ``--version``, and the commands plugins add (:class:`perfgate.Command`)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from tabulate import tabulate
 
 from perfgate.api import load
+from perfgate.commands import Command
 from perfgate.compare import COMPARE_HEADERS, compare_results, comparison_table
 from perfgate.context import RunOptions, is_loopback
 from perfgate.errors import ConfigError, ExitCode, PerfgateError
@@ -81,10 +82,13 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help="multiply every load duration by F (0.05 for a quick CI smoke)")
     p.add_argument("--baseline", type=Path, default=None, metavar="FILE",
                    help="an earlier result.json to compare against (reporters show deltas)")
+    p.add_argument("--history", default=None, metavar="URL",
+                   help="keep the run in this run history (a SQLite file or a postgresql:// "
+                        "URL) instead of the targets file's history: url")
     p.add_argument("--no-progress", action="store_true", help="no live progress line")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(commands: Sequence[Command] = ()) -> argparse.ArgumentParser:
     parser = _Parser(prog="perfgate", description="A performance gate for services: load, "
                      "measure, judge each metric against its targets, report, exit code.")
     parser.add_argument("--version", action="version", version=f"perfgate {__version__}")
@@ -132,13 +136,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("plugins", help="list installed plugins and their components")
     demo = sub.add_parser("demo", help="run the demo gate against the bundled demo service")
     _add_run_options(demo)
+    for command in commands:
+        command.configure(sub.add_parser(command.name, help=command.help))
     return parser
 
 
 def _options(args: argparse.Namespace, default_scale: float = 1.0) -> RunOptions:
     return RunOptions(output_dir=args.output, only=args.only, fail_on=args.fail_on,
                       time_scale=args.time_scale or default_scale,
-                      progress=False if args.no_progress else None, baseline=args.baseline)
+                      progress=False if args.no_progress else None, baseline=args.baseline,
+                      history=args.history)
 
 
 def parse_reporter(text: str) -> tuple[str, str | None]:
@@ -280,9 +287,17 @@ def demo_targets() -> Path:
                           "(pip install -e examples/demo_app)") from None
 
 
+def _plugin_commands() -> list[Command]:
+    commands, problems = PluginHost.load().commands()
+    for problem in problems:
+        print(f"perfgate: {problem}", file=sys.stderr)
+    return commands
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        parser = build_parser()
+        commands = _plugin_commands()
+        parser = build_parser(commands)
         args = parser.parse_args(argv)
         if args.command == "run":
             return cmd_run(args, None)
@@ -299,6 +314,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_plugins(args)
         if args.command == "demo":
             return cmd_run(args, demo_targets(), default_scale=0.5)
+        for command in commands:
+            if args.command == command.name:
+                return command.run(args)
         parser.print_help()
         return ExitCode.CONFIG
     except ConfigError as exc:

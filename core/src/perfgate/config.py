@@ -11,6 +11,7 @@ Every section is a mapping from a name the user picks to that thing's settings::
     reporters:  {console: {}, json: {path: reports/result.json}}
     validators: {thresholds: {}}                             # optional; thresholds is default
     allow_hosts: [staging.example.com]                       # load beyond loopback
+    history: {url: runs.db, keep_runs: 500}                  # where runs are kept
 
 A collector, reporter or validator key names the component; to use one twice, give each its
 own key and name the component with ``type:`` (``primary: {type: postgres, dsn: ...}``).
@@ -198,6 +199,33 @@ class DriverScenario(ScenarioConfig):
     model_config = ConfigDict(extra="forbid")
 
 
+def _history_url(value: Any) -> Any:
+    """``history: runs.db`` is short for ``history: {url: runs.db}``."""
+    return {"url": value} if isinstance(value, str) else value
+
+
+class HistoryConfig(ComponentConfig):
+    """The run history: where each run is kept, for baselines and trends (perfgate-history)."""
+
+    #: A SQLite file (a path, relative to the targets file's folder, or ``sqlite:///path``)
+    #: or a PostgreSQL URL (``postgresql://host/db``) for a history a team shares.
+    url: str
+    #: The name this targets file's runs are kept under (default: its path in its git
+    #: repository, or its absolute path outside one).
+    name: str | None = None
+    #: Keep at most this many runs of this targets file (the oldest go first).
+    keep_runs: int | None = Field(default=None, ge=1)
+    #: Keep runs for this long (``90d``, ``12h``); older ones are deleted.
+    keep_for: Duration | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("expected a SQLite file or a postgresql:// URL")
+        return value
+
+
 class TargetsFileModel(ComponentConfig):
     """The top level of the file, before components are resolved."""
 
@@ -210,3 +238,5 @@ class TargetsFileModel(ComponentConfig):
     reporters: dict[str, dict[str, Any] | None] = Field(default_factory=dict)
     allow_hosts: list[str] = Field(default_factory=list)
     description: str = ""
+    #: Where runs are kept (``--history URL`` takes precedence over its ``url``).
+    history: Annotated[HistoryConfig | None, BeforeValidator(_history_url)] = None

@@ -11,13 +11,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
-from perfgate.errors import ConfigError
+from perfgate.config import HistoryConfig
+from perfgate.errors import BaselineError, ConfigError
 from perfgate.live import LiveRun
 from perfgate.redact import Redactor
 from perfgate.result import Baseline
 
 if TYPE_CHECKING:
+    from perfgate.plugins import PluginHost
     from perfgate.progress import Progress
+    from perfgate.result import ResultDocument
     from perfgate.targets import TargetsFile
 
 
@@ -31,6 +34,8 @@ class RunOptions:
     time_scale: float = 1.0
     progress: bool | None = None  # None: only when stderr is a terminal
     baseline: Path | None = None
+    #: ``--history URL``: where runs are kept, instead of the targets file's ``history.url``.
+    history: str | None = None
 
 
 def is_loopback(host: str) -> bool:
@@ -104,11 +109,19 @@ def refusal(host: str, address: str | None = None) -> str:
             "file")
 
 
+def _absolute_path(url: str, folder: Path) -> str:
+    """A history URL with a plain relative file path made absolute from ``folder``."""
+    if "://" in url or url.startswith("sqlite:") or Path(url).is_absolute():
+        return url
+    return str(folder / url)
+
+
 class RunContext:
     """Handed to every component: read-only facts plus the run's stop signal and progress."""
 
     def __init__(self, targets: TargetsFile, options: RunOptions,
-                 progress: Progress | None = None, live: LiveRun | None = None) -> None:
+                 progress: Progress | None = None, live: LiveRun | None = None,
+                 host: PluginHost | None = None) -> None:
         self.targets = targets
         self.options = options
         self.progress = progress
@@ -125,6 +138,7 @@ class RunContext:
         self._secrets = set(targets.secrets)
         self._redactor = Redactor(self._secrets)
         self._baselines: dict[Path, Baseline] = {}
+        self._host = host
 
     @property
     def service_pids(self) -> set[int]:
@@ -221,6 +235,38 @@ class RunContext:
         if path not in self._baselines:
             self._baselines[path] = Baseline.load(path)
         return self._baselines[path]
+
+    @property
+    def history(self) -> HistoryConfig | None:
+        """Where runs are kept: the targets file's ``history:`` with ``--history URL`` taking
+        precedence over its ``url``; a relative SQLite path is made absolute (from the
+        targets file's folder, or the current folder for ``--history``). None without
+        either."""
+        configured = self.targets.model.history
+        if self.options.history is not None:
+            url = _absolute_path(self.options.history, Path.cwd())
+            return (configured.model_copy(update={"url": url}) if configured is not None
+                    else HistoryConfig(url=url))
+        if configured is None:
+            return None
+        return configured.model_copy(
+            update={"url": _absolute_path(configured.url, self.targets.folder)})
+
+    def history_runs(self, runs: int, branch: str | None = None) -> list[ResultDocument]:
+        """The latest ``runs`` earlier runs of this targets file from the run history,
+        newest first (of ``branch`` only, if given).
+
+        :raises perfgate.BaselineError: no history is configured, no plugin keeps one, or it
+            cannot be read.
+        """
+        if self.history is None:
+            raise BaselineError("against: history needs a run history: history: in the "
+                                "targets file, or --history URL")
+        found = self._host.history_runs(self, runs, branch) if self._host else None
+        if found is None:
+            raise BaselineError("no installed plugin keeps a run history (pip install "
+                                "perfgate-history)")
+        return found
 
     def window(self, scenario: str) -> tuple[float, float | None] | None:
         """``(start, end)`` of a scenario's run in epoch seconds (``end`` is None while it

@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from perfgate.commands import Command
     from perfgate.context import RunContext
     from perfgate.metrics import MetricSet
     from perfgate.registry import Register
@@ -44,6 +47,41 @@ def perfgate_register_components(register: Register) -> None:
         subclass of :class:`perfgate.Collector`, :class:`perfgate.LoadDriver`,
         :class:`perfgate.Validator` or :class:`perfgate.Reporter` with a unique ``name``.
     :return: nothing.
+    """
+
+
+@hookspec
+def perfgate_register_commands(register: Callable[[Command], None]) -> None:
+    """Add commands to the ``perfgate`` command line (``perfgate history``).
+
+    Called once per ``perfgate`` command, before its arguments are parsed, on every loaded
+    plugin (the targets file is not read yet).
+
+    :param register: call ``register(Command(...))`` once per command; its name must not be
+        one of perfgate's own (``run``, ``check``, ``plugins``, ``demo``) or another plugin's.
+    :return: nothing.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Run history
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def perfgate_history_runs(context: RunContext, runs: int,
+                          branch: str | None) -> list[ResultDocument] | None:
+    """The latest earlier runs of this targets file from the run history, newest first.
+
+    Called by the ``baseline`` validator with ``against: history``, before this run is
+    stored. The first plugin that keeps a history and answers (not ``None``) wins.
+
+    :param context: the run context; ``context.history`` says where the history is.
+    :param runs: at most this many runs.
+    :param branch: only runs of this git branch, or ``None`` for any branch.
+    :return: the result documents, newest first (an empty list when there are none yet), or
+        ``None`` if this plugin keeps no history. Raise :class:`perfgate.BaselineError` with
+        a message naming the history when it cannot be read.
     """
 
 

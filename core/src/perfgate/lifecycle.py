@@ -101,7 +101,7 @@ class Run:
         enabled = True if options.progress is None else options.progress
         self.live = LiveRun(targets.window_cuts())
         self.progress = Progress(enabled=enabled, live=self.live)
-        self.context = RunContext(targets, options, self.progress, self.live)
+        self.context = RunContext(targets, options, self.progress, self.live, host)
         self.result = ResultDocument()
         self.metrics = MetricSet()
         self.services = ServiceManager(targets.services, targets.folder, options.output_dir,

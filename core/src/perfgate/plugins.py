@@ -215,6 +215,37 @@ class PluginHost:
         return self._call("perfgate_run_finished", context=context, result=result,
                           exit_code=exit_code)
 
+    def commands(self) -> tuple[list[Any], list[str]]:
+        """The commands plugins add (:class:`perfgate.Command`), and a message for each one
+        that could not be added (a plugin that raised, a name taken twice)."""
+        from perfgate.commands import BUILTIN_COMMANDS
+
+        found: dict[str, Any] = {}
+        problems: list[str] = []
+        for impl in self.pm.hook.perfgate_register_commands.get_hookimpls():
+            plugin = impl.plugin_name.rsplit(":", 1)[0]
+            added: list[Any] = []
+            try:
+                impl.function(register=added.append)
+            except Exception as exc:
+                problems.append(f"plugin {plugin!r} failed to add its commands: "
+                                f"{type(exc).__name__}: {exc}")
+                continue
+            for command in added:
+                if command.name in BUILTIN_COMMANDS or command.name in found:
+                    problems.append(f"plugin {plugin!r} adds the command {command.name!r}, "
+                                    "which exists already; it is left out")
+                    continue
+                found[command.name] = command
+        return list(found.values()), problems
+
+    def history_runs(self, context: Any, runs: int, branch: str | None) -> list[Any] | None:
+        """Earlier runs from the first plugin that keeps a run history, newest first; None
+        if no plugin keeps one."""
+        answer: list[Any] | None = self.pm.hook.perfgate_history_runs(
+            context=context, runs=runs, branch=branch)
+        return answer
+
     def broken_hint(self) -> str:
         """A sentence naming plugins that failed to load, for 'unknown component' errors."""
         if not self.failures:

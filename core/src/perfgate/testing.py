@@ -78,7 +78,7 @@ def _as_file(source: str | Path | dict[str, Any], folder: Path) -> Path:
 def run_targets(source: str | Path | dict[str, Any], *, output_dir: Path | None = None,
                 plugins: tuple[Any, ...] = (), time_scale: float = 1.0,
                 only: tuple[str, ...] = (), fail_on: str = "fail",
-                baseline: Path | None = None,
+                baseline: Path | None = None, history: str | None = None,
                 environ: dict[str, str] | None = None) -> RunOutcome:
     """Check and run a targets file in this process, with ``plugins`` registered on top.
 
@@ -98,7 +98,8 @@ def run_targets(source: str | Path | dict[str, Any], *, output_dir: Path | None 
             host = PluginHost.load()
             targets = load_targets(path, host, environ)
             options = RunOptions(output_dir=folder, only=list(only), fail_on=fail_on,
-                                 time_scale=time_scale, progress=False, baseline=baseline)
+                                 time_scale=time_scale, progress=False, baseline=baseline,
+                                 history=history)
             outcome = execute(targets, host, options)
     # Every result a test produces must be a valid result document.
     validate_result(outcome.result.to_dict())

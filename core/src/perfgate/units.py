@@ -6,8 +6,9 @@ import math
 import re
 
 _SECONDS = re.compile(r"\d+(?:\.\d+)?")
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|us|µs|h|m|s)")
-_DURATION_UNITS = {"us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|us|µs|h|m|s|d)")
+_DURATION_UNITS = {"us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0,
+                   "d": 86400.0}
 
 #: Units a threshold value may carry, by dimension, as factors to the dimension's base unit.
 TIME_UNITS = {"ms": 1.0, "s": 1000.0, "m": 60_000.0}  # base: ms
