@@ -1,0 +1,27 @@
+"""Helpers for tests of tools that read a run history: result documents of known values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def result_document(run_id: str, started: float, latency: float, verdict: str = "pass",
+                    status: str = "completed",
+                    metric: str = "http.req_duration") -> dict[str, Any]:
+    """A minimal result document: a ``latency`` check (p(95) of ``metric``, in ms) measuring
+    ``latency`` and an ``errors`` check (rate) measuring 1%, as a run ``run_id`` started at
+    ``started``."""
+    return {
+        "schema": "perfgate-result/1",
+        "run": {"id": run_id, "started": started, "finished": started + 10, "status": status},
+        "verdict": verdict, "exit_code": 0 if verdict == "pass" else 1,
+        "checks": [
+            {"name": "latency", "metric": metric, "verdict": verdict,
+             "aggregation": "p(95)", "measured": latency, "unit": "ms", "group": "targets",
+             "scenario": "load"},
+            {"name": "errors", "metric": "http.req_failed", "verdict": "pass",
+             "aggregation": "rate", "measured": 0.01, "unit": "ratio", "group": "targets",
+             "scenario": None},
+        ],
+        "metrics": [],
+    }
