@@ -9,7 +9,8 @@ Python (see docs/python-api.md), and everything plugin authors use (with
 - perfgate from Python: :func:`run` (the result document back, never ``sys.exit``) and
   :func:`check` (the problems of a targets file);
 - hooks: :data:`hookimpl`, :class:`Register`, :class:`Command` (a command of the
-  ``perfgate`` command line) and :func:`load_targets_file` for commands that read one;
+  ``perfgate`` command line), :func:`load_targets_file` and :func:`run_targets_file` for
+  commands that read or run one;
 - the four roles and their options: :class:`Collector`, :class:`SamplingCollector`,
   :class:`LoadDriver`, :class:`Validator`, :class:`Reporter`, each generic over its options
   model (:class:`ComponentConfig`, :class:`SamplingConfig`, :class:`DriverScenario`), with
@@ -49,7 +50,7 @@ Python (see docs/python-api.md), and everything plugin authors use (with
 """
 
 from perfgate.api import check, run
-from perfgate.commands import Command, load_targets_file
+from perfgate.commands import Command, load_targets_file, run_targets_file
 from perfgate.components import (
     Collector,
     Component,
@@ -222,6 +223,7 @@ __all__ = [
     "request_failures",
     "result_schema",
     "run",
+    "run_targets_file",
     "userinfo_problem",
     "validate_result",
     "watchdog",

@@ -5,6 +5,8 @@
   run id (:mod:`perfgate_history.store`, :mod:`perfgate_history.provenance`);
 - the ``baseline`` validator's ``against: history`` reads the latest runs from it;
 - ``perfgate history`` shows the trends, with change points (:mod:`perfgate_history.command`);
+- ``perfgate baseline FILE`` is the baseline analysis of a deployment
+  (:mod:`perfgate_history.baseline`);
 - the ``change-points`` validator fails the gate when this run starts a shift
   (:mod:`perfgate_history.validator`).
 
@@ -23,6 +25,7 @@ from perfgate import (
     RunContext,
     hookimpl,
 )
+from perfgate_history.baseline import baseline_command
 from perfgate_history.command import history_command
 from perfgate_history.provenance import history_name, provenance
 from perfgate_history.store import HistoryError, open_history, safe_url
@@ -64,3 +67,4 @@ def perfgate_result_ready(context: RunContext, result: ResultDocument) -> None:
 @hookimpl
 def perfgate_register_commands(register: Callable[[Command], None]) -> None:
     register(history_command())
+    register(baseline_command())

@@ -24,7 +24,14 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 from tabulate import tabulate
 
-from perfgate import Command, ConfigError, Duration, format_value, load_targets_file
+from perfgate import (
+    Command,
+    ConfigError,
+    Duration,
+    TargetsFile,
+    format_value,
+    load_targets_file,
+)
 from perfgate_history.changepoints import DEFAULT_MAX_PVALUE, DEFAULT_MIN_MAGNITUDE
 from perfgate_history.provenance import history_name
 from perfgate_history.store import open_history, safe_url
@@ -74,6 +81,20 @@ def parse_when(text: str, option: str, now: float | None = None) -> float:
                           "or a date (2026-11-01)") from None
 
 
+def history_url(targets: TargetsFile, given: str | None) -> str | None:
+    """The history a targets file's runs go to: ``--history`` (``given``), else its
+    ``history.url``, a relative file path taken from the targets file's folder."""
+    if given is not None:
+        return given
+    configured = targets.model.history
+    if configured is None:
+        return None
+    url = configured.url
+    if "://" not in url and not url.startswith("sqlite:") and not Path(url).is_absolute():
+        url = str(targets.folder / url)
+    return url
+
+
 def _where(args: argparse.Namespace) -> tuple[str, str]:
     """The history URL and the name to read, from the options and the targets file."""
     if args.file is None:
@@ -82,12 +103,10 @@ def _where(args: argparse.Namespace) -> tuple[str, str]:
                               "and --name NAME")
         return args.history, args.name
     targets = load_targets_file(args.file)
-    configured = targets.model.history
-    url = args.history or (configured.url if configured else None)
+    url = history_url(targets, args.history)
     if url is None:
         raise ConfigError(f"{args.file}: no history: in the file; give --history URL")
-    if args.history is None and "://" not in url and not Path(url).is_absolute():
-        url = str(targets.folder / url)
+    configured = targets.model.history
     name = args.name or history_name(targets.path, configured.name if configured else None)
     return url, name
 

@@ -219,6 +219,12 @@ class History:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"), rows)
         return stored
 
+    def replace_document(self, run_id: str, document: dict[str, Any]) -> None:
+        """Keep ``document`` as the result document of the stored run ``run_id``."""
+        with self._write() as cursor:
+            cursor.execute(self._sql("UPDATE perfgate_runs SET document = ? WHERE id = ?"),
+                           (json.dumps(document), run_id))
+
     def prune(self, name: str, keep_runs: int | None = None,
               keep_for: float | None = None, now: float | None = None) -> int:
         """Delete ``name``'s runs beyond the newest ``keep_runs`` and those started more than
