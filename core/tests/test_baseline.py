@@ -202,3 +202,11 @@ def test_against_history_without_a_history_is_an_error_verdict(tmp_path):
     verdict, message = checks(outcome)["latency"]
     assert verdict is Verdict.ERROR
     assert "against: history needs a run history" in message
+
+
+def test_a_history_without_a_plugin_that_keeps_one_is_said_in_the_notes(tmp_path):
+    outcome = run_targets(targets(50).replace("version: 1", "version: 1\n        history: runs.db"),
+                          output_dir=tmp_path)
+    assert outcome.exit_code == 0
+    assert any("no installed plugin keeps a run history" in n for n in outcome.result.notes)
+    assert not (tmp_path / "runs.db").exists()

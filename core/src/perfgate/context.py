@@ -139,6 +139,9 @@ class RunContext:
         self._redactor = Redactor(self._secrets)
         self._baselines: dict[Path, Baseline] = {}
         self._host = host
+        if host is not None and self.history is not None and not host.keeps_history():
+            self.note("history: is set, but no installed plugin keeps a run history "
+                      "(pip install perfgate-history): this run is not kept")
 
     @property
     def service_pids(self) -> set[int]:

@@ -239,6 +239,10 @@ class PluginHost:
                 found[command.name] = command
         return list(found.values()), problems
 
+    def keeps_history(self) -> bool:
+        """True if a loaded plugin keeps a run history (implements ``perfgate_history_runs``)."""
+        return bool(self.pm.hook.perfgate_history_runs.get_hookimpls())
+
     def history_runs(self, context: Any, runs: int, branch: str | None) -> list[Any] | None:
         """Earlier runs from the first plugin that keeps a run history, newest first; None
         if no plugin keeps one."""
