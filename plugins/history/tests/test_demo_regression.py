@@ -9,8 +9,14 @@ a 10 ms sleep answers in 10 to 40 ms at p(95); a 60 ms one never in less than 60
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,10 +34,7 @@ def targets(port: int, delay_ms: int, history: Path) -> str:
         version: 1
         history: {{url: {history}, name: demo}}
         services:
-          api:
-            url: http://127.0.0.1:{port}
-            health: /health
-            start: {sys.executable} -m demo_app --port {port}
+          api: {{url: "http://127.0.0.1:{port}", health: /health}}
         scenarios:
           load:
             driver: http
@@ -55,10 +58,37 @@ def targets(port: int, delay_ms: int, history: Path) -> str:
         """
 
 
-def test_a_known_added_delay_fails_against_the_history_and_the_same_code_passes(
-        tmp_path, capsys):
-    history = tmp_path / "runs.db"
+@pytest.fixture
+def demo_port() -> Iterator[int]:
+    """The demo service, one process for every run of the test (its delay is per request)."""
     port = free_port()
+    service = subprocess.Popen([sys.executable, "-m", "demo_app", "--port", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
+                    break
+            except OSError:
+                if service.poll() is not None or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield port
+    finally:
+        os.killpg(service.pid, signal.SIGTERM)
+        try:
+            service.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(service.pid, signal.SIGKILL)
+            service.wait()
+
+
+def test_a_known_added_delay_fails_against_the_history_and_the_same_code_passes(
+        tmp_path, capsys, demo_port):
+    history = tmp_path / "runs.db"
+    port = demo_port
 
     def run(name: str, delay_ms: int):
         outcome = run_targets(targets(port, delay_ms, history), output_dir=tmp_path / name)
