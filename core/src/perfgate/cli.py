@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from tabulate import tabulate
 
 from perfgate.api import load
-from perfgate.commands import Command
+from perfgate.commands import Command, plugin_commands
 from perfgate.compare import COMPARE_HEADERS, compare_results, comparison_table
 from perfgate.context import RunOptions, is_loopback
 from perfgate.errors import ConfigError, ExitCode, PerfgateError
@@ -288,7 +288,7 @@ def demo_targets() -> Path:
 
 
 def _plugin_commands() -> list[Command]:
-    commands, problems = PluginHost.load().commands()
+    commands, problems = plugin_commands(PluginHost.load())
     for problem in problems:
         print(f"perfgate: {problem}", file=sys.stderr)
     return commands

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from perfgate.context import RunOptions
+    from perfgate.plugins import PluginHost
     from perfgate.result import ResultDocument
     from perfgate.targets import TargetsFile
 
@@ -33,6 +34,30 @@ class Command:
     help: str
     configure: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], int]
+
+
+def plugin_commands(host: PluginHost) -> tuple[list[Command], list[str]]:
+    """The commands the loaded plugins add, and a message for each one that could not be
+    added (a plugin that raised, a name taken already)."""
+    found: dict[str, Command] = {}
+    problems: list[str] = []
+    for impl in reversed(host.pm.hook.perfgate_register_commands.get_hookimpls()):
+        plugin = impl.plugin_name.rsplit(":", 1)[0]
+        added: list[Command] = []
+        try:
+            impl.function(**({"register": added.append} if "register" in impl.argnames
+                             else {}))
+        except Exception as exc:
+            problems.append(f"plugin {plugin!r} failed to add its commands: "
+                            f"{type(exc).__name__}: {exc}")
+            continue
+        for command in added:
+            if command.name in BUILTIN_COMMANDS or command.name in found:
+                problems.append(f"plugin {plugin!r} adds the command {command.name!r}, "
+                                "which exists already; it is left out")
+                continue
+            found[command.name] = command
+    return list(found.values()), problems
 
 
 def load_targets_file(path: str | os.PathLike[str]) -> TargetsFile:

@@ -215,30 +215,6 @@ class PluginHost:
         return self._call("perfgate_run_finished", context=context, result=result,
                           exit_code=exit_code)
 
-    def commands(self) -> tuple[list[Any], list[str]]:
-        """The commands plugins add (:class:`perfgate.Command`), and a message for each one
-        that could not be added (a plugin that raised, a name taken twice)."""
-        from perfgate.commands import BUILTIN_COMMANDS
-
-        found: dict[str, Any] = {}
-        problems: list[str] = []
-        for impl in self.pm.hook.perfgate_register_commands.get_hookimpls():
-            plugin = impl.plugin_name.rsplit(":", 1)[0]
-            added: list[Any] = []
-            try:
-                impl.function(register=added.append)
-            except Exception as exc:
-                problems.append(f"plugin {plugin!r} failed to add its commands: "
-                                f"{type(exc).__name__}: {exc}")
-                continue
-            for command in added:
-                if command.name in BUILTIN_COMMANDS or command.name in found:
-                    problems.append(f"plugin {plugin!r} adds the command {command.name!r}, "
-                                    "which exists already; it is left out")
-                    continue
-                found[command.name] = command
-        return list(found.values()), problems
-
     def keeps_history(self) -> bool:
         """True if a loaded plugin keeps a run history (implements ``perfgate_history_runs``)."""
         return bool(self.pm.hook.perfgate_history_runs.get_hookimpls())
