@@ -50,14 +50,17 @@ def test_runs_and_points_come_back_as_stored(history_url):
         assert [d["run"]["id"] for d in docs] == ["main-2", "main-1"]
 
 
-def test_baselines_are_made_of_completed_runs_that_passed(history_url):
+def test_baselines_are_made_of_completed_runs_that_did_not_regress(history_url):
     with open_history(history_url) as history:
         history.store(document("good", 1, 50), "api.yml", Provenance())
-        history.store(document("failed", 2, 90, verdict="fail"), "api.yml", Provenance())
+        history.store(document("regressed", 2, 90, regressed=True), "api.yml", Provenance())
         history.store(document("broken", 3, 50, status="broken"), "api.yml", Provenance())
-        history.store(document("warned", 4, 60, verdict="warn"), "api.yml", Provenance())
+        history.store(document("missed", 4, 60, verdict="fail"), "api.yml", Provenance())
+        history.store(document("warned", 5, 60, verdict="warn"), "api.yml", Provenance())
         assert [d["run"]["id"] for d in history.documents("api.yml", limit=10)] == \
-            ["warned", "good"]
+            ["warned", "missed", "good"]
+        assert [d["run"]["id"] for d in history.documents("api.yml", limit=2)] == \
+            ["warned", "missed"]
 
 
 def test_retention_keeps_the_newest_runs_of_one_name(history_url):

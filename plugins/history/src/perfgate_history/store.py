@@ -61,6 +61,8 @@ MIGRATIONS: dict[int, list[str]] = {
     ],
 }
 
+#: The check groups whose failure means a run regressed: it is never part of a baseline.
+REGRESSION_GROUPS = ("baseline", "change-points")
 _TABLES = ("perfgate_schema", "perfgate_runs", "perfgate_checks")
 _RUN_COLUMNS = ("id, name, started, finished, status, verdict, exit_code, git_commit, "
                 "git_branch, ci_run_id")
@@ -284,15 +286,19 @@ class History:
             sql += f" LIMIT {int(limit)}"
         return [StoredRun(*row) for row in self._query(sql, params)]
 
-    def documents(self, name: str, *, limit: int, branch: str | None = None,
-                  verdicts: Sequence[str] = ("pass", "warn")) -> list[dict[str, Any]]:
-        """The result documents of ``name``'s latest completed runs with these verdicts,
-        newest first: what a baseline is made of."""
-        where, params = self._filters(name, branch, None, None, "completed")
-        marks = ", ".join("?" for _ in verdicts)
-        rows = self._query(f"SELECT document FROM perfgate_runs{where} AND verdict IN ({marks})"
-                           f" ORDER BY started DESC, id LIMIT {int(limit)}",
-                           [*params, *verdicts])
+    def documents(self, name: str, *, limit: int,
+                  branch: str | None = None) -> list[dict[str, Any]]:
+        """The result documents of ``name``'s latest completed runs that did not regress,
+        newest first: what a baseline is made of. A run regressed when one of its
+        ``baseline`` or ``change-points`` checks failed; a run that only missed an absolute
+        threshold (or a built-in check) is still a fair reference."""
+        where, params = self._filters(name, branch, None, None, "completed", table="r.")
+        rows = self._query(
+            f"SELECT r.document FROM perfgate_runs r{where} AND NOT EXISTS (SELECT 1 FROM "
+            "perfgate_checks c WHERE c.run_id = r.id AND c.verdict = 'fail' AND "
+            f"c.check_group IN ({', '.join('?' for _ in REGRESSION_GROUPS)}))"
+            f" ORDER BY r.started DESC, r.id LIMIT {int(limit)}",
+            [*params, *REGRESSION_GROUPS])
         return [json.loads(row[0]) for row in rows]
 
     def points(self, name: str, *, branch: str | None = None, since: float | None = None,

@@ -6,12 +6,12 @@ from typing import Any
 
 
 def result_document(run_id: str, started: float, latency: float, verdict: str = "pass",
-                    status: str = "completed",
-                    metric: str = "http.req_duration") -> dict[str, Any]:
+                    status: str = "completed", metric: str = "http.req_duration",
+                    regressed: bool = False) -> dict[str, Any]:
     """A minimal result document: a ``latency`` check (p(95) of ``metric``, in ms) measuring
     ``latency`` and an ``errors`` check (rate) measuring 1%, as a run ``run_id`` started at
-    ``started``."""
-    return {
+    ``started``; with ``regressed``, a failed ``latency vs baseline`` check too."""
+    doc: dict[str, Any] = {
         "schema": "perfgate-result/1",
         "run": {"id": run_id, "started": started, "finished": started + 10, "status": status},
         "verdict": verdict, "exit_code": 0 if verdict == "pass" else 1,
@@ -25,3 +25,9 @@ def result_document(run_id: str, started: float, latency: float, verdict: str = 
         ],
         "metrics": [],
     }
+    if regressed:
+        doc["checks"].append({"name": "latency vs baseline", "metric": metric,
+                              "verdict": "fail", "aggregation": "p(95)", "measured": latency,
+                              "unit": "ms", "group": "baseline", "scenario": None})
+        doc["verdict"], doc["exit_code"] = "fail", 1
+    return doc
