@@ -41,7 +41,7 @@ def change_points(values: Sequence[float], *, max_pvalue: float = DEFAULT_MAX_PV
                   min_magnitude: float = DEFAULT_MIN_MAGNITUDE,
                   window: int = DEFAULT_WINDOW) -> list[ChangePoint]:
     """The significant shifts in ``values`` (oldest first), in order."""
-    from otava.analysis import compute_change_points
+    from otava.analysis import compute_change_points  # type: ignore[import-untyped]
 
     if len(values) < 3:
         return []
