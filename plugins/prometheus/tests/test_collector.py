@@ -148,6 +148,62 @@ def test_range_queries_give_series_and_details_say_what_was_asked(gate_run):
     assert 100 < measured(gate_run, "server-rps") < 480
 
 
+def test_range_series_are_judged_over_each_scenarios_window(demo_port, prometheus, tmp_path,
+                                                            monkeypatch):
+    """Two scenarios one after the other, 2 and then 8 users always in a 200 ms request: the
+    server's in-flight gauge, read by a range query, is cut by the core to each window."""
+    monkeypatch.setenv("PERFGATE_NO_ENTRYPOINTS", "1")
+    spec = targets(demo_port, prometheus.url, {
+        "server.in_flight": {"query": "sum(demo_http_requests_in_flight)", "type": "range"},
+        "server.slow_requests": {"query": "sum(increase(demo_http_request_duration_seconds_count"
+                                          '{route="/api/slow"}[$__range]))'}}, {
+        "quiet-in-flight": {"metric": "server.in_flight{scenario:quiet}", "target": "max < 1000"},
+        "busy-in-flight": {"metric": "server.in_flight{scenario:busy}", "target": "max < 1000"},
+        "run-in-flight": {"metric": "server.in_flight", "target": "max < 1000"},
+        "quiet-requests": {"metric": "server.slow_requests{scenario:quiet}", "target": "value > 0"},
+        "busy-requests": {"metric": "server.slow_requests{scenario:busy}", "target": "value > 0"},
+        "all-requests": {"metric": "server.slow_requests", "target": "value > 0"},
+    })
+    load = spec["scenarios"].pop("load")
+    requests = [{"name": "slow", "path": "/api/slow?ms=200"}]
+    spec["scenarios"] = {
+        "quiet": {**load, "vus": 2, "duration": "4s", "requests": requests},
+        "busy": {**load, "vus": 8, "duration": "4s", "requests": requests, "after": "quiet"}}
+    outcome = run_targets(spec, output_dir=tmp_path, plugins=PLUGINS)
+    quiet, busy, run = (measured(outcome, f"{name}-in-flight") for name in ("quiet", "busy", "run"))
+    # The gauge counts the scrape of /metrics too: a window's users, and one more.
+    assert quiet <= 3 and 7 <= busy <= 9 and run == busy, (quiet, busy, run)
+    # Each cut holds only points Prometheus evaluated inside its scenario's window (series
+    # are kept per second: [second, count, ...]), and every point of the whole run's series
+    # in a second wholly inside a window.
+    windows = {s["name"]: (s["started"], s["finished"]) for s in outcome.result.scenarios}
+    series = {m["tags"].get("scenario"): {int(row[0]): row[1] for row in m["series"]}
+              for m in outcome.result.metrics if m["name"] == "server.in_flight"}
+    assert set(series) == {None, "quiet", "busy"}
+    whole = series.pop(None)
+    for scenario, cut in series.items():
+        start, end = windows[scenario]
+        assert cut and all(int(start) <= second <= int(end) for second in cut), (cut, start)
+        inside = {s: n for s, n in whole.items() if int(start) < s < int(end)}
+        assert inside and all(cut[s] == n for s, n in inside.items()), (cut, inside)
+        assert all(n <= whole[s] for s, n in cut.items())
+    # An instant query judged over a scenario is evaluated over its window (a scrape interval
+    # wider at each end): the server's count of the scenario's requests, give or take what
+    # the other scenario sent in that second at the edge and increase()'s extrapolation.
+    client = {name: outcome.result.metric_set().combined("http.reqs", {"scenario": name})
+              for name in ("quiet", "busy")}
+    counts = {name: client[name].aggregate("count") for name in client}
+    rates = {name: client[name].aggregate("rate") for name in client}
+    server = {name: measured(outcome, f"{name}-requests") for name in ("quiet", "busy")}
+    other = {"quiet": "busy", "busy": "quiet"}
+    for name in ("quiet", "busy"):
+        low, high = 0.8 * counts[name], 1.25 * counts[name] + 1.5 * rates[other[name]]
+        assert low <= server[name] <= high, (name, server, counts, rates)
+    everything = measured(outcome, "all-requests")
+    assert everything >= 0.8 * (counts["quiet"] + counts["busy"])
+    assert everything > server["quiet"] + 0.5 * counts["busy"]  # the whole run's, not quiet's
+
+
 def test_a_query_prometheus_refuses_is_an_error_verdict(demo_port, prometheus, tmp_path,
                                                           monkeypatch):
     monkeypatch.setenv("PERFGATE_NO_ENTRYPOINTS", "1")

@@ -23,6 +23,13 @@ of the window, a ``range`` query every ``step`` across it. Each series of the an
 gauge named after the query, tagged with the series' labels (``server.p95{route:/api/records}``
 when the query keeps ``route``). A query Prometheus refuses, or one that returns no data, is
 recorded as a problem, so a target on it gets an ``error`` verdict that quotes it.
+
+Each point is handed to the run (:meth:`perfgate.Component.publish`) at the time Prometheus
+evaluated it, so the core cuts a range query's series to scenario windows like any
+collector's samples: ``server.rps{scenario:spike}`` judges the points evaluated while
+``spike`` ran. An instant query is the whole run's; one that a target judges over a scenario
+(``server.p95{scenario:spike}``) is also evaluated over that scenario's window, widened by a
+scrape interval at each end as the run's is, and that value is the scenario's.
 """
 
 from __future__ import annotations
@@ -131,19 +138,29 @@ class PrometheusCollector(Collector[PrometheusConfig]):
                                                              4 * self.interval)),
                      "$__interval": promql_duration(self.config.step)}
         metrics = MetricSet()
+        at: dict[float, MetricSet] = {}  # the points evaluated at each time, to publish
         try:
             for name, spec in self.config.queries.items():
                 query = spec.query
                 for variable, value in variables.items():
                     query = query.replace(variable, value)
-                self._measure(metrics, name, spec, query, start, end)
+                self._measure(metrics, at, name, spec, query, start, end)
+                if spec.type == "instant":
+                    for scenario in self._judged_over(name):
+                        self._measure_window(metrics, at, name, spec, scenario, end)
         finally:
             self.api.close()
+        for t in sorted(at):  # the core cuts them to the windows of the scenarios run at t
+            self.publish(at[t], at=t)
         metrics.set_window(self.started, ended)
+        for metric in metrics:  # a scenario's own series covers its window
+            window = self.context.window(metric.window_scenario or "")
+            if window is not None:
+                metric.set_window(*window)
         return metrics
 
-    def _measure(self, metrics: MetricSet, name: str, spec: QuerySpec, query: str,
-                 start: float, end: float) -> None:
+    def _measure(self, metrics: MetricSet, at: dict[float, MetricSet], name: str,
+                 spec: QuerySpec, query: str, start: float, end: float) -> None:
         answer: dict[str, Any] = {"query": query, "type": spec.type}
         self.answers[name] = answer
         try:
@@ -164,12 +181,56 @@ class PrometheusCollector(Collector[PrometheusConfig]):
             gauge = metrics.gauge(name, labels, unit=spec.unit)
             for t, value in points:
                 gauge.add(value * spec.scale, t)
+                at.setdefault(t, MetricSet()).gauge(name, labels, unit=spec.unit).add(
+                    value * spec.scale, t)
                 recorded += 1
         if not recorded:
             what = ("no series" if not series else
                     "only NaN (no samples in the window, or a division by zero)")
             self.fail(f"{name}: the query returned {what} from "
                       f"{_clock(start)} to {_clock(end)}: {query}")
+
+    def _judged_over(self, name: str) -> list[str]:
+        """The scenarios over whose windows targets judge metric ``name``."""
+        return sorted({target.tags["scenario"] for target in self.context.targets.targets
+                       if target.metric == name and "scenario" in target.tags})
+
+    def _measure_window(self, metrics: MetricSet, at: dict[float, MetricSet], name: str,
+                        spec: QuerySpec, scenario: str, end: float) -> None:
+        """An instant query over one scenario's window: a series per answer series, tagged
+        with the scenario and cut to it (``window_scenario``), as the core's cuts are."""
+        window = self.context.window(scenario)
+        if window is None or window[1] is None:
+            return  # not run (--only): its targets skip
+        start, stop = window[0] - self.interval, min(window[1] + self.interval, end)
+        variables = {"$__range": promql_duration(stop - start),
+                     "$__rate_interval": promql_duration(max(self.config.step + self.interval,
+                                                             4 * self.interval)),
+                     "$__interval": promql_duration(self.config.step)}
+        query = spec.query
+        for variable, text in variables.items():
+            query = query.replace(variable, text)
+        self.answers[f"{name}{{scenario:{scenario}}}"] = answer = {"query": query,
+                                                                 "type": spec.type}
+        try:
+            data = self.api.instant(query, stop)
+        except QueryError as exc:
+            answer["error"] = str(exc)
+            self.fail(f"{name}{{scenario:{scenario}}}: Prometheus refused the query: {exc}: "
+                      f"{query}")
+            return
+        series = [(labels, points) for labels, points in _series(data) if points]
+        if not series:
+            self.fail(f"{name}{{scenario:{scenario}}}: the query returned no series (or only "
+                      f"NaN) from {_clock(start)} to {_clock(stop)}: {query}")
+        for labels, points in series:
+            # into the result, and published at ``end``, after every window: the core cuts
+            # nothing there, this series is already the scenario's
+            for into in (metrics, at.setdefault(end, MetricSet())):
+                gauge = into.gauge(name, {**labels, "scenario": scenario}, unit=spec.unit)
+                gauge.window_scenario = scenario
+                for t, value in points:
+                    gauge.add(value * spec.scale, t)
 
     def details(self) -> dict[str, Any]:
         return {"url": self.config.url, "version": getattr(self, "version", ""),
