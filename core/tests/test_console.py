@@ -51,3 +51,20 @@ def test_scenario_line_shows_the_rate_a_check_would_judge():
     doc.scenarios = [{"name": "load", "driver": "http", "started": 999.0, "finished": 1004.0,
                       "status": "completed", "error": None}]
     assert "scenario load (http): completed, 300 requests, 100.0/s" in render(doc)
+
+
+def test_each_endpoints_slowest_traced_request_is_shown_under_its_scenario():
+    doc = result()
+    doc.scenarios = [{"name": "load", "driver": "http", "status": "completed", "error": None}]
+    doc.details = {"load": {"slowest": {
+        "records": [{"trace_id": "a" * 32, "duration_ms": 91.398, "status": 200},
+                    {"trace_id": "b" * 32, "duration_ms": 12.0, "status": 200}],
+        "login": [{"trace_id": "c" * 32, "duration_ms": 5000.0, "status": "timeout"}],
+        "broken": [{"duration_ms": 1.0}, "not an entry"]}}}
+    lines = render(doc).splitlines()
+    at = lines.index("scenario load (http): completed")
+    assert lines[at + 1:at + 3] == [
+        f"  slowest login: 5000.00ms (timeout), trace {'c' * 32}",
+        f"  slowest records: 91.40ms (200), trace {'a' * 32}"]
+    assert "b" * 32 not in "\n".join(lines)  # one per endpoint: the others are in the result
+    assert "broken" not in "\n".join(lines)

@@ -46,6 +46,9 @@ Python (see docs/python-api.md), and everything plugin authors use (with
   :func:`parse_json_path`, :func:`json_lookup`, :func:`json_capture`, :func:`decode_json`,
   :func:`has_template`, :func:`render_template`, :func:`render_templates`, :data:`MISSING`,
   :data:`TEMPLATE`;
+- what drivers left in a result's details: :func:`scenario_details`, and the slowest traced
+  requests of each scenario, :func:`slowest_requests`, :class:`SlowRequest`,
+  :func:`trace_link`;
 - errors, one tree under :class:`PerfgateError` (see :mod:`perfgate.errors`).
 """
 
@@ -125,6 +128,7 @@ from perfgate.result import (
     validate_result,
     write_atomic,
 )
+from perfgate.result_details import SlowRequest, scenario_details, slowest_requests, trace_link
 from perfgate.sampling import SamplingCollector, SamplingConfig, counter_delta
 from perfgate.targets import TargetsFile, TargetUse, parse_selector
 from perfgate.testdata import DataSource, Feeders
@@ -176,6 +180,7 @@ __all__ = [
     "SamplingConfig",
     "ScenarioState",
     "ServiceError",
+    "SlowRequest",
     "TargetSpec",
     "TargetUse",
     "TargetsFile",
@@ -224,6 +229,9 @@ __all__ = [
     "result_schema",
     "run",
     "run_targets_file",
+    "scenario_details",
+    "slowest_requests",
+    "trace_link",
     "userinfo_problem",
     "validate_result",
     "watchdog",

@@ -12,8 +12,10 @@ import pytest
 
 import perfgate_aiohttp_api
 from demo_app.tracing import parse_traceparent, read_trace_log
+from perfgate.builtin.console import render as render_console
 from perfgate.testing import free_port, run_targets
 from perfgate_aiohttp_api.tracing import Tracer, merge_slowest, slowest_details
+from perfgate_markdown.render import render as render_markdown
 
 SLOW_MS = 80
 
@@ -68,6 +70,14 @@ def test_the_slowest_trace_ids_are_ids_the_service_saw_as_slow(tmp_path, workers
     # take 1 to 3 ms there; the event loop's timers may wake a millisecond early)
     server_ms = [by_id[k["trace_id"]]["duration_ms"] for k in slowest["mixed"]]
     assert all(ms > SLOW_MS - 5 for ms in server_ms), server_ms
+    # The reports show them: the console each endpoint's slowest, Markdown every kept one.
+    console = render_console(outcome.result)
+    markdown = render_markdown(outcome.result, trace_url="http://127.0.0.1:16686/trace/{trace_id}")
+    for endpoint, kept in slowest.items():
+        assert f"slowest {endpoint}: " in console
+        assert kept[0]["trace_id"] in console
+        for k in kept:
+            assert f"(http://127.0.0.1:16686/trace/{k['trace_id']})" in markdown
 
 
 def test_every_request_carries_a_traceparent_and_the_sampled_share_is_kept(tmp_path):

@@ -213,3 +213,24 @@ def test_pages_stand_side_by_side_with_links_to_their_reports(result, tables, fi
     assert '<a href="lighthouse/page/before-home-desktop-1.report.html">HTML</a>' in html(text)
     # A page's numbers are not resource usage.
     assert "frontend.lcp" not in str(find_table(tables(text), "Metric"))
+
+
+def test_the_slowest_traced_requests_are_listed_and_linked(result, tables, find_table, html):
+    result.details["load"] = {"slowest": {
+        "users|<b>": [{"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "duration_ms": 1000.0,
+                       "status": 500},
+                      {"trace_id": "00f067aa0ba902b7a3ce929d0e0e4736", "duration_ms": 980.5,
+                       "status": "timeout"}]}}
+    rows = find_table(tables(render(result)), "Request")
+    assert rows == [["Request", "Scenario", "Time", "Status", "Trace"],
+                    ["users|<b>", "load", "1000.00ms", "500", "4bf92f3577b34da6a3ce929d0e0e4736"],
+                    ["users|<b>", "load", "980.50ms", "timeout",
+                     "00f067aa0ba902b7a3ce929d0e0e4736"]]
+    page = html(render(result, trace_url="http://127.0.0.1:16686/trace/{trace_id}?x=(1)"))
+    assert ('<a href="http://127.0.0.1:16686/trace/4bf92f3577b34da6a3ce929d0e0e4736?x=%281%29">'
+            '<code>4bf92f3577b34da6a3ce929d0e0e4736</code></a>') in page
+    assert "<b>" not in page
+
+
+def test_no_slowest_section_without_traced_requests(result):
+    assert "### Slowest requests" not in render(result)

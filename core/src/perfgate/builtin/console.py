@@ -24,6 +24,7 @@ from perfgate import (
     headline,
     hookimpl,
     request_failures,
+    slowest_requests,
 )
 from perfgate.result import ScenarioRecord
 from perfgate.units import plural
@@ -36,7 +37,8 @@ SYMBOLS = {"pass": "✓", "warn": "!", "fail": "✗", "error": "E", "skip": "-"}
 class ConsoleConfig(ComponentConfig):
     #: Colour verdicts: ``auto`` (when stdout is a terminal and NO_COLOR is unset), or a bool.
     color: bool | None = None
-    #: Also print a line per scenario with its request count, rate and p95.
+    #: Also print a line per scenario with its request count and rate, and the trace id of
+    #: each endpoint's slowest traced request (the http driver's ``trace:``).
     scenarios: bool = True
 
 
@@ -81,9 +83,14 @@ def render(result: ResultDocument, colour: bool = False, scenarios: bool = True)
     if scenarios and result.scenarios:
         lines.append("")
         outcomes = result.metric_set("http.req_failed", "checks")
+        slowest = slowest_requests(result)
         for scenario in result.scenarios:
             lines.append(_scenario_line(result, scenario))
             lines += _outcome_lines(outcomes, scenario["name"], paint)
+            for endpoint, kept in slowest.get(scenario["name"], {}).items():
+                top = kept[0]
+                lines.append(f"  slowest {endpoint}: {format_value(top.duration_ms, 'ms')} "
+                             f"({top.status}), trace {top.trace_id}")
     for e in result.errors:
         lines.append(paint("error", f"error in {e['role']} {e['component']} ({e['phase']}): "
                                     f"{e['message']}"))

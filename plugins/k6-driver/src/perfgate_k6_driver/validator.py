@@ -11,8 +11,6 @@ always a failed check. Listing ``validators: {k6: {}}`` as well changes nothing.
 
 from __future__ import annotations
 
-from typing import Any
-
 from perfgate import (
     Check,
     ComponentConfig,
@@ -21,23 +19,15 @@ from perfgate import (
     TargetsFile,
     Validator,
     Verdict,
+    scenario_details,
 )
 from perfgate_k6_driver.summary import ThresholdResult
-
-
-def k6_details(result: ResultDocument) -> dict[str, dict[str, Any]]:
-    """Scenario name → what the k6 driver recorded about its run."""
-    found = {}
-    for scenario, details in (result.details or {}).items():
-        if isinstance(details, dict) and isinstance(details.get("k6"), dict):
-            found[scenario] = details["k6"]
-    return found
 
 
 def k6_checks(result: ResultDocument) -> list[Check]:
     """One check per k6 threshold, plus one when the script called ``test.fail()``."""
     checks = []
-    for scenario, k6 in k6_details(result).items():
+    for scenario, k6 in scenario_details(result, "k6").items():
         for doc in k6.get("thresholds") or []:
             checks.append(ThresholdResult(**doc).check(scenario))
         if k6.get("failed_by_script"):

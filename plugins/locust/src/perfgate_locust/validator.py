@@ -26,16 +26,8 @@ from perfgate import (
     TargetsFile,
     Validator,
     Verdict,
+    scenario_details,
 )
-
-
-def locust_details(result: ResultDocument) -> dict[str, dict[str, Any]]:
-    """Scenario name → what the locust driver recorded about its run."""
-    found = {}
-    for scenario, details in (result.details or {}).items():
-        if isinstance(details, dict) and isinstance(details.get("locust"), dict):
-            found[scenario] = details["locust"]
-    return found
 
 
 def _workers_check(scenario: str, locust: dict[str, Any]) -> Check:
@@ -81,7 +73,7 @@ class LocustValidator(Validator[ComponentConfig]):
     def validate(self, targets: TargetsFile, metrics: MetricSet,
                  result: ResultDocument) -> list[Check]:
         checks = []
-        for scenario, locust in locust_details(result).items():
+        for scenario, locust in scenario_details(result, "locust").items():
             checks.append(_workers_check(scenario, locust))
             checks.append(_exceptions_check(scenario, locust))
         return checks

@@ -30,6 +30,7 @@ from perfgate import (
 from perfgate_markdown._pages import pages
 from perfgate_markdown._requests import RequestRow, request_rows, scenarios_with_requests
 from perfgate_markdown._text import code, escape, escape_line, plain, table, truncate
+from perfgate_markdown._traces import slowest
 
 #: How each verdict shows, in tables and in the headline.
 VERDICT_MARKS = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "💥", "skip": "⏭️"}
@@ -46,19 +47,22 @@ STATEMENT_CHARS = 160
 
 def render(result: ResultDocument, baseline: Baseline | None = None, *,
            title: str = "perfgate", top_statements: int = 10,
-           baseline_problem: str | None = None) -> str:
+           baseline_problem: str | None = None, trace_url: str | None = None) -> str:
     """The whole report as Markdown text, ending with a newline.
 
     :param baseline: an earlier result to compare with (adds delta columns).
     :param title: the headline's first words.
     :param top_statements: how many slow database statements to list per database.
     :param baseline_problem: why a requested baseline could not be used, shown as a note.
+    :param trace_url: a tracing UI's address with ``{trace_id}``, to link the slowest
+        requests' traces.
     """
     sections = [
         _headline(result, title),
         _baseline_line(baseline, baseline_problem),
         _checks(result.checks, baseline),
         _scenarios(result, baseline),
+        slowest(result, trace_url),
         _resources(result, baseline),
         pages(result.details),
         _statements(result.details, top_statements),

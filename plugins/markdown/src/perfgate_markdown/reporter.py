@@ -36,6 +36,9 @@ class MarkdownConfig(ComponentConfig):
     title: str = "perfgate"
     #: Slow database statements listed per database.
     top_statements: int = Field(default=10, ge=0)
+    #: A tracing UI's address with ``{trace_id}`` (Jaeger:
+    #: ``http://127.0.0.1:16686/trace/{trace_id}``): the slowest requests link to their traces.
+    trace_url: str | None = None
 
 
 class MarkdownReporter(Reporter[MarkdownConfig]):
@@ -53,7 +56,8 @@ class MarkdownReporter(Reporter[MarkdownConfig]):
             problem = str(exc)
             self.fail(problem)
         text = render(result, baseline, title=self.config.title,
-                      top_statements=self.config.top_statements, baseline_problem=problem)
+                      top_statements=self.config.top_statements, baseline_problem=problem,
+                      trace_url=self.config.trace_url)
         write_atomic(self.context.report_path(self.config.path), text)
         summary = os.environ.get("GITHUB_STEP_SUMMARY")
         if self.config.step_summary and summary:
