@@ -2,7 +2,8 @@
 
 The locustfile keeps every exact response time on the side (``locustfiles/exact.py``), so
 perfgate's numbers, made from Locust's rounded buckets, are compared with the client's own
-truth: counts exactly, percentiles within half a Locust bucket (plus HDR's 0.1%).
+truth: counts exactly, percentiles within half a Locust bucket (plus HDR's 0.1%). A
+subscriber follows the run live: the deltas the driver published add up to the result.
 """
 
 from __future__ import annotations
@@ -10,14 +11,33 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from perfgate import Verdict
+from perfgate import LiveUpdate, MetricSet, RunContext, Verdict, hookimpl
 from perfgate_locust.results import rounding_error
 
 HERE = Path(__file__).parent
 
 
+class LiveFollower:
+    """Merges every live update's delta, as a reporter following the run would."""
+
+    def __init__(self) -> None:
+        self.merged = MetricSet()
+        #: (final?, requests merged so far) after each update
+        self.seen: list[tuple[bool, float]] = []
+
+    @hookimpl
+    def perfgate_run_started(self, context: RunContext) -> None:
+        context.live.subscribe(self.update)
+
+    def update(self, update: LiveUpdate) -> None:
+        self.merged.merge(update.delta)
+        requests = self.merged.combined("http.reqs", {"scenario": "load"})
+        self.seen.append((update.final, requests.aggregate("count") or 0 if requests else 0))
+
+
 def test_counts_add_up_across_workers_and_percentiles_are_the_rounded_truth(
-        run_locust, server, tmp_path, nearest_rank):
+        run_locust, server, tmp_path, nearest_rank, perfgate_plugin):
+    live = perfgate_plugin(LiveFollower())
     samples_dir = tmp_path / "samples"
     samples_dir.mkdir()
     outcome = run_locust(
@@ -53,3 +73,14 @@ def test_counts_add_up_across_workers_and_percentiles_are_the_rounded_truth(
     health = metrics.combined("perfgate.driver.behind_schedule")
     assert health.aggregate("count") >= 2 * 20
     assert verdicts["load.driver-health"] in (Verdict.PASS, Verdict.WARN)
+    # Live: requests arrived in several updates while the test ran (Locust's workers report
+    # every second, the driver publishes every second), and the deltas add up exactly.
+    growing = sorted({n for final, n in live.seen if not final and n})
+    assert len(growing) >= 2, live.seen
+    for name in ("fast", "slow"):
+        final = metrics.combined("http.req_duration", {"name": name})
+        merged = live.merged.combined("http.req_duration", {"name": name})
+        assert merged.aggregate("count") == final.aggregate("count")
+        assert merged.aggregate("p", 95) == final.aggregate("p", 95)
+        assert live.merged.combined("http.reqs", {"name": name}).aggregate("count") == \
+            metrics.combined("http.reqs", {"name": name}).aggregate("count")

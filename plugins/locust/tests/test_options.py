@@ -20,7 +20,8 @@ def scenario(**keys):
     ({"requests": [{"path": "/"}], "workers": 0}, "Locust needs at least one worker"),
     ({"requests": [{"path": "/"}], "locust_args": ["--run-time=5s"]},
      "locust_args cannot contain --run-time"),
-    ({"requests": [{"path": "/"}], "executor": "ramping-vus"}, "constant-vus"),
+    ({"requests": [{"path": "/"}], "executor": "ramping-vus"}, "ramping-vus needs stages"),
+    ({"requests": [{"path": "/"}], "executor": "ramping-arrival-rate"}, "ramping-vus"),
     ({"requests": [{"path": "/"}], "url": "ftp://x"}, "expected an http:// or https:// URL"),
     ({"requests": [{"path": "/me", "headers": {"A": "${token}"}}]}, "no earlier step"),
 ])

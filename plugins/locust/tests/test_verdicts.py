@@ -32,7 +32,10 @@ def kill_worker_when_running(tmp_path: Path, after: float) -> threading.Thread:
         log = tmp_path / "locust" / "load" / "master.log"
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if log.exists() and "All users spawned" in log.read_text(errors="replace"):
+            text = log.read_text(errors="replace") if log.exists() else ""
+            # On a busy machine the workers' spawn reports may come late: Locust then logs
+            # "Spawning is complete and report waittime is expired" instead.
+            if "All users spawned" in text or "Spawning is complete" in text:
                 break
             time.sleep(0.05)
         time.sleep(after)

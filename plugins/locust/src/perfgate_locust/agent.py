@@ -55,6 +55,19 @@ def _options(parser: Any) -> None:
                         help="perfgate: seconds from the start to the graceful stop")
     parser.add_argument("--perfgate-buckets", default="locust", include_in_web_ui=False,
                         help="perfgate: 'fine' rounds response times to 3 significant digits")
+    parser.add_argument("--perfgate-stages", default="", include_in_web_ui=False,
+                        help="perfgate: JSON [start users, [[seconds, target], ...]]: a ramp")
+
+
+def users_at(t: float, start: int, stages: list[list[float]]) -> int:
+    """Users ``t`` seconds into a ramp: from ``start``, linear within each ``[seconds,
+    target]`` stage, the last target after the last stage (k6's ``ramping-vus``)."""
+    before, begin = float(start), 0.0
+    for duration, target in stages:
+        if t < begin + duration:
+            return round(before + (target - before) * (t - begin) / duration)
+        before, begin = float(target), begin + duration
+    return round(before)
 
 
 def fine_bucket(response_time: float) -> float:
@@ -71,6 +84,7 @@ class _Master:
         options = environment.parsed_options
         self.control = options.perfgate_control
         self.run_time = options.perfgate_run_time
+        self.stages = json.loads(options.perfgate_stages) if options.perfgate_stages else None
         self.out = open(options.perfgate_events, "a", encoding="utf-8")  # noqa: SIM115
         self.missing: set[str] = set()
         self.joined: set[str] = set()
@@ -118,6 +132,21 @@ class _Master:
         self.write("start", users=self.runner.target_user_count)
         if self.run_time > 0:
             gevent.spawn_later(self.run_time, self.stop, "run time reached")
+        if self.stages is not None:
+            self.runner.greenlet.spawn(self.ramp)
+
+    def ramp(self) -> None:
+        """Every second, set the users the stages ask for now (spawned within the second);
+        the run time, the stages' sum, then stops the test as it stops any other."""
+        start, stages = self.stages
+        rate = float(max([start, *(target for _, target in stages), 1]))
+        began, users = time.monotonic(), start
+        while not self.stopping:
+            wanted = users_at(time.monotonic() - began, start, stages)
+            if wanted != users:
+                users = wanted
+                self.runner.start(users, rate)  # returns once the workers were told
+            gevent.sleep(1.0 - (time.monotonic() - began) % 1.0)
 
     def stop(self, reason: str) -> None:
         if self.stopping:
@@ -168,7 +197,9 @@ class _Worker:
         events.report_to_master.add_listener(self.on_report)
         events.test_start.add_listener(self.on_test_start)
         events.test_stop.add_listener(self.on_test_stop)
-        gevent.spawn(self.sample_health)
+        # in the runner's group: a greenlet of its own stops the worker's spawns from
+        # the second on (a LoadTestShape changes the users every second)
+        runner.greenlet.spawn(self.sample_health)
 
     def sample_health(self) -> None:
         """Every second: CPU (% of one core), ticks of 100 ms, ticks late, the worst lateness.

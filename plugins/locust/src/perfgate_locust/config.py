@@ -13,6 +13,15 @@
         workers: 2                      # local worker processes
         expect_workers: 0               # remote workers the master waits for
         task_tags: [checkout]           # Locust's --tags / --exclude-tags
+
+or a ramp, as the ``http`` driver's ``ramping-vus`` (a ``LoadTestShape`` made for it)::
+
+        executor: ramping-vus
+        start_vus: 0
+        stages:
+          - {duration: 30s, target: 100}
+          - {duration: 2m, target: 100}
+          - {duration: 30s, target: 0}
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ from pydantic import (
 
 from perfgate import (
     BaseUrl,
+    ComponentConfig,
     DriverScenario,
     Duration,
     FlowSpec,
@@ -50,14 +60,22 @@ RESERVED_FLAGS = (
 )
 
 
+class Stage(ComponentConfig):
+    """Move linearly to ``target`` users over ``duration`` (the ``http`` driver's and k6's
+    ``ramping-vus`` stage)."""
+
+    duration: Duration
+    target: int = Field(ge=0)
+
+
 class LocustScenario(DriverScenario):
     """A scenario run by Locust: a locustfile, or perfgate's own requests and flows."""
 
     #: The locustfile, relative to the targets file's folder; or ``requests:`` / ``flows:``.
     locustfile: str | None = None
-    #: Locust's load is the ``http`` driver's ``constant-vus``; the key is accepted so that a
-    #: ``constant-vus`` scenario switches drivers by its ``driver:`` key alone.
-    executor: Literal["constant-vus"] | None = None
+    #: ``constant-vus`` (``users`` for ``duration``) or ``ramping-vus`` (``stages``), as the
+    #: ``http`` driver writes them, so a scenario switches drivers by its ``driver:`` key.
+    executor: Literal["constant-vus", "ramping-vus"] | None = None
     url: BaseUrl | None = None
     requests: list[RequestSpec] = Field(default_factory=list)
     flows: list[FlowSpec] = Field(default_factory=list)
@@ -65,7 +83,11 @@ class LocustScenario(DriverScenario):
     users: int = Field(default=1, ge=1, validation_alias=AliasChoices("users", "vus"))
     #: Users started per second (default: all of them within the first second).
     spawn_rate: float | None = Field(default=None, gt=0)
-    duration: Duration
+    #: How long the load runs (with ``stages``: their sum, not given).
+    duration: Duration | None = None
+    #: ``ramping-vus``: users at the start, then each stage moves linearly to its target.
+    start_vus: int = Field(default=0, ge=0)
+    stages: list[Stage] | None = Field(default=None, min_length=1)
     #: Locust's ``--tags`` and ``--exclude-tags``: which ``@tag``-ged tasks run.
     task_tags: list[str] = Field(default_factory=list)
     exclude_task_tags: list[str] = Field(default_factory=list)
@@ -138,8 +160,7 @@ class LocustScenario(DriverScenario):
         if self.total_workers < 1:
             raise ValueError("give workers: (local processes) or expect_workers: (remote "
                              "ones): Locust needs at least one worker")
-        if self.duration <= 0:
-            raise ValueError("duration must be longer than zero")
+        self._check_load()
         for arg in self.locust_args:
             flag = arg.split("=", 1)[0]
             if flag in RESERVED_FLAGS:
@@ -149,6 +170,32 @@ class LocustScenario(DriverScenario):
         if allow is not None:
             check_request_hosts(self.url, self.requests, self.flows, allow)
         return self
+
+    def _check_load(self) -> None:
+        """``users`` for ``duration``, or ``start_vus`` and ``stages`` (``ramping-vus``)."""
+        if self.executor == "ramping-vus" or self.stages is not None:
+            if self.stages is None:
+                raise ValueError("executor ramping-vus needs stages: [{duration, target}, ...]")
+            given = {"duration", "users", "spawn_rate"} & self.model_fields_set
+            if given:
+                raise ValueError(f"{', '.join(sorted(given))}: not with stages (the stages set "
+                                 "the users and how long the load runs)")
+            if self.run_duration <= 0:
+                raise ValueError("the stages must last longer than zero")
+            return
+        if "start_vus" in self.model_fields_set:
+            raise ValueError("start_vus is for executor ramping-vus, with stages")
+        if self.duration is None:
+            raise ValueError("duration is required (or executor: ramping-vus with stages)")
+        if self.duration <= 0:
+            raise ValueError("duration must be longer than zero")
+
+    @property
+    def run_duration(self) -> float:
+        """Seconds of load: ``duration``, or the sum of the stages."""
+        if self.stages is not None:
+            return sum(stage.duration for stage in self.stages)
+        return self.duration or 0.0
 
     @property
     def local_workers(self) -> int:

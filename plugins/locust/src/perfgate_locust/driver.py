@@ -20,6 +20,11 @@ The run, in order:
    whose process ends early is *lost*: its last report is missing. The run goes on with the
    others, and the ``locust`` validator reports the loss as an ``error`` check.
 
+Meanwhile the workers' reports are folded into the scenario's metrics as they come, and the
+driver hands the run what arrived about once a second (:meth:`perfgate.Component.publish`):
+live progress, ``abort_on_fail`` and subscribers see the Locust run as it goes, and the
+deltas add up to the final metrics.
+
 Whatever happens, every process is stopped: SIGTERM to the group after the grace period,
 SIGKILL after that; and :func:`perfgate.watchdog` stops the group and removes the working
 folder if perfgate itself is killed.
@@ -27,6 +32,7 @@ folder if perfgate itself is killed.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -59,6 +65,8 @@ from perfgate_locust.results import EventTail, Results
 AGENT = Path(__file__).with_name("agent.py")
 AGENT_NAME = "perfgate_locust_agent.py"
 _POLL = 0.2
+#: Seconds between live deltas handed to the run (the master's reports come every second).
+PUBLISH_EVERY = 1.0
 #: After the graceful stop was asked for: seconds on top of ``graceful_stop`` before SIGTERM,
 #: and after SIGTERM before SIGKILL.
 STOP_MARGIN = 15.0
@@ -156,7 +164,7 @@ class LocustDriver(LoadDriver[LocustScenario]):
         logs = self.context.report_path(Path("locust") / self.instance)
         env = {**os.environ, **scenario.env, "PYTHONUNBUFFERED": "1"}
         command = locust_command(scenario.locust_path)
-        run_time = self.context.scale(scenario.duration)
+        run_time = self.context.scale(scenario.run_duration)
         self._details = {"master": f"{scenario.master_bind_host}:{port}",
                          "workers_expected": scenario.total_workers, "run_time": run_time,
                          "logs": str(logs)}
@@ -190,6 +198,7 @@ class LocustDriver(LoadDriver[LocustScenario]):
         scenario = self.config
         progress = self.context.progress
         began = time.monotonic()
+        published = began
         stop_asked: float | None = None
         terminated: float | None = None
         answered = False
@@ -206,6 +215,9 @@ class LocustDriver(LoadDriver[LocustScenario]):
                 tail.read(results)
                 return
             now = time.monotonic()
+            if now - published >= PUBLISH_EVERY:
+                published = now
+                self.publish(results.metrics.take_delta())
             if stop_asked is None and self._should_stop():
                 stop_asked = now
                 control.write_text("stop", encoding="utf-8")
@@ -288,15 +300,22 @@ class LocustDriver(LoadDriver[LocustScenario]):
                 "--master-bind-host", scenario.master_bind_host,
                 "--master-bind-port", str(port),
                 "--expect-workers", str(scenario.total_workers),
-                "--expect-workers-max-wait", f"{max(scenario.join_timeout, 1):g}",
-                "--users", str(scenario.users),
-                # --time-scale shortens the run and speeds the ramp up alike
-                "--spawn-rate", f"{spawn_rate / self.context.scale(1.0):g}",
-                "--stop-timeout", f"{scenario.graceful_stop:g}",
-                "--loglevel", "INFO",
-                "--perfgate-events", str(events), "--perfgate-control", str(control),
-                "--perfgate-run-time", f"{run_time:g}",
-                "--perfgate-buckets", scenario.buckets]
+                "--expect-workers-max-wait", f"{max(scenario.join_timeout, 1):g}"]
+        scale = self.context.scale(1.0)
+        if scenario.stages is None:
+            args += ["--users", str(scenario.users),
+                     # --time-scale shortens the run and speeds the ramp up alike
+                     "--spawn-rate", f"{spawn_rate / scale:g}"]
+        else:  # the agent sets the users every second as the stages say
+            stages = [[stage.duration * scale, stage.target] for stage in scenario.stages]
+            args += ["--users", str(scenario.start_vus), "--spawn-rate",
+                     f"{max([scenario.start_vus, *(s.target for s in scenario.stages), 1])}",
+                     "--perfgate-stages", json.dumps([scenario.start_vus, stages])]
+        args += ["--stop-timeout", f"{scenario.graceful_stop:g}",
+                 "--loglevel", "INFO",
+                 "--perfgate-events", str(events), "--perfgate-control", str(control),
+                 "--perfgate-run-time", f"{run_time:g}",
+                 "--perfgate-buckets", scenario.buckets]
         if base_url:
             args += ["--host", base_url]
         if scenario.task_tags:
@@ -315,6 +334,7 @@ class LocustDriver(LoadDriver[LocustScenario]):
         scenario = self.config
         end = time.time()
         metrics = results.finish(end)
+        self.publish(metrics.take_delta())  # the rest: the deltas add up to the metrics
         code = self.master.poll()
         workers = sorted(results.workers.values(), key=lambda w: w.index)
         self._details.update({

@@ -100,7 +100,8 @@ class Results:
     """The state of one Locust run, built from the master's events as they come."""
 
     scenario: str
-    metrics: MetricSet = field(default_factory=MetricSet)
+    #: Keeps deltas: the driver publishes what arrived about once a second.
+    metrics: MetricSet = field(default_factory=lambda: MetricSet(deltas=True))
     workers: dict[str, Worker] = field(default_factory=dict)
     init: dict[str, Any] | None = None
     started: float | None = None
