@@ -318,7 +318,9 @@ def _resolve_components(tf: TargetsFile, host: PluginHost, problems: _Problems,
             problems.add(_unknown_component(role, type_name, host),
                          (*key_path, "type") if "type" in (raw or {}) else key_path, True)
             continue
-        cfg = _validate(cls.Config, options, key_path, problems, context)
+        # A collector's options may depend on when it runs: ``during`` is in the context.
+        cfg = _validate(cls.Config, options, key_path, problems,
+                        {**context, "during": during} if role == "collector" else context)
         if cfg is None:
             continue
         tf.secrets |= secret_values(cfg)

@@ -1,13 +1,22 @@
-"""Ctrl-C on the real ``perfgate`` command while Lighthouse measures: nothing left behind."""
+"""Ctrl-C on the real ``perfgate`` command while Lighthouse measures: nothing left behind.
+
+perfgate runs with a short ``TMPDIR`` of the test's own, so that the browser's profile and
+Chromium's temporary folder (which must be short: it holds a Unix socket) are both made in
+it: the test sees them go. The fixture ``nothing_left_behind`` checks /tmp as well.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import psutil
 import pytest
@@ -26,10 +35,20 @@ def processes_under(folder: str) -> list[psutil.Process]:
     return found
 
 
-def start_perfgate(tmp_path, url: str) -> tuple[subprocess.Popen[bytes], str]:
-    """``perfgate run`` measuring ``url``, once Chromium runs; and the folder of its profiles."""
-    scratch = tmp_path / "tmp"
-    scratch.mkdir()
+@pytest.fixture
+def scratch() -> Iterator[Path]:
+    """A short temporary folder for perfgate (under 40 characters: Chromium's goes in it)."""
+    folder = Path(tempfile.mkdtemp(prefix="pgt-", dir="/tmp"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def start_perfgate(tmp_path, scratch: Path, url: str,
+                   settle: float = 1.0) -> tuple[subprocess.Popen[bytes], str]:
+    """``perfgate run`` measuring ``url``, ``settle`` s after Chromium started; and the folder
+    of its profiles."""
     (tmp_path / "targets.yml").write_text(f"""
 version: 1
 collectors:
@@ -50,12 +69,15 @@ reporters: {{json: {{path: result.json}}}}
             os.killpg(proc.pid, signal.SIGKILL)
             raise AssertionError(f"Chromium never started: {proc.communicate()[0]!r}")
         time.sleep(0.1)
-    time.sleep(1.0)  # Lighthouse is connecting or navigating
+    time.sleep(settle)  # Lighthouse is connecting or navigating
     return proc, str(scratch)
 
 
-def test_ctrl_c_stops_lighthouse_and_chromium_and_writes_the_reports(tools, pages, tmp_path):
-    proc, scratch = start_perfgate(tmp_path, pages.url("/slow"))
+def test_ctrl_c_stops_lighthouse_and_chromium_and_writes_the_reports(tools, pages, tmp_path,
+                                                                     scratch):
+    proc, folder = start_perfgate(tmp_path, scratch, pages.url("/slow"))
+    # both the profile and Chromium's own temporary folder are in it
+    assert {p.name[:4] for p in scratch.iterdir()} >= {"perf", "pgc-"}
     try:
         os.kill(proc.pid, signal.SIGINT)
         output, _ = proc.communicate(timeout=30)
@@ -67,17 +89,19 @@ def test_ctrl_c_stops_lighthouse_and_chromium_and_writes_the_reports(tools, page
     result = json.loads((tmp_path / "out" / "result.json").read_text())
     assert result["run"]["status"] == "interrupted"
     assert result["exit_code"] == 130
-    assert processes_under(scratch) == []
-    assert list((tmp_path / "tmp").iterdir()) == []  # every profile removed
+    assert processes_under(folder) == []
+    assert list(scratch.iterdir()) == []  # every profile and temporary folder removed
 
 
-def test_a_killed_perfgate_leaves_no_chromium(tools, pages, tmp_path):
-    proc, scratch = start_perfgate(tmp_path, pages.url("/slow"))
+def test_a_killed_perfgate_leaves_no_chromium(tools, pages, tmp_path, scratch):
+    # Killed as soon as Chromium runs, before it has opened its port: the browser told the
+    # watchdog of its process group and folders as it made them.
+    proc, folder = start_perfgate(tmp_path, scratch, pages.url("/slow"), settle=0.0)
     os.kill(proc.pid, signal.SIGKILL)  # only perfgate: the watchdog must do the rest
     proc.communicate(timeout=30)
     deadline = time.monotonic() + 15
-    while (processes_under(scratch) or list((tmp_path / "tmp").iterdir())) \
+    while (processes_under(folder) or list(scratch.iterdir())) \
             and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert processes_under(scratch) == []
-    assert list((tmp_path / "tmp").iterdir()) == []
+    assert processes_under(folder) == []
+    assert list(scratch.iterdir()) == []

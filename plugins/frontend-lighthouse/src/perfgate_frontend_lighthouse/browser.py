@@ -12,6 +12,10 @@ this browser all the same: its descendants, and the crash handler (``chrome_cras
 daemonises into a session of its own; it is found by the profile folder in its command line,
 a path made for this browser alone). Then the profile folder is removed.
 
+With a ``guard`` (``perfgate.watchdog()``), each folder is registered as soon as it is made
+and the process group as soon as Chromium is started, before it has opened its port: a
+perfgate killed while Chromium starts leaves nothing behind either.
+
 Flags are given once each (a second ``--headless=new`` makes Chromium fall back to the old
 headless mode): new headless, no sandbox when running as root (Chromium refuses to start as
 root with it), and the flags that keep Chromium off the network on its own (no background
@@ -31,6 +35,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Protocol
 
 import psutil
 
@@ -74,6 +79,19 @@ def _short_tmp() -> str:
     """The temporary folder, or /tmp where that one's path is too long for sockets in it."""
     tmp = tempfile.gettempdir()
     return tmp if len(tmp) <= 40 or not os.access("/tmp", os.W_OK) else "/tmp"
+
+
+class Guard(Protocol):
+    """Something that stops registered process groups and removes registered folders if
+    this process dies without doing it (``perfgate.watchdog()`` is one)."""
+
+    def add_group(self, pgid: int, grace: float = 5.0) -> None: ...
+
+    def remove_group(self, pgid: int) -> None: ...
+
+    def add_path(self, path: str | Path) -> None: ...
+
+    def remove_path(self, path: str | Path) -> None: ...
 
 
 class BrowserError(Exception):
@@ -132,10 +150,11 @@ class Browser:
     """
 
     def __init__(self, chromium: str, extra_flags: Sequence[str] = (),
-                 start_timeout: float = 30.0) -> None:
+                 start_timeout: float = 30.0, guard: Guard | None = None) -> None:
         self.chromium = chromium
         self.extra_flags = list(extra_flags)
         self.start_timeout = start_timeout
+        self.guard = guard
         self.profile: Path | None = None
         #: Chromium's temporary folder (``TMPDIR``), removed with the profile.
         self.scratch: Path | None = None
@@ -148,6 +167,8 @@ class Browser:
     def start(self) -> int:
         """Start Chromium and wait for its debugging port; raise :class:`BrowserError`."""
         self.profile = Path(tempfile.mkdtemp(prefix="perfgate-chromium-"))
+        if self.guard is not None:
+            self.guard.add_path(self.profile)
         self._log = self.profile / "chromium.log"
         argv = [self.chromium, *browser_flags(self.extra_flags),
                 f"--user-data-dir={self.profile}", "--remote-debugging-port=0", "about:blank"]
@@ -156,6 +177,8 @@ class Browser:
         # behind): removing both removes them. That folder is short, because Chromium puts a
         # Unix socket in it and a socket's path has at most 107 bytes.
         self.scratch = Path(tempfile.mkdtemp(prefix="pgc-", dir=_short_tmp()))
+        if self.guard is not None:
+            self.guard.add_path(self.scratch)
         env = {**os.environ, "XDG_CONFIG_HOME": str(self.profile),
                "XDG_CACHE_HOME": str(self.profile), "TMPDIR": str(self.scratch)}
         with open(self._log, "wb") as log:
@@ -166,6 +189,8 @@ class Browser:
             except OSError as exc:
                 self.stop()
                 raise BrowserError(f"cannot start {self.chromium}: {exc}") from None
+        if self.guard is not None:
+            self.guard.add_group(self.proc.pid, grace=2.0)
         with contextlib.suppress(psutil.Error):
             self.seen[self.proc.pid] = psutil.Process(self.proc.pid)
         try:
@@ -265,9 +290,13 @@ class Browser:
                 with contextlib.suppress(psutil.Error):
                     process.kill()
             psutil.wait_procs(late, timeout=10)
+        if self.guard is not None and self.proc is not None:
+            self.guard.remove_group(self.proc.pid)
         for folder in (self.profile, self.scratch):
             if folder is not None:
                 shutil.rmtree(folder, ignore_errors=True)
+                if self.guard is not None:
+                    self.guard.remove_path(folder)
         self.profile = self.scratch = None
         self._log = None
 

@@ -1,17 +1,20 @@
-"""The ``frontend-lighthouse`` collector: page speed before, during and after the load.
+"""The ``frontend-lighthouse`` collector: page speed before and after the load, or during a
+scenario.
 
 ``start()`` finds Chromium and Lighthouse (a missing one raises :class:`perfgate.RunError`
 saying what to install, so the checks on its metrics get an ``error`` verdict), then measures
-the ``before`` pages at once: the scenarios wait for them, the page is measured at rest. With
-``during`` a thread of its own measures the pages while the scenarios run, from ``start()``
-(plus ``delay``) until ``stop()``; a run still going when the load ends is cut and not
-counted, because it was not wholly under load. ``stop()`` measures the ``after`` pages.
+the ``before`` pages at once: the scenarios wait for them, the page is measured at rest.
+``stop()`` measures the ``after`` pages. With perfgate's ``during: <scenario>`` the core
+starts the collector when that scenario starts and stops it when it ends; a thread of the
+collector's own measures the pages from ``start()`` (plus ``delay``) until ``stop()``, and a
+run still going when the scenario ends is cut and not counted, because it was not wholly
+under load.
 
-Every number is a gauge tagged ``page``, ``url``, ``preset`` and ``when``, sampled when the
-runs ended. Audits beyond the fixed metrics (``frontend.audit.<id>``,
-``frontend.audit_score.<id>``) are recorded when a target names them or ``audits:`` lists
-them. ``details`` holds each page's runs, numbers and report paths (relative to the
-output folder).
+Every number is a gauge tagged ``page``, ``url``, ``preset`` and ``when`` (``before``,
+``during`` or ``after``), sampled when the runs ended. Audits beyond the fixed metrics
+(``frontend.audit.<id>``, ``frontend.audit_score.<id>``) are recorded when a target names
+them or ``audits:`` lists them. ``details`` holds each page's runs, numbers and report
+paths (relative to the output folder).
 """
 
 from __future__ import annotations
@@ -85,7 +88,7 @@ class FrontendLighthouse(Collector[LighthouseConfig]):
 
     name = "frontend-lighthouse"
     summary = ("page speed from the real Lighthouse in headless Chromium (scores, Web Vitals, "
-               "load time), before, during or after the load")
+               "load time), before or after the load, or during a scenario")
 
     @classmethod
     def produces(cls, config: LighthouseConfig) -> list[MetricInfo]:
@@ -136,7 +139,7 @@ class FrontendLighthouse(Collector[LighthouseConfig]):
 
     def stop(self) -> MetricSet:
         if self._during is not None:
-            self._during_halt.phase_over.set()  # the load is over: cut a run still going
+            self._during_halt.phase_over.set()  # the scenario is over: cut a run still going
             self._during.join()
         if "after" in self.config.phases() and not self.context.stopping.is_set():
             self._measure_pages("after", _Halt(self.context.stopping))
@@ -188,7 +191,7 @@ class FrontendLighthouse(Collector[LighthouseConfig]):
         deadline = time.monotonic() + self.config.delay
         while time.monotonic() < deadline:
             if self._during_halt.is_set():
-                self.fail(f"{self.instance}: the load ended within delay: "
+                self.fail(f"{self.instance}: scenario {self.config.during} ended within delay: "
                           f"{self.config.delay:g}s, before any page was measured under it")
                 return
             time.sleep(0.05)
@@ -221,10 +224,10 @@ class FrontendLighthouse(Collector[LighthouseConfig]):
             if halt.run_stopping.is_set():
                 self.fail(f"{self.instance}: {label}: interrupted ({done})")
             else:
-                self.fail(f"{self.instance}: {label}: the load ended while Lighthouse was "
-                          f"still measuring the page under it ({done}; a cut run does not "
-                          "count): give the load more time, or measure fewer pages, presets "
-                          "or runs")
+                self.fail(f"{self.instance}: {label}: scenario {self.config.during} ended "
+                          f"while Lighthouse was still measuring the page under it ({done}; "
+                          "a cut run does not count): give the scenario more time, or "
+                          "measure fewer pages, presets or runs")
         tags = {"page": result.page, "url": result.url, "preset": result.preset,
                 "when": when}
         for metric, (value, unit) in result.values.items():
@@ -247,6 +250,8 @@ class FrontendLighthouse(Collector[LighthouseConfig]):
         representative = result.representative
         return {
             "page": result.page, "url": result.url, "preset": result.preset, "when": when,
+            # the scenario a ``during`` page was measured under
+            "scenario": self.config.during if when == "during" else None,
             "started": result.started, "finished": result.finished,
             "aggregation": result.aggregation,
             "values": {m: result.values[m][0] for m in SUMMARY if m in result.values},

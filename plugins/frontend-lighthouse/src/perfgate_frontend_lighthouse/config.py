@@ -9,10 +9,15 @@
         presets: [mobile, desktop]   # Lighthouse's mobile (default) and desktop configs
         runs: 3
         aggregation: median-run      # median | optimistic | pessimistic
-        when: [before, during]       # at rest, before the load; and while it runs
+        when: [before, after]        # at rest, before the load and after it
         settings:                    # Lighthouse's own settings, by Lighthouse's names
           throttlingMethod: simulate
           throttling: {cpuSlowdownMultiplier: 4}
+      under-load:                    # the same page while the scenario "load" runs
+        type: frontend-lighthouse
+        service: web
+        pages: [/]
+        during: load                 # perfgate's own key: start and stop with that scenario
 
 ``settings`` takes Lighthouse's names as they are (camelCase, as in a Lighthouse config or
 Lighthouse CI's ``collect.settings``), so a ``lighthouserc`` can be copied over; each is
@@ -26,6 +31,7 @@ from typing import Literal
 from pydantic import (
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationInfo,
     field_validator,
@@ -37,6 +43,8 @@ from perfgate import ComponentConfig, Duration, load_allowed
 from perfgate_frontend_lighthouse.browser import check_flags
 
 Preset = Literal["mobile", "desktop"]
+#: When the pages are measured: ``before`` and ``after`` the load, or ``during`` a scenario
+#: (perfgate's ``during: <scenario>`` key on the collector).
 When = Literal["before", "during", "after"]
 #: The methods of :mod:`perfgate_frontend_lighthouse.aggregate`.
 Aggregation = Literal["median-run", "median", "optimistic", "pessimistic"]
@@ -111,9 +119,10 @@ class LighthouseConfig(ComponentConfig):
     #: Lighthouse runs per page and preset.
     runs: int = Field(default=3, ge=1, le=25)
     aggregation: Aggregation = "median-run"
-    #: ``before`` the load (at rest), ``during`` it, ``after`` it; one or several.
-    when: When | list[When] = "before"
-    #: With ``during``: how long to let the load run before the first page is opened.
+    #: ``before`` the load (at rest), ``after`` it, or both (default: ``before``). Under a
+    #: scenario's load: perfgate's ``during: <scenario>`` key instead.
+    when: Literal["before", "after"] | list[Literal["before", "after"]] | None = None
+    #: With ``during:``: how long to let the scenario run before the first page is opened.
     delay: Duration = 0.0
     #: Lighthouse categories to run and score (``frontend.<category>_score``).
     categories: list[str] = Field(default=["performance"], min_length=1)
@@ -131,6 +140,19 @@ class LighthouseConfig(ComponentConfig):
     timeout: Duration = 120.0
     #: Where Lighthouse's reports go, under ``--output`` (a folder per collector inside).
     reports: str = "lighthouse"
+
+    #: The scenario of perfgate's ``during:`` key, from the validation context.
+    _during: str | None = PrivateAttr(default=None)
+
+    @field_validator("when", mode="before")
+    @classmethod
+    def _during_is_perfgates(cls, value: object) -> object:
+        if value == "during" or (isinstance(value, list) and "during" in value):
+            raise ValueError("when: during is perfgate's own key now: give this collector "
+                             "during: <scenario> (the scenario to measure the pages under); "
+                             "for the pages at rest too, add a second frontend-lighthouse "
+                             "collector with when: before")
+        return value
 
     @field_validator("chrome_flags")
     @classmethod
@@ -172,6 +194,25 @@ class LighthouseConfig(ComponentConfig):
             raise ValueError("pages given as paths need service: (the service they are on)")
         return self
 
+    @model_validator(mode="after")
+    def _when_or_during(self, info: ValidationInfo) -> LighthouseConfig:
+        during = (info.context or {}).get("during")
+        if during is not None and self.when is not None:
+            raise ValueError(f"when: and during: exclude each other: with during: {during} "
+                             f"the pages are measured while {during} runs; for the pages at "
+                             "rest, add a second frontend-lighthouse collector with "
+                             "when: before")
+        if during is None and "delay" in self.model_fields_set:
+            raise ValueError("delay: is for a collector with during: <scenario> (how long "
+                             "the scenario runs before the first page is opened)")
+        self._during = during
+        return self
+
+    @property
+    def during(self) -> str | None:
+        """The scenario the pages are measured under (perfgate's ``during:``), or None."""
+        return self._during
+
     def page_list(self) -> list[tuple[str, str]]:
         """``(name, path or URL)`` of every page; a list's entries are their own names."""
         if isinstance(self.pages, dict):
@@ -179,6 +220,8 @@ class LighthouseConfig(ComponentConfig):
         return [(page, page) for page in self.pages]
 
     def phases(self) -> list[When]:
-        """When to measure, in the order it happens."""
-        chosen = self.when if isinstance(self.when, list) else [self.when]
+        """When to measure, in the order it happens: ``during`` alone with ``during:``."""
+        if self._during is not None:
+            return ["during"]
+        chosen = self.when if isinstance(self.when, list) else [self.when or "before"]
         return [w for w in _ORDER if w in chosen]

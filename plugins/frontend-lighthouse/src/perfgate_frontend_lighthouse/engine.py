@@ -26,10 +26,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from perfgate_frontend_lighthouse.aggregate import aggregate, median_run
-from perfgate_frontend_lighthouse.browser import Browser
+from perfgate_frontend_lighthouse.browser import Browser, Guard
 from perfgate_frontend_lighthouse.lhr import LighthouseResult, read_result
 from perfgate_frontend_lighthouse.runner import (
-    Guard,
     Interrupted,
     LighthouseFailed,
     LighthouseProcess,

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from perfgate_frontend_lighthouse.browser import Browser
+from perfgate_frontend_lighthouse.browser import Browser, Guard
 
 #: Lighthouse's ``--preset`` for each preset name; mobile is Lighthouse's default config.
 PRESETS: dict[str, str | None] = {"mobile": None, "desktop": "desktop"}
@@ -39,19 +39,6 @@ class StopSignal(Protocol):
     """What says a measurement must end now: a ``threading.Event`` is one."""
 
     def is_set(self) -> bool: ...
-
-
-class Guard(Protocol):
-    """Something that stops registered process groups and removes registered folders if
-    this process dies without doing it (``perfgate.watchdog()`` is one)."""
-
-    def add_group(self, pgid: int, grace: float = 5.0) -> None: ...
-
-    def remove_group(self, pgid: int) -> None: ...
-
-    def add_path(self, path: str | Path) -> None: ...
-
-    def remove_path(self, path: str | Path) -> None: ...
 
 
 class LighthouseFailed(Exception):
@@ -167,25 +154,17 @@ def run_lighthouse(lighthouse: str, chromium: str, url: str, base: Path, *,
     for stale in (files.json, files.html):
         stale.unlink(missing_ok=True)
     log = Path(f"{base}.lighthouse.log")
-    browser = Browser(chromium, chrome_flags)
+    # The browser tells the guard of its folders and process group as it makes them.
+    browser = Browser(chromium, chrome_flags, guard=guard)
     process: LighthouseProcess | None = None
-    groups: list[int] = []  # what the guard was told about
-    folders: list[Path] = []
     try:
         port = browser.start()
         assert browser.profile is not None and browser.proc is not None
-        if guard is not None:
-            groups.append(browser.proc.pid)
-            folders += [f for f in (browser.profile, browser.scratch) if f is not None]
-            guard.add_group(browser.proc.pid, grace=2.0)
-            for folder in folders:
-                guard.add_path(folder)
         scratch = browser.profile / "lighthouse-tmp"  # removed with the profile
         scratch.mkdir()
         argv = lighthouse_argv(lighthouse, url, port, base, preset, categories, settings or {})
         process = LighthouseProcess(argv, {**os.environ, "TMPDIR": str(scratch)}, log)
         if guard is not None:
-            groups.append(process.proc.pid)
             guard.add_group(process.proc.pid, grace=2.0)
         if watch is not None:
             watch(browser, process)
@@ -207,12 +186,9 @@ def run_lighthouse(lighthouse: str, chromium: str, url: str, base: Path, *,
     finally:
         if process is not None:
             process.kill()
+            if guard is not None:
+                guard.remove_group(process.proc.pid)
         browser.stop()
-        if guard is not None:
-            for pgid in groups:
-                guard.remove_group(pgid)
-            for folder in folders:
-                guard.remove_path(folder)
     if code != 0:
         reason = _runtime_error(files.json)
         if reason is None:
