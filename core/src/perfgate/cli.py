@@ -19,6 +19,7 @@ from tabulate import tabulate
 from perfgate.api import load
 from perfgate.commands import Command, plugin_commands
 from perfgate.compare import COMPARE_HEADERS, compare_results, comparison_table
+from perfgate.components import Reporter
 from perfgate.context import RunOptions, is_loopback
 from perfgate.errors import ConfigError, ExitCode, PerfgateError
 from perfgate.lifecycle import execute
@@ -166,7 +167,7 @@ def add_reporters(targets: TargetsFile, host: PluginHost, wanted: Sequence[str])
     for text in wanted:
         name, path = parse_reporter(text)
         use = targets.reporters.get(name)
-        cls = use.cls if use is not None else host.registry.get("reporter", name)
+        cls = use.cls if use is not None else host.registry.find(Reporter, name)
         if cls is None:
             installed = ", ".join(host.registry.names("reporter")) or "none"
             raise ConfigError(f"--reporter {text!r}: unknown reporter {name!r}. Installed "

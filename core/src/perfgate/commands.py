@@ -80,9 +80,9 @@ def run_targets_file(path: str | os.PathLike[str], options: RunOptions,
     :return: the final result document; its ``exit_code`` is the run's.
     :raises perfgate.ConfigError: the file is wrong.
     """
+    from perfgate.lifecycle import execute
     from perfgate.loader import load_targets
     from perfgate.plugins import PluginHost, extra_plugins
-    from perfgate.run import execute
 
     with extra_plugins(*plugins):
         host = PluginHost.load()

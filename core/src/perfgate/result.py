@@ -15,7 +15,7 @@ from enum import StrEnum
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, NotRequired, TypedDict
 
 from perfgate.errors import BaselineError
 from perfgate.metrics import Kind, Metric, MetricSet, aggregation_unit
@@ -88,8 +88,10 @@ class RunInfo(TypedDict, total=False):
     time_scale: float
     fail_on: str
     only: list[str]
-    #: ``completed``, ``broken`` or ``interrupted``.
+    #: ``completed``, ``broken``, ``interrupted`` or ``aborted``.
     status: str
+    #: the check whose ``abort_on_fail`` stopped the load, and when; None if none did.
+    aborted: dict[str, Any] | None
 
 
 #: ``summary``: how many checks there are, and how many have each verdict.
@@ -109,6 +111,10 @@ class ScenarioRecord(TypedDict):
     error: str | None
     start_time: float
     after: str | None
+    #: why requests failed, per endpoint and reason (:class:`perfgate.RequestFailure`).
+    failures: NotRequired[list[dict[str, Any]]]
+    #: how each response check went (:class:`perfgate.CheckResult`).
+    response_checks: NotRequired[list[dict[str, Any]]]
 
 
 class ErrorRecord(TypedDict):

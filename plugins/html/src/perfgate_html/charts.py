@@ -106,17 +106,21 @@ class ChartIds:
 
 def scenario_bands(result: ResultDocument, t0: float) -> list[Band]:
     """Each scenario that ran, as a band on the time axis."""
-    return [Band(str(s.get("name")), round(float(s["started"]) - t0, 3),
-                 round(float(s["finished"]) - t0, 3))
-            for s in result.scenarios
-            if s.get("started") is not None and s.get("finished") is not None]
+    bands = []
+    for s in result.scenarios:
+        started, finished = s.get("started"), s.get("finished")
+        if started is not None and finished is not None:
+            bands.append(Band(str(s.get("name")), round(float(started) - t0, 3),
+                              round(float(finished) - t0, 3)))
+    return bands
 
 
 def load_start(result: ResultDocument) -> float:
     """When the load began: the first scenario's start, else the run's."""
-    starts = [s["started"] for s in result.scenarios if s.get("started") is not None]
+    starts = [float(started) for s in result.scenarios
+              if (started := s.get("started")) is not None]
     if starts:
-        return float(min(starts))
+        return min(starts)
     return float(result.run.get("started") or 0.0)
 
 

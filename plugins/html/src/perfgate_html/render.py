@@ -159,7 +159,7 @@ def _heading_words(result: ResultDocument, title: str) -> str:
 
 def _headline(result: ResultDocument, title: str) -> str:
     word, cls = _status_word(result)
-    summary = result.summary or {}
+    summary: dict[str, int] = dict(result.summary or {})  # type: ignore[arg-type]
     counts = " · ".join(
         f'<span class="count v-{v}">{VERDICT_MARKS[v]} {int(summary.get(v, 0))} {v}</span>'
         for v in VERDICT_MARKS)
@@ -350,7 +350,7 @@ def _scenarios(result: ResultDocument, metrics: MetricSet, baseline: Baseline | 
     info = {str(s.get("name")): s for s in result.scenarios}
     rows = []
     for name in names:
-        scenario = info.get(name, {})
+        scenario: dict[str, Any] = dict(info.get(name, {}))
         status = str(scenario.get("status", "completed"))
         rows.append([escape(name), escape(scenario.get("driver", "")),
                      f"{SCENARIO_MARKS.get(status, '?')} {escape(status)}",

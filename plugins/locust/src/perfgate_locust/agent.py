@@ -84,7 +84,9 @@ class _Master:
         options = environment.parsed_options
         self.control = options.perfgate_control
         self.run_time = options.perfgate_run_time
-        self.stages = json.loads(options.perfgate_stages) if options.perfgate_stages else None
+        #: ``[start_users, [[seconds, users], ...]]`` for a ramp, None for a constant count.
+        self.stages: tuple[int, list[list[float]]] | None = (
+            json.loads(options.perfgate_stages) if options.perfgate_stages else None)
         self.out = open(options.perfgate_events, "a", encoding="utf-8")  # noqa: SIM115
         self.missing: set[str] = set()
         self.joined: set[str] = set()
@@ -138,6 +140,7 @@ class _Master:
     def ramp(self) -> None:
         """Every second, set the users the stages ask for now (spawned within the second);
         the run time, the stages' sum, then stops the test as it stops any other."""
+        assert self.stages is not None  # spawned only for a ramp
         start, stages = self.stages
         rate = float(max([start, *(target for _, target in stages), 1]))
         began, users = time.monotonic(), start
