@@ -16,8 +16,23 @@ SIZE_UNITS = {"B": 1.0, "KB": 1024.0, "MB": 1024.0**2, "GB": 1024.0**3}  # base:
 THRESHOLD_UNITS = {**TIME_UNITS, **SIZE_UNITS, "%": 1.0}
 
 
+#: The longest duration perfgate takes: a year. Longer is a typo (or an attempt to make a
+#: timeout that never fires), and beyond about 292 years a clock cannot even hold it.
+MAX_DURATION = 365 * 24 * 3600.0
+
+
 def parse_duration(value: object) -> float:
-    """``"1m30s"`` → 90.0 seconds. A bare number is seconds. Raises ``ValueError``."""
+    """``"1m30s"`` → 90.0 seconds. A bare number is seconds. Raises ``ValueError``, also
+    beyond :data:`MAX_DURATION`."""
+    seconds = _parse_duration(value)
+    if seconds > MAX_DURATION:
+        shown = repr(value) if len(repr(value)) <= 30 else repr(value)[:27] + "..."
+        raise ValueError(f"{shown} is longer than a year (8760h), the longest duration "
+                         "perfgate takes")
+    return seconds
+
+
+def _parse_duration(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError("expected a duration like 30s, 500ms, 1m30s")
     if isinstance(value, int | float):

@@ -24,6 +24,16 @@ INTERPOLATION = re.compile(r"\$\{(env|secret):([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]
 #: Environment variables whose values are treated as secrets even when read with ``env:``.
 SECRET_NAME = re.compile(r"PASS|SECRET|TOKEN|KEY|DSN|AUTH|CRED|PRIVATE|COOKIE", re.I)
 
+#: A targets file is read whole, so its size is bounded: a real one is a few kilobytes.
+MAX_BYTES = 1 << 20
+#: Values a file may expand to: aliases (``*name``) repeat what they point to, and a few
+#: hundred bytes of aliases that repeat each other would otherwise expand to gigabytes.
+MAX_VALUES = 20_000
+#: Nesting of mappings and lists; deeper is no targets file, and would exhaust the stack.
+MAX_DEPTH = 64
+#: Integers must fit in 64 bits: every count, rate and size perfgate hands on does.
+MAX_INT = (1 << 63) - 1
+
 
 @dataclass
 class LineMap:
@@ -63,9 +73,19 @@ class _Builder:
         self.secrets: set[str] = set()
         self.missing: list[ConfigError] = []
         self.loader: yaml.SafeLoader | None = None
+        #: Values built so far, aliases expanded.
+        self.values = 0
 
     def build(self, node: yaml.Node, key_path: Path_) -> Any:
         mark = node.start_mark
+        self.values += 1
+        if self.values > MAX_VALUES:
+            raise ConfigError(f"the file expands to more than {MAX_VALUES} values (aliases "
+                              "that repeat each other?); a targets file is far smaller",
+                              self._loc(node), format_key(key_path))
+        if len(key_path) > MAX_DEPTH:
+            raise ConfigError(f"nested more than {MAX_DEPTH} levels deep", self._loc(node),
+                              format_key(key_path[:MAX_DEPTH]))
         self.lines.values[key_path] = (mark.line + 1, mark.column + 1)
         if isinstance(node, yaml.MappingNode):
             out: dict[Any, Any] = {}
@@ -99,9 +119,17 @@ class _Builder:
         assert self.loader is not None
         if not isinstance(node, yaml.ScalarNode):
             return self.build(node, key_path)
-        value = self.loader.construct_object(node, deep=True)
+        try:
+            value = self.loader.construct_object(node, deep=True)
+        except ValueError:  # an integer of thousands of digits
+            raise ConfigError(f"{node.value[:20]}... is out of range: a number here fits in "
+                              f"64 bits (at most {MAX_INT})", self._loc(node),
+                              format_key(key_path)) from None
         if isinstance(value, str) and "${" in value:
             value = self._interpolate(value, node, key_path)
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+            raise ConfigError(f"{node.value} is out of range: a number here fits in 64 bits "
+                              f"(at most {MAX_INT})", self._loc(node), format_key(key_path))
         return value
 
     def _interpolate(self, text: str, node: yaml.Node, key_path: Path_) -> str:
@@ -124,11 +152,53 @@ class _Builder:
         return INTERPOLATION.sub(replace, text)
 
 
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing nesting deeper than :data:`MAX_DEPTH` as it scans and
+    composes: its scanner slows down with every open level and its composer recurses once
+    per level, so a deep file would take minutes or exhaust the stack."""
+
+    depth = 0
+
+    def _too_deep(self) -> ConfigError:
+        mark = self.get_mark()
+        return ConfigError(f"nested more than {MAX_DEPTH} levels deep",
+                           Location(str(self.name), mark.line + 1, mark.column + 1))
+
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:
+        if self.flow_level >= MAX_DEPTH:
+            raise self._too_deep()
+        super().fetch_flow_collection_start(TokenClass)  # type: ignore[no-untyped-call]
+
+    def add_indent(self, column: int) -> bool:
+        if len(self.indents) >= MAX_DEPTH:
+            raise self._too_deep()
+        return bool(super().add_indent(column))  # type: ignore[no-untyped-call]
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH + 1:
+                mark = self.peek_event().start_mark
+                raise ConfigError(f"nested more than {MAX_DEPTH} levels deep",
+                                  Location(str(self.name), mark.line + 1, mark.column + 1))
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        finally:
+            self.depth -= 1
+
+
 def load_yaml(text: str, path: str,
               environ: dict[str, str] | None = None) -> tuple[Any, LineMap, set[str]]:
-    """Parse ``text``; return (data, line map, secret values met during interpolation)."""
+    """Parse ``text``; return (data, line map, secret values met during interpolation).
+
+    Bounded: at most :data:`MAX_BYTES` of text, :data:`MAX_VALUES` values once aliases are
+    expanded, :data:`MAX_DEPTH` levels of nesting, integers of 64 bits.
+    """
+    if len(text) > MAX_BYTES:
+        raise ConfigError(f"the file is larger than {MAX_BYTES // 1024} KiB; a targets file "
+                          "is a few kilobytes", Location(path))
     builder = _Builder(path, dict(os.environ if environ is None else environ))
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
+    loader.name = path
     builder.loader = loader
     try:
         node = loader.get_single_node()
