@@ -122,7 +122,7 @@ class ServiceConfig(ComponentConfig):
     url: str
     health: str | None = None
     start: str | list[str] | None = None
-    start_timeout: Duration = 30.0
+    start_timeout: Duration = Field(default=30.0, gt=0)
     stop_timeout: Duration = 10.0
     cwd: str | None = None
     env: TextMap = Field(default_factory=dict)

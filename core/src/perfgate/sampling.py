@@ -13,7 +13,7 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from perfgate.components import Collector, ConfigT
 from perfgate.config import ComponentConfig, Duration
@@ -37,7 +37,7 @@ class SamplingConfig(ComponentConfig):
     #: How long connecting, or one sample, may take before the server counts as not
     #: answering (a sample still waiting then is aborted and recorded as failed). The
     #: collector enforces it where it connects and reads.
-    timeout: Duration = 5.0
+    timeout: Duration = Field(default=5.0, gt=0)
 
     @field_validator("interval")
     @classmethod

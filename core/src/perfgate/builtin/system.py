@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psutil
+from pydantic import Field
 
 from perfgate import (
     ComponentConfig,
@@ -33,7 +34,7 @@ from perfgate import (
 
 
 class SystemConfig(ComponentConfig):
-    interval: Duration = 1.0
+    interval: Duration = Field(default=1.0, gt=0)
     #: Built-in check that the load generator itself was not saturated.
     check_load_generator: bool = True
     #: Measure the process tree of every service perfgate started (``service.*``).

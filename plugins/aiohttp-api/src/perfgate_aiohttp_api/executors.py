@@ -72,8 +72,8 @@ class ConstantVus(Executor):
     """A fixed number of VUs looping over iterations for ``duration``."""
 
     executor: Literal["constant-vus"] = "constant-vus"
-    vus: int = Field(default=1, ge=1)
-    duration: Duration
+    vus: int = Field(default=1, ge=1, le=100_000)
+    duration: Duration = Field(gt=0)
     needs = {"duration": "how long the VUs run, e.g. duration: 30s"}
 
     def planned_duration(self, scale: float) -> float | None:
@@ -107,9 +107,9 @@ class RampingVus(Executor):
 class Iterations(Executor):
     """A number of iterations, then the scenario ends (after ``max_duration`` at most)."""
 
-    vus: int = Field(default=1, ge=1)
+    vus: int = Field(default=1, ge=1, le=100_000)
     iterations: int = Field(ge=1)
-    max_duration: Duration = 600.0
+    max_duration: Duration = Field(default=600.0, gt=0)
     needs = {"iterations": "how many iterations to run, e.g. iterations: 1000"}
     #: Iterations are a pool all VUs draw from (else: each VU runs all of them).
     shared: ClassVar[bool] = False
@@ -147,8 +147,8 @@ class ArrivalRate(Executor):
 
     open_model = True
     time_unit: Duration = 1.0
-    pre_allocated_vus: int | None = Field(default=None, ge=1)
-    max_vus: int | None = Field(default=None, ge=1)
+    pre_allocated_vus: int | None = Field(default=None, ge=1, le=100_000)
+    max_vus: int | None = Field(default=None, ge=1, le=100_000)
 
     @field_validator("time_unit")
     @classmethod
@@ -192,8 +192,8 @@ class ConstantArrivalRate(ArrivalRate):
     """``rate`` iterations per ``time_unit`` for ``duration``."""
 
     executor: Literal["constant-arrival-rate"] = "constant-arrival-rate"
-    rate: float = Field(gt=0)
-    duration: Duration
+    rate: float = Field(gt=0, le=1_000_000)
+    duration: Duration = Field(gt=0)
     needs = {"rate": "iterations per time_unit, e.g. rate: 200",
              "duration": "how long iterations start, e.g. duration: 30s"}
 

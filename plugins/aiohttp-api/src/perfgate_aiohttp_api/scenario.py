@@ -97,7 +97,7 @@ class HttpScenario(DriverScenario):
     #: Test data: CSV or JSON files whose rows fill ``${NAME.COLUMN}`` in requests and flows.
     data: dict[str, DataSource] = Field(default_factory=dict)
     workers: int | Literal["auto"] = 1
-    timeout: Duration = 60.0
+    timeout: Duration = Field(default=60.0, gt=0)
     insecure_skip_tls_verify: bool = False
     #: Statuses that are not failures (default: 100-399, as k6's expected responses).
     expected_statuses: list[int] | None = None

@@ -137,7 +137,7 @@ class LighthouseConfig(ComponentConfig):
     #: The Lighthouse CLI (default: the cache folder, then ``lighthouse`` on PATH).
     lighthouse: str | None = None
     #: How long one Lighthouse run may take.
-    timeout: Duration = 120.0
+    timeout: Duration = Field(default=120.0, gt=0)
     #: Where Lighthouse's reports go, under ``--output`` (a folder per collector inside).
     reports: str = "lighthouse"
 

@@ -46,8 +46,8 @@ class K6Scenario(DriverScenario):
 
     #: The k6 script (JavaScript or TypeScript), relative to the targets file's folder.
     script: str = Field(min_length=1)
-    vus: int | None = Field(default=None, ge=0)
-    duration: Duration | None = None
+    vus: int | None = Field(default=None, ge=0, le=100_000)
+    duration: Duration | None = Field(default=None, gt=0)
     iterations: int | None = Field(default=None, ge=1)
     stages: list[Stage] | None = Field(default=None, min_length=1)
     #: Environment variables for the script (``__ENV``); ``BASE_URL`` comes from ``service``.

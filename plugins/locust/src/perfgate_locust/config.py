@@ -80,11 +80,11 @@ class LocustScenario(DriverScenario):
     requests: list[RequestSpec] = Field(default_factory=list)
     flows: list[FlowSpec] = Field(default_factory=list)
     #: Concurrent users (Locust's ``--users``; ``vus`` is accepted too).
-    users: int = Field(default=1, ge=1, validation_alias=AliasChoices("users", "vus"))
+    users: int = Field(default=1, ge=1, le=100_000, validation_alias=AliasChoices("users", "vus"))
     #: Users started per second (default: all of them within the first second).
     spawn_rate: float | None = Field(default=None, gt=0)
     #: How long the load runs (with ``stages``: their sum, not given).
-    duration: Duration | None = None
+    duration: Duration | None = Field(default=None, gt=0)
     #: ``ramping-vus``: users at the start, then each stage moves linearly to its target.
     start_vus: int = Field(default=0, ge=0)
     stages: list[Stage] | None = Field(default=None, min_length=1)
@@ -103,11 +103,11 @@ class LocustScenario(DriverScenario):
     #: The master's port (default: a free port, or Locust's 5557 with remote workers).
     master_bind_port: int | None = Field(default=None, ge=1, le=65535)
     #: How long the master waits for all workers to join before the run fails.
-    join_timeout: Duration = 60.0
+    join_timeout: Duration = Field(default=60.0, gt=0)
     #: Locust's ``--stop-timeout``: at the end, users finish the task they are in, up to this.
     graceful_stop: Duration = 30.0
     #: Generated locustfile: the timeout of one request, and TLS verification.
-    timeout: Duration = 60.0
+    timeout: Duration = Field(default=60.0, gt=0)
     insecure_skip_tls_verify: bool = False
     #: Generated locustfile: statuses that are not failures (default 100-399, as ``http``).
     expected_statuses: list[int] | None = None
