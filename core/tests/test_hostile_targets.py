@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from perfgate import FlowSpec, RequestSpec, check_request_hosts, check_requests
 from perfgate.cli import main
+from perfgate.httpspec import fixed_origin
 from perfgate.yamlmap import MAX_BYTES, MAX_DEPTH, MAX_INT, MAX_VALUES
 
 pytestmark = pytest.mark.usefixtures("test_plugins")
@@ -23,9 +25,9 @@ PERFGATE = Path(sys.executable).parent / "perfgate"
 E2E = Path(__file__).resolve().parents[2] / "tests" / "e2e"
 
 #: 548 bytes that expand to 9^9 (387 million) strings: about a gigabyte once built.
-ALIAS_BOMB = 'version: 1\na: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
-    f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]\n"
-    for a, b in zip("abcdefgh", "bcdefghi", strict=True))
+ALIAS_BOMB = ('version: 1\na: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+              + "".join(f"{b}: &{b} [{', '.join([f'*{a}'] * 9)}]\n"
+                        for a, b in zip("abcdefgh", "bcdefghi", strict=True)))
 
 
 def check(tmp_path: Path, text: str | bytes, capsys: pytest.CaptureFixture[str]
@@ -127,3 +129,35 @@ def test_the_command_answers_a_bomb_in_bounded_memory(tmp_path):
     assert code == 2 and f"{bomb}:" in err and "Traceback" not in err
     assert kib < valid_kib + 64 * 1024, f"{kib / 1024:.0f} MiB vs {valid_kib / 1024:.0f} MiB"
     assert seconds < 3 * valid_seconds + 1, f"{seconds:.2f}s vs {valid_seconds:.2f}s"
+
+
+@pytest.mark.parametrize("number", ["9" * 400, "1e400", "1e16"])
+def test_a_threshold_no_measurement_can_cross_is_refused(tmp_path, capsys, number):
+    text = ("version: 1\nscenarios:\n  load: {driver: synthetic}\ntargets:\n"
+            f"  t: {{metric: synthetic.latency, target: 'p(95) < {number}ms'}}\n")
+    code, err, path = check(tmp_path, text, capsys)
+    assert code == 2
+    assert err.startswith(f"perfgate: error: {path}:5:42: targets.t.target: bad threshold: "
+                          "the number is out of range (at most 1e+15)"), err
+
+
+@pytest.mark.parametrize(("url", "refused"), [
+    ("http://${host}/items", True),
+    ("${next}", True),
+    ("http://api${n}.localhost/x", True),
+    ("http://127.0.0.1:8000/items/${id}", False),
+    ("http://127.0.0.1:8000?q=${id}", False),
+])
+def test_a_url_whose_host_is_a_template_is_refused_before_the_run(url, refused):
+    flow = FlowSpec(name="f", steps=[
+        RequestSpec(url="http://127.0.0.1:8000/login", capture={"host": "$.h", "next": "$.n",
+                                                                 "n": "$.n", "id": "$.id"}),
+        RequestSpec(url=url)])
+    if refused:
+        with pytest.raises(ValueError, match="the scheme and host of a url cannot be a "
+                                             "template"):
+            check_requests([], [flow], has_base=False)
+    else:
+        check_requests([], [flow], has_base=False)
+        check_request_hosts(None, [], [flow], [])
+    assert (fixed_origin(url) is None) is refused

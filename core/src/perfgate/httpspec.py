@@ -26,7 +26,7 @@ from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from perfgate.config import ComponentConfig, Duration
 from perfgate.context import load_allowed
-from perfgate.jsonpath import TEMPLATE
+from perfgate.jsonpath import TEMPLATE, has_template
 from perfgate.testdata import ITERATION_VARIABLES, DataSource
 
 
@@ -153,6 +153,11 @@ def check_requests(requests: list[RequestSpec], flows: list[FlowSpec], has_base:
             if spec.path is not None:
                 raise ValueError(f"request {spec.label!r} has a path but the scenario has "
                                  "neither service nor url")
+    for spec in all_requests(requests, flows):
+        if spec.url is not None and has_template(spec.url) and fixed_origin(spec.url) is None:
+            raise ValueError(f"request {spec.label!r}: the scheme and host of a url cannot "
+                             "be a template: where load goes is checked before the run, so "
+                             "write them out and put templates in the path")
     for spec in requests:
         _check_variables(spec, known, f"request {spec.label!r}")
     for flow in flows:
@@ -170,9 +175,19 @@ def check_request_hosts(url: str | None, requests: list[RequestSpec], flows: lis
     driver, which checks it when it is known.
     """
     for target in [url, *(spec.url for spec in all_requests(requests, flows))]:
-        if target and "${" not in target and not load_allowed(target, allow_hosts):
-            raise ValueError(f"refusing to send load to {target}: its host is neither "
+        origin = fixed_origin(target) if target else None
+        if origin and not load_allowed(origin, allow_hosts):
+            raise ValueError(f"refusing to send load to {origin}: its host is neither "
                              "loopback nor listed under allow_hosts:")
+
+
+def fixed_origin(url: str) -> str | None:
+    """``scheme://host:port`` of ``url`` when no template stands in it (templates may
+    follow, in the path or the query), else None."""
+    m = re.match(r"(https?://[^/?#]+)([/?#]|$)", url.split("${", 1)[0], re.I)
+    if m is None or (not m.group(2) and "${" in url):  # http://${host}, http://api${n}.x
+        return None
+    return m.group(1)
 
 
 def _check_variables(spec: RequestSpec, known: set[str], where: str) -> None:

@@ -37,6 +37,8 @@ from perfgate.metrics import (
 )
 from perfgate.units import SIZE_UNITS, THRESHOLD_UNITS, TIME_UNITS, dimension
 
+#: The largest number a threshold may hold: 10^15 ms is 31,000 years.
+MAX_VALUE = 1e15
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le, ">=": operator.ge, "==": operator.eq, "!=": operator.ne,
     "<": operator.lt, ">": operator.gt,
@@ -150,6 +152,9 @@ def parse_threshold(text: str) -> Threshold:
     if not number:
         raise ThresholdSyntaxError("expected a number", text, pos)
     value = float(number.group(0))
+    if not abs(value) <= MAX_VALUE:  # inf from 999...9: a limit no measurement crosses
+        raise ThresholdSyntaxError(f"the number is out of range (at most {MAX_VALUE:g}): a "
+                                   "limit that large can never be crossed", text, pos)
     pos = number.end()
     unit = None
     unit_match = _UNIT.match(text, pos)
