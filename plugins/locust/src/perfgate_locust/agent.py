@@ -31,12 +31,15 @@ import json
 import os
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import gevent
 import psutil
 from locust import events
 from locust import runners as locust_runners
 from locust import stats as locust_stats
+from locust.clients import HttpSession
+from locust.contrib.fasthttp import FastHttpSession
 from locust.runners import MasterRunner, WorkerRunner
 
 REPORT_INTERVAL = 1.0  # seconds between a worker's reports (Locust's default is 3)
@@ -250,9 +253,46 @@ class _Worker:
         self.environment.stop_timeout = 0
 
 
+class Interrupted(Exception):
+    """A request still waiting for its response when its user was stopped."""
+
+
+def _record_interrupted(session_class: Any) -> None:
+    """Make every request a user of ``session_class`` was still waiting on when it was
+    stopped (``--stop-timeout`` over, or the run interrupted) a failed request.
+
+    Locust stops a user by killing its greenlet; the request it was waiting on then never
+    fires its ``request`` event, and a request that hangs would be seen nowhere. Here the
+    kill fires the event first: a failure, timed from the request's start to that moment.
+    """
+    original = session_class.request
+    if getattr(original, "perfgate_records_interrupted", False):
+        return
+
+    def request(self: Any, method: str, url: str, name: str | None = None, *args: Any,
+                **kwargs: Any) -> Any:
+        start_time = time.time()
+        started = time.perf_counter()
+        try:
+            return original(self, method, url, name, *args, **kwargs)
+        except gevent.GreenletExit:
+            label = name or getattr(self, "request_name", None) or urlsplit(str(url)).path
+            events.request.fire(
+                request_type=method, name=label or "/",
+                response_time=(time.perf_counter() - started) * 1000, response_length=0,
+                exception=Interrupted("interrupted: no response yet when the load ended"),
+                context={}, response=None, start_time=start_time, url=url)
+            raise
+
+    request.perfgate_records_interrupted = True  # type: ignore[attr-defined]
+    session_class.request = request
+
+
 @events.init.add_listener
 def _init(environment: Any, runner: Any, **_: Any) -> None:
     if isinstance(runner, MasterRunner) and environment.parsed_options.perfgate_events:
         _Master(environment, runner).announce()
     elif isinstance(runner, WorkerRunner):
         _Worker(environment, runner)
+        _record_interrupted(HttpSession)
+        _record_interrupted(FastHttpSession)
