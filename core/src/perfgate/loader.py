@@ -51,7 +51,7 @@ from perfgate.targets import (
     parse_selector,
 )
 from perfgate.thresholds import BaselineThreshold, Threshold, parse_baseline, parse_threshold
-from perfgate.yamlmap import LineMap, Path_, format_key, load_yaml
+from perfgate.yamlmap import MAX_BYTES, LineMap, Path_, format_key, load_yaml
 
 ROLE_WORDS = {"load_driver": "driver", "collector": "collector", "reporter": "reporter",
               "validator": "validator"}
@@ -176,10 +176,14 @@ def load_targets(path: str | Path, host: PluginHost,
     """Read and check a targets file; raise :class:`ConfigError` naming file, line and key."""
     file = Path(path)
     try:
-        raw = file.read_bytes()
+        with file.open("rb") as fh:  # no more than the limit is read, however big the file
+            raw = fh.read(MAX_BYTES + 1)
     except OSError as exc:
         raise ConfigError(f"cannot read the targets file: {exc.strerror}",
                           Location(str(path))) from None
+    if len(raw) > MAX_BYTES:
+        raise ConfigError(f"the file is larger than {MAX_BYTES // 1024} KiB; a targets file "
+                          "is a few kilobytes", Location(str(path)))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
