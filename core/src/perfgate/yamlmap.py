@@ -167,21 +167,21 @@ class _Loader(yaml.SafeLoader):
     def fetch_flow_collection_start(self, TokenClass: Any) -> None:
         if self.flow_level >= MAX_DEPTH:
             raise self._too_deep()
-        super().fetch_flow_collection_start(TokenClass)  # type: ignore[no-untyped-call]
+        super().fetch_flow_collection_start(TokenClass)
 
     def add_indent(self, column: int) -> bool:
         if len(self.indents) >= MAX_DEPTH:
             raise self._too_deep()
-        return bool(super().add_indent(column))  # type: ignore[no-untyped-call]
+        return bool(super().add_indent(column))
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         self.depth += 1
         try:
             if self.depth > MAX_DEPTH + 1:
-                mark = self.peek_event().start_mark
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
                 raise ConfigError(f"nested more than {MAX_DEPTH} levels deep",
                                   Location(str(self.name), mark.line + 1, mark.column + 1))
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         finally:
             self.depth -= 1
 
