@@ -177,7 +177,7 @@ def check_request_hosts(url: str | None, requests: list[RequestSpec], flows: lis
     for target in [url, *(spec.url for spec in all_requests(requests, flows))]:
         origin = fixed_origin(target) if target else None
         if origin and not load_allowed(origin, allow_hosts):
-            raise ValueError(f"refusing to send load to {origin}: its host is neither "
+            raise ValueError(f"refusing to send load to {target}: its host is neither "
                              "loopback nor listed under allow_hosts:")
 
 
