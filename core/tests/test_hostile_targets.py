@@ -161,3 +161,12 @@ def test_a_url_whose_host_is_a_template_is_refused_before_the_run(url, refused):
         check_requests([], [flow], has_base=False)
         check_request_hosts(None, [], [flow], [])
     assert (fixed_origin(url) is None) is refused
+
+
+def test_a_scenario_s_wrong_option_does_not_hide_its_unknown_service(tmp_path, capsys):
+    text = ("version: 1\nservices:\n  api: {url: 'http://127.0.0.1:8000'}\nscenarios:\n"
+            "  load: {driver: synthetic, service: apl, latency_msec: 5}\n")
+    code, err, _ = check(tmp_path, text, capsys)
+    assert code == 2
+    assert "scenarios.load.service: unknown service 'apl'" in err, err
+    assert "scenarios.load.latency_msec: unknown key 'latency_msec'" in err, err

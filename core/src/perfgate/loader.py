@@ -279,6 +279,11 @@ def _resolve_scenarios(tf: TargetsFile, host: PluginHost, problems: _Problems,
         base = _validate(ScenarioConfig, raw, ("scenarios", name), problems, context)
         if base is None:
             continue
+        # Said even when the driver's own keys are wrong too: every problem at once.
+        known_service = base.service is None or base.service in model.services
+        if not known_service:
+            _unknown_name(problems, "service", str(base.service), list(model.services),
+                          ("scenarios", name, "service"))
         cls = host.registry.find(LoadDriver, base.driver)
         if cls is None:
             problems.add(_unknown_component("load_driver", base.driver, host),
@@ -290,9 +295,7 @@ def _resolve_scenarios(tf: TargetsFile, host: PluginHost, problems: _Problems,
         tf.secrets |= secret_values(cfg)
         for validator in getattr(cls, "validators", ()):
             wanted_validators.setdefault(validator, {})
-        if cfg.service is not None and cfg.service not in model.services:
-            _unknown_name(problems, "service", cfg.service, list(model.services),
-                          ("scenarios", name, "service"))
+        if not known_service:
             continue
         tf.scenarios[name] = ScenarioUse(name, cls, cfg)
         for info in _produces(cls, cfg, problems, ("scenarios", name)):

@@ -235,6 +235,11 @@ class Connection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.abort()
 
+    def peer_address(self) -> str | None:
+        """The address the connection reached (None if the transport does not say)."""
+        peer = self.transport.get_extra_info("peername") if self.transport else None
+        return str(peer[0]) if peer else None
+
     def body_bytes(self) -> bytes:
         return b"".join(self.body)
 

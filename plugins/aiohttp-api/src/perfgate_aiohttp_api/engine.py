@@ -139,6 +139,9 @@ class Engine:
                                self.tls if scheme == "https" else None, self.timeout)
         if isinstance(opened, str):
             return opened
+        if not self.plan.reached_allowed(host, opened.peer_address()):
+            opened.close()  # a name that looks loopback resolved elsewhere: nothing sent
+            return "not_allowed"
         self.recorder.connecting.append((perf_counter_ns() - started) // 1000)
         vu.conns[origin] = opened
         self.conns.add(opened)

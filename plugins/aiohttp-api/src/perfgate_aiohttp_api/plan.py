@@ -17,6 +17,7 @@ from urllib.parse import urlencode, urlsplit
 from perfgate import (
     Feeders,
     RequestSpec,
+    address_allowed,
     has_template,
     is_loopback,
     render_template,
@@ -226,6 +227,11 @@ class Plan:
 
     def allowed(self, host: str) -> bool:
         return is_loopback(host) or host in self.allow_hosts
+
+    def reached_allowed(self, host: str, address: str | None) -> bool:
+        """Whether a connection to ``host`` that reached ``address`` may carry load: a name
+        that only looks loopback must have reached a loopback address."""
+        return address is None or address_allowed(host, address, self.allow_hosts)
 
     def planned_duration(self) -> float | None:
         """Seconds of load the executor plans (None for iteration-count executors)."""
