@@ -268,7 +268,8 @@ def failure_tags(message: str) -> dict[str, str]:
     ``CatchResponseError('HTTP 404')`` (perfgate's generated locustfile) or
     ``HTTPError('404 Client Error: ...')``
     is status 404; a timeout, a refused or reset connection is that error kind; a capture
-    that found nothing is ``capture``; any other message is its own kind, shortened."""
+    that found nothing is ``capture``; a request still waiting when the load ended is
+    ``interrupted``; any other message is its own kind, shortened."""
     found = _STATUS.search(message)
     if found:
         status = found.group(1) or found.group(2)
@@ -276,7 +277,7 @@ def failure_tags(message: str) -> dict[str, str]:
     lower = message.lower()
     for words, kind in ((("timeout", "timed out"), "timeout"),
                         (("refused",), "connect_refused"), (("reset",), "reset"),
-                        (("capture:",), "capture")):
+                        (("capture:",), "capture"), (("interrupted:",), "interrupted")):
         if any(word in lower for word in words):
             return {"error": kind}
     return {"error": message[:80]}
