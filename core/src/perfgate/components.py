@@ -22,13 +22,14 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 from pydantic import BaseModel
 
 from perfgate.config import ComponentConfig, DriverScenario, ScenarioConfig
+from perfgate.errors import BaselineError
 from perfgate.metrics import Kind, MetricSet
 from perfgate.redact import secret_values
 
 if TYPE_CHECKING:
     from perfgate.context import RunContext
     from perfgate.live import LiveUpdate
-    from perfgate.result import Check, ResultDocument
+    from perfgate.result import Baseline, Check, ResultDocument
     from perfgate.targets import TargetsFile
 
 ConfigT = TypeVar("ConfigT", bound=ComponentConfig)
@@ -241,6 +242,16 @@ class Reporter(Component[ConfigT]):
     def report(self, result: ResultDocument) -> None:
         """Write the report. ``result`` is final: secrets are already redacted."""
         raise NotImplementedError
+
+    def read_baseline(self, configured: str | None) -> tuple[Baseline | None, str | None]:
+        """The baseline to compare with (:meth:`perfgate.RunContext.baseline`) and, when it
+        cannot be read, why: recorded with :meth:`fail`, so the report is still written and
+        can say so. ``(None, None)`` without a baseline."""
+        try:
+            return self.context.baseline(configured), None
+        except BaselineError as exc:
+            self.fail(str(exc))
+            return None, str(exc)
 
     def live(self, update: LiveUpdate) -> None:
         """Follow the run as it goes: called about once a second while the load runs, and

@@ -5,8 +5,6 @@ from __future__ import annotations
 from pydantic import Field
 
 from perfgate import (
-    Baseline,
-    BaselineError,
     ComponentConfig,
     Reporter,
     ResultDocument,
@@ -36,13 +34,7 @@ class HtmlReporter(Reporter[HtmlConfig]):
     summary = "one self-contained HTML report with charts (checks, scenarios, resources)"
 
     def report(self, result: ResultDocument) -> None:
-        baseline: Baseline | None = None
-        problem = None
-        try:
-            baseline = self.context.baseline(self.config.baseline)
-        except BaselineError as exc:
-            problem = str(exc)
-            self.fail(problem)
+        baseline, problem = self.read_baseline(self.config.baseline)
         text = render(result, baseline, title=self.config.title,
                       top_statements=self.config.top_statements, baseline_problem=problem)
         write_atomic(self.context.report_path(self.config.path), text)

@@ -8,8 +8,6 @@ from pathlib import Path
 from pydantic import Field
 
 from perfgate import (
-    Baseline,
-    BaselineError,
     ComponentConfig,
     Reporter,
     ResultDocument,
@@ -48,13 +46,7 @@ class MarkdownReporter(Reporter[MarkdownConfig]):
     summary = "a Markdown report (checks, requests, resources, environment) for people"
 
     def report(self, result: ResultDocument) -> None:
-        baseline: Baseline | None = None
-        problem = None
-        try:
-            baseline = self.context.baseline(self.config.baseline)
-        except BaselineError as exc:
-            problem = str(exc)
-            self.fail(problem)
+        baseline, problem = self.read_baseline(self.config.baseline)
         text = render(result, baseline, title=self.config.title,
                       top_statements=self.config.top_statements, baseline_problem=problem,
                       trace_url=self.config.trace_url)
