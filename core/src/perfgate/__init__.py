@@ -34,7 +34,7 @@ Python (see docs/python-api.md), and everything plugin authors use (with
 - thresholds and units: :func:`parse_threshold`, :func:`aggregation_unit`,
   :func:`format_selector`, :func:`parse_selector`, :func:`format_value`,
   :func:`format_delta` (a change against a baseline), :func:`format_duration`, :func:`dimension`,
-  :class:`Duration`;
+  :class:`Duration`, :class:`Stage` (a ramp's stage, as every driver reads it);
 - where load may go: :func:`load_allowed`, :func:`host_allowed`, :func:`address_allowed`,
   :func:`is_loopback` (``context.check_host_allowed``, ``context.check_connected``);
 - secrets in URLs: :func:`userinfo_problem` (a password a URL parser would misread);
@@ -64,7 +64,7 @@ from perfgate.components import (
     Validator,
     driver_health_target,
 )
-from perfgate.config import ComponentConfig, DriverScenario, Duration, HistoryConfig
+from perfgate.config import ComponentConfig, DriverScenario, Duration, HistoryConfig, Stage
 from perfgate.context import (
     RunContext,
     RunOptions,
@@ -181,6 +181,7 @@ __all__ = [
     "ScenarioState",
     "ServiceError",
     "SlowRequest",
+    "Stage",
     "TargetSpec",
     "TargetUse",
     "TargetsFile",

@@ -13,22 +13,21 @@ from pathlib import Path
 from typing import NoReturn
 from urllib.parse import urlsplit
 
-from pydantic import ValidationError
 from tabulate import tabulate
 
 from perfgate.api import load
 from perfgate.commands import Command, plugin_commands
 from perfgate.compare import COMPARE_HEADERS, compare_results, comparison_table
-from perfgate.components import Reporter
 from perfgate.context import RunOptions, is_loopback
 from perfgate.errors import ConfigError, ExitCode, PerfgateError
 from perfgate.lifecycle import execute
 from perfgate.plugins import PluginHost
 from perfgate.quickstart import QuickTarget, parse_target, targets_file
 from perfgate.redact import secret_values
+from perfgate.reporter_args import parse_reporter, reporter_use
 from perfgate.rerender import render_reports
 from perfgate.result import Baseline
-from perfgate.targets import ComponentUse, TargetsFile
+from perfgate.targets import TargetsFile
 from perfgate.units import parse_duration, plural
 from perfgate.version import __version__
 
@@ -149,15 +148,6 @@ def _options(args: argparse.Namespace, default_scale: float = 1.0) -> RunOptions
                       history=args.history)
 
 
-def parse_reporter(text: str) -> tuple[str, str | None]:
-    """``junit=out.xml`` → ``("junit", "out.xml")``; ``console`` → ``("console", None)``."""
-    name, sep, path = text.partition("=")
-    if not name.strip() or (sep and not path.strip()):
-        raise ConfigError(f"--reporter {text!r}: expected NAME=PATH (junit=out.xml) or NAME "
-                          "for a reporter that writes no file")
-    return name.strip(), path.strip() if sep else None
-
-
 def add_reporters(targets: TargetsFile, host: PluginHost, wanted: Sequence[str]) -> None:
     """Add (or redirect) the reporters ``--reporter NAME[=PATH]`` asks for.
 
@@ -165,26 +155,10 @@ def add_reporters(targets: TargetsFile, host: PluginHost, wanted: Sequence[str])
     ``PATH`` becomes its ``path`` option, relative to ``--output`` as the file's are.
     """
     for text in wanted:
-        name, path = parse_reporter(text)
-        use = targets.reporters.get(name)
-        cls = use.cls if use is not None else host.registry.find(Reporter, name)
-        if cls is None:
-            installed = ", ".join(host.registry.names("reporter")) or "none"
-            raise ConfigError(f"--reporter {text!r}: unknown reporter {name!r}. Installed "
-                              f"reporters: {installed}.{host.broken_hint()}")
-        options = use.config.model_dump(by_alias=True) if use is not None else {}
-        if path is not None:
-            if "path" not in cls.Config.model_fields:
-                raise ConfigError(f"--reporter {text!r}: the {cls.name} reporter writes no "
-                                  f"file; give --reporter {name} without a path")
-            options["path"] = path
-        try:
-            config = cls.Config.model_validate(options)
-        except ValidationError as exc:
-            problem = exc.errors(include_url=False)[0]["msg"]
-            raise ConfigError(f"--reporter {text!r}: {problem}") from None
-        targets.secrets |= secret_values(config)
-        targets.reporters[name] = ComponentUse(name, cls, config)
+        name, _ = parse_reporter(text)
+        use = reporter_use(text, host, targets.reporters.get(name))
+        targets.secrets |= secret_values(use.config)
+        targets.reporters[name] = use
 
 
 def quick_targets(args: argparse.Namespace, host: PluginHost) -> Path:

@@ -193,6 +193,17 @@ class ScenarioConfig(ComponentConfig):
     after: str | None = None
 
 
+class Stage(ComponentConfig):
+    """One stage of a ramp (k6's ``stages``): move linearly to ``target`` over ``duration``.
+
+    ``target`` is VUs (``ramping-vus``, k6's ``--stage duration:target``, Locust users) or
+    iterations per ``time_unit`` (``ramping-arrival-rate``); every driver reads it the same.
+    """
+
+    duration: Duration
+    target: int = Field(ge=0)
+
+
 class DriverScenario(ScenarioConfig):
     """Base for a load driver's scenario model: unknown keys are errors."""
 

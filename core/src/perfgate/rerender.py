@@ -12,26 +12,15 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
-
-from pydantic import ValidationError
 
 from perfgate.config import TargetsFileModel
 from perfgate.context import RunContext, RunOptions
 from perfgate.errors import ConfigError, ExitCode, Location
 from perfgate.plugins import PluginHost
+from perfgate.reporter_args import reporter_use
 from perfgate.result import ResultDocument, validate_result
 from perfgate.targets import TargetsFile
 from perfgate.yamlmap import LineMap
-
-
-def parse_reporter(text: str) -> tuple[str, str | None]:
-    """``html=out.html`` → ``("html", "out.html")``; ``console`` → ``("console", None)``."""
-    name, sep, path = text.partition("=")
-    if not name.strip() or (sep and not path.strip()):
-        raise ConfigError(f"--reporter {text!r}: expected NAME=PATH (html=report.html) or "
-                          "NAME for a reporter that writes no file")
-    return name.strip(), path.strip() if sep else None
 
 
 def read_result(path: Path) -> ResultDocument:
@@ -89,25 +78,12 @@ def render_reports(result_path: Path, reporters: Sequence[str], host: PluginHost
     if baseline is not None and not baseline.is_file():
         raise ConfigError(f"--baseline {baseline}: no such file")
     result = read_result(result_path)
-    chosen: list[tuple[str, type[Any], Any]] = []
-    for text in reporters:
-        name, path = parse_reporter(text)
-        cls = host.registry.get("reporter", name)
-        if cls is None:
-            installed = ", ".join(host.registry.names("reporter")) or "none"
-            raise ConfigError(f"--reporter {text!r}: unknown reporter {name!r}. Installed "
-                              f"reporters: {installed}.{host.broken_hint()}")
-        try:
-            config = cls.Config.model_validate({} if path is None else {"path": path})
-        except ValidationError as exc:
-            problem = exc.errors()[0]
-            raise ConfigError(f"--reporter {text!r}: {problem['msg']}",
-                              key=".".join(str(p) for p in problem["loc"]) or None) from None
-        chosen.append((name, cls, config))
+    chosen = [reporter_use(text, host) for text in reporters]
     context = _context(result_path, output, baseline)
     code = 0
-    for name, cls, config in chosen:
-        reporter = cls(config, context, name)
+    for use in chosen:
+        name = use.instance
+        reporter = use.cls(use.config, context, name)
         try:
             reporter.report(result)
         except Exception as exc:  # one reporter's bug does not cost the others' reports

@@ -20,20 +20,13 @@ from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from perfgate import ComponentConfig, Duration
+from perfgate import ComponentConfig, Duration, Stage
 from perfgate_aiohttp_api.schedule import Ramp, constant_starts, ramp_from_stages
 
 if TYPE_CHECKING:
     import asyncio
 
     from perfgate_aiohttp_api.engine import Engine
-
-
-class Stage(ComponentConfig):
-    """Move linearly to ``target`` (VUs, or iterations per ``time_unit``) over ``duration``."""
-
-    duration: Duration
-    target: int = Field(ge=0)
 
 
 @dataclass

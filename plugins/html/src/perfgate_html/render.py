@@ -22,6 +22,7 @@ from perfgate import (
     format_delta,
     format_duration,
     format_value,
+    headline,
 )
 from perfgate_html.charts import (
     DURATION,
@@ -137,19 +138,10 @@ def _grid(figures: Sequence[str]) -> str:
 # -- headline ----------------------------------------------------------------------------------
 
 def _status_word(result: ResultDocument) -> tuple[str, str]:
-    """The headline's word and the verdict class that colours it: the checks' verdict,
-    unless the run's status or the exit code says otherwise (an interrupted or broken run,
-    warnings failing the gate under ``--fail-on warn``)."""
-    verdict = str(result.verdict)
-    status = str(result.run.get("status", "completed"))
-    exit_code = result.exit_code
-    if status == "interrupted":
-        return "INTERRUPTED", "error"
-    if status == "broken" or exit_code not in (0, 1):
-        return "BROKEN", "error"
-    if exit_code == 1 and verdict not in ("fail", "error"):
-        return "FAIL", "fail"
-    return verdict.upper(), verdict
+    """The headline's word (:func:`perfgate.headline`) and the verdict class that colours
+    it: an interrupted or broken run is coloured as an error."""
+    line = headline(result)
+    return line.word, "error" if line.outcome in ("interrupted", "broken") else line.outcome
 
 
 def _heading_words(result: ResultDocument, title: str) -> str:

@@ -8,11 +8,11 @@ validator along, so every run with a k6 scenario has it.
 from __future__ import annotations
 
 from perfgate import Register, hookimpl
-from perfgate_k6_driver.config import K6Scenario, Stage
+from perfgate_k6_driver.config import K6Scenario
 from perfgate_k6_driver.driver import K6Driver, K6RunError
 from perfgate_k6_driver.validator import K6Validator
 
-__all__ = ["K6Driver", "K6RunError", "K6Scenario", "K6Validator", "Stage"]
+__all__ = ["K6Driver", "K6RunError", "K6Scenario", "K6Validator"]
 
 
 @hookimpl

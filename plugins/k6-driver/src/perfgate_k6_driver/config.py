@@ -25,20 +25,13 @@ from pathlib import Path
 
 from pydantic import Field, PrivateAttr, ValidationInfo, field_validator, model_validator
 
-from perfgate import ComponentConfig, DriverScenario, Duration
+from perfgate import DriverScenario, Duration, Stage
 from perfgate_k6_driver.names import DROPPED_TAGS
 from perfgate_k6_driver.script import resolve
 
 #: k6 flags the driver sets itself: a scenario cannot pass them in ``k6_args``.
 RESERVED_FLAGS = ("--summary-export", "--no-summary", "--log-format", "--address", "-a",
                   "--log-output", "--quiet", "-q", "--no-color")
-
-
-class Stage(ComponentConfig):
-    """Ramp to ``target`` VUs over ``duration`` (k6's ``--stage duration:target``)."""
-
-    duration: Duration
-    target: int = Field(ge=0)
 
 
 class K6Scenario(DriverScenario):

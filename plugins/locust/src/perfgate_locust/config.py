@@ -41,11 +41,11 @@ from pydantic import (
 
 from perfgate import (
     BaseUrl,
-    ComponentConfig,
     DriverScenario,
     Duration,
     FlowSpec,
     RequestSpec,
+    Stage,
     check_request_hosts,
     check_requests,
 )
@@ -58,14 +58,6 @@ RESERVED_FLAGS = (
     "--spawn-rate", "-t", "--run-time", "-H", "--host", "--stop-timeout", "-T", "--tags",
     "-E", "--exclude-tags", "--autostart", "--autoquit", "--web-ui",
 )
-
-
-class Stage(ComponentConfig):
-    """Move linearly to ``target`` users over ``duration`` (the ``http`` driver's and k6's
-    ``ramping-vus`` stage)."""
-
-    duration: Duration
-    target: int = Field(ge=0)
 
 
 class LocustScenario(DriverScenario):
