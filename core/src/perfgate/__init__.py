@@ -27,8 +27,9 @@ Python (see docs/python-api.md), and everything plugin authors use (with
 - results: :class:`ResultDocument`, :class:`Check`, :class:`ThresholdOutcome`,
   :class:`Verdict`, :class:`Baseline`, :func:`write_atomic`, :func:`validate_result`,
   :func:`result_schema`; what every report says the same way: :func:`headline`
-  (:class:`Headline`), :func:`check_labels`; why requests failed and how response checks
-  went, per endpoint: :func:`request_failures` (:class:`RequestFailure`),
+  (:class:`Headline`), :func:`run_status_line` (a run cut short), :func:`check_labels`;
+  why requests failed and how response checks went, per endpoint:
+  :func:`request_failures` (:class:`RequestFailure`),
   :func:`failure_lines`, :func:`check_results` (:class:`CheckResult`), :func:`check_line`,
   :func:`endpoint_label`;
 - thresholds and units: :func:`parse_threshold`, :func:`aggregation_unit`,
@@ -117,7 +118,7 @@ from perfgate.outcomes import (
 )
 from perfgate.redact import userinfo_problem
 from perfgate.registry import Register
-from perfgate.report import Headline, check_labels, headline
+from perfgate.report import Headline, check_labels, headline, run_status_line
 from perfgate.result import (
     Baseline,
     Check,
@@ -229,6 +230,7 @@ __all__ = [
     "request_failures",
     "result_schema",
     "run",
+    "run_status_line",
     "run_targets_file",
     "scenario_details",
     "slowest_requests",

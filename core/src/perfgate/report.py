@@ -69,6 +69,24 @@ def headline(result: ResultDocument) -> Headline:
     return Headline(outcome, verdict, code)
 
 
+def run_status_line(result: ResultDocument) -> str | None:
+    """What a report says, under its headline, of a run that did not go its whole length:
+    interrupted, broken, or its load stopped by an ``abort_on_fail`` check. None otherwise."""
+    status = str(result.run.get("status", "completed"))
+    if status == "interrupted":
+        return "The run was interrupted: this report covers what was measured until then."
+    if status == "broken":
+        return "The run broke: this report covers what was measured before it did."
+    aborted = result.run.get("aborted")
+    if isinstance(aborted, dict):
+        after = aborted.get("after")
+        when = f" {float(after):.1f} s in" if isinstance(after, int | float) else ""
+        return (f"The load was stopped{when} by check {aborted.get('check')!r} "
+                f"(abort_on_fail): {aborted.get('message')}. This report covers what was "
+                "measured until then.")
+    return None
+
+
 def check_labels(checks: Sequence[Check]) -> list[str]:
     """The name each check shows under in a report, in order, told apart.
 

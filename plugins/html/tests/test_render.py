@@ -233,6 +233,16 @@ def test_the_headline_never_contradicts_the_exit_code(parse, make_result, status
         assert "checks: warn" in text
 
 
+def test_a_run_stopped_by_abort_on_fail_says_by_which_check_and_when(parse, make_result):
+    result = make_result()
+    result.run.update(status="aborted", aborted={
+        "check": "latency", "group": "targets", "metric": "http.req_duration", "at": 0.0,
+        "after": 4.04, "message": "p(95) = 812.00ms crossed critical p(95) < 500ms"})
+    text = "".join(parse(render(result)).text)
+    assert ("The load was stopped 4.0 s in by check 'latency' (abort_on_fail): "
+            "p(95) = 812.00ms crossed critical p(95) < 500ms.") in text
+
+
 def test_the_baseline_is_drawn_beside_on_the_same_clock(result, parse, make_result, tmp_path):
     # The same load, run 100 s earlier: its lines fall on this run's, second for second.
     before = make_result().to_dict()

@@ -102,6 +102,15 @@ def test_interrupted_run_says_so(result, html):
     assert "Warnings fail this gate" in page
 
 
+def test_a_run_stopped_by_abort_on_fail_says_by_which_check_and_when(result, html):
+    result.run.update(status="aborted", aborted={
+        "check": "latency", "group": "targets", "metric": "http.req_duration", "at": 0.0,
+        "after": 4.04, "message": "p(95) = 812.00ms crossed critical p(95) < 500ms"})
+    page = html(render(result))
+    assert ("<blockquote>\n<p>⚠️ The load was stopped 4.0 s in by check 'latency' "
+            "(abort_on_fail): p(95) = 812.00ms crossed critical p(95) &lt; 500ms.") in page
+
+
 @pytest.mark.parametrize(("status", "exit_code", "verdict", "fail_on", "heading"), [
     ("completed", 0, "pass", "fail", "## ✅ perfgate: PASS"),
     ("completed", 0, "warn", "fail", "## ⚠️ perfgate: WARN"),

@@ -23,6 +23,7 @@ from perfgate import (
     format_duration,
     format_value,
     headline,
+    run_status_line,
 )
 from perfgate_html.charts import (
     DURATION,
@@ -45,10 +46,6 @@ from perfgate_html.text import code, escape, table, tag
 #: Marks that ordinary fonts have (emoji fonts are missing on many CI machines and servers).
 VERDICT_MARKS = {"pass": "✓", "warn": "⚠", "fail": "✗", "error": "‼", "skip": "»"}
 SCENARIO_MARKS = {"completed": "✓", "failed": "✗", "interrupted": "■", "skipped": "»"}
-_RUN_STATUS = {
-    "interrupted": "The run was interrupted: this report covers what was measured until then.",
-    "broken": "The run broke: this report covers what was measured before it did.",
-}
 #: Families of collector metrics and the section they stand in; others have their own.
 SECTIONS = (
     ("Host and load generator", ("system", "perfgate")),
@@ -161,9 +158,9 @@ def _headline(result: ResultDocument, title: str) -> str:
              f"{counts} — exit code {int(result.exit_code)}"
              + (f" — checks: {escape(result.verdict)}" if word != result.verdict.upper()
                 else "") + "</p>"]
-    status = str(result.run.get("status", "completed"))
-    if status in _RUN_STATUS:
-        parts.append(f'<p class="warning">⚠ {escape(_RUN_STATUS[status])}</p>')
+    cut_short = run_status_line(result)
+    if cut_short:
+        parts.append(f'<p class="warning">⚠ {escape(cut_short)}</p>')
     if result.run.get("fail_on") == "warn":
         parts.append("<p>Warnings fail this gate (<code>--fail-on warn</code>).</p>")
     parts.append("</header>")

@@ -26,6 +26,7 @@ from perfgate import (
     format_value,
     headline,
     request_failures,
+    run_status_line,
 )
 from perfgate_markdown._pages import pages
 from perfgate_markdown._requests import RequestRow, request_rows, scenarios_with_requests
@@ -37,10 +38,6 @@ VERDICT_MARKS = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "💥"
 #: The headline's mark when the run's status, not the checks, decides the exit code.
 RUN_MARKS = {"interrupted": "⛔", "broken": "💥"}
 SCENARIO_MARKS = {"completed": "✅", "failed": "❌", "interrupted": "⏹️", "skipped": "⏭️"}
-_RUN_STATUS = {
-    "interrupted": "The run was interrupted: this report covers what was measured until then.",
-    "broken": "The run broke: this report covers what was measured before it did.",
-}
 #: Longest SQL statement text shown in the slow statements table.
 STATEMENT_CHARS = 160
 
@@ -106,9 +103,9 @@ def _headline(result: ResultDocument, title: str) -> str:
     counts = " · ".join(f"{VERDICT_MARKS[v]} {summary.get(v, 0)} {v}" for v in VERDICT_MARKS)
     lines.append(f"**{summary.get('checks', len(result.checks))} checks**: {counts} — "
                  f"exit code {result.exit_code}")
-    status = str(result.run.get("status", "completed"))
-    if status in _RUN_STATUS:
-        lines.append(f"> ⚠️ {_RUN_STATUS[status]}")
+    cut_short = run_status_line(result)
+    if cut_short:
+        lines.append(f"> ⚠️ {escape(cut_short)}")
     if result.run.get("fail_on") == "warn":
         lines.append("Warnings fail this gate (`--fail-on warn`).")
     return "\n\n".join(lines)
