@@ -20,27 +20,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from perfgate.commands import run_targets_file
 from perfgate.context import RunOptions
 from perfgate.errors import ConfigError, ConfigErrors
 from perfgate.loader import load_targets
 from perfgate.plugins import PluginHost
 from perfgate.result import ResultDocument
-from perfgate.targets import TargetsFile
 
-__all__ = ["check", "load", "run"]
-
-
-def load(path: str | Path, host: PluginHost, only: Sequence[str] = (),
-         environ: dict[str, str] | None = None) -> TargetsFile:
-    """Read and check a targets file, and that ``only`` names its scenarios; raise
-    :class:`ConfigError` if not. (The output folder and baselines are checked as the run
-    begins, before anything starts.)"""
-    targets = load_targets(path, host, environ)
-    unknown = [name for name in only if name not in targets.scenarios]
-    if unknown:
-        raise ConfigError(f"--only {unknown[0]!r}: no such scenario; the file defines: "
-                          f"{', '.join(targets.scenarios) or 'none'}")
-    return targets
+__all__ = ["check", "run"]
 
 
 def run(path: str | Path, *, output_dir: str | Path = ".", only: Sequence[str] = (),
@@ -68,14 +55,10 @@ def run(path: str | Path, *, output_dir: str | Path = ".", only: Sequence[str] =
         raise ConfigError(f"fail_on: expected 'fail' or 'warn', got {fail_on!r}")
     if not time_scale > 0:
         raise ConfigError(f"time_scale: must be a number greater than 0, got {time_scale!r}")
-    from perfgate.lifecycle import execute  # the whole run machinery, only when running
-
-    host = PluginHost.load()
-    targets = load(path, host, only, environ)
     options = RunOptions(output_dir=Path(output_dir), only=list(only), fail_on=fail_on,
                          time_scale=time_scale, progress=progress,
                          baseline=None if baseline is None else Path(baseline))
-    return execute(targets, host, options).result
+    return run_targets_file(path, options, environ=environ)
 
 
 def check(path: str | Path, environ: dict[str, str] | None = None) -> list[ConfigError]:

@@ -15,12 +15,12 @@ from urllib.parse import urlsplit
 
 from tabulate import tabulate
 
-from perfgate.api import load
 from perfgate.commands import Command, plugin_commands
 from perfgate.compare import COMPARE_HEADERS, compare_results, comparison_table
 from perfgate.context import RunOptions, is_loopback
 from perfgate.errors import ConfigError, ExitCode, PerfgateError
 from perfgate.lifecycle import execute
+from perfgate.loader import load_targets
 from perfgate.plugins import PluginHost
 from perfgate.quickstart import QuickTarget, parse_target, targets_file
 from perfgate.redact import secret_values
@@ -199,7 +199,7 @@ def cmd_run(args: argparse.Namespace, path: Path | None, default_scale: float = 
     host = PluginHost.load()
     if path is None:
         path = _run_file(args, host)
-    targets = load(path, host, args.only)
+    targets = load_targets(path, host, only=args.only)
     add_reporters(targets, host, args.reporter)
     outcome = execute(targets, host, _options(args, default_scale))
     return outcome.exit_code
@@ -207,7 +207,7 @@ def cmd_run(args: argparse.Namespace, path: Path | None, default_scale: float = 
 
 def cmd_check(args: argparse.Namespace) -> int:
     host = PluginHost.load()
-    targets = load(args.file, host)
+    targets = load_targets(args.file, host)
     counts = ", ".join(plural(n, word) for n, word in (
         (len(targets.services), "service"), (len(targets.scenarios), "scenario"),
         (len(targets.collectors), "collector"), (len(targets.targets), "check")))
@@ -236,7 +236,7 @@ def cmd_init(args: argparse.Namespace) -> int:
                         installed=host.registry.names("reporter"))
     args.file.parent.mkdir(parents=True, exist_ok=True)
     args.file.write_text(text)
-    targets = load(args.file, host)
+    targets = load_targets(args.file, host)
     print(f"wrote {args.file}: {plural(len(targets.targets), 'check')} against {args.url}; "
           f"edit it, then: perfgate run {args.file}")
     return ExitCode.PASSED

@@ -72,10 +72,12 @@ def load_targets_file(path: str | os.PathLike[str]) -> TargetsFile:
 
 
 def run_targets_file(path: str | os.PathLike[str], options: RunOptions,
-                     plugins: Sequence[Any] = ()) -> ResultDocument:
+                     plugins: Sequence[Any] = (),
+                     environ: dict[str, str] | None = None) -> ResultDocument:
     """Run a targets file as ``perfgate run`` does, for a command that runs one: plugins
     loaded, the file checked, services always stopped, reports written; ``plugins`` (objects
-    with hook implementations) are registered on top for this run only.
+    with hook implementations) are registered on top for this run only; ``environ`` is what
+    ``${env:...}`` reads (default: ``os.environ``).
 
     :return: the final result document; its ``exit_code`` is the run's.
     :raises perfgate.ConfigError: the file is wrong.
@@ -86,5 +88,5 @@ def run_targets_file(path: str | os.PathLike[str], options: RunOptions,
 
     with extra_plugins(*plugins):
         host = PluginHost.load()
-        targets = load_targets(Path(path), host)
+        targets = load_targets(Path(path), host, environ, options.only)
         return execute(targets, host, options).result

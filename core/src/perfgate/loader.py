@@ -14,7 +14,7 @@ import difflib
 import hashlib
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -171,9 +171,21 @@ def _unknown_component(role: str, name: str, host: PluginHost) -> str:
     return message + host.broken_hint()
 
 
-def load_targets(path: str | Path, host: PluginHost,
-                 environ: dict[str, str] | None = None) -> TargetsFile:
-    """Read and check a targets file; raise :class:`ConfigError` naming file, line and key."""
+def load_targets(path: str | Path, host: PluginHost, environ: dict[str, str] | None = None,
+                 only: Sequence[str] = ()) -> TargetsFile:
+    """Read and check a targets file, and that ``only`` (``--only``) names its scenarios;
+    raise :class:`ConfigError` naming file, line and key. (The output folder and baselines
+    are checked as the run begins, before anything starts.)"""
+    targets = _read_targets(path, host, environ)
+    unknown = [name for name in only if name not in targets.scenarios]
+    if unknown:
+        raise ConfigError(f"--only {unknown[0]!r}: no such scenario; the file defines: "
+                          f"{', '.join(targets.scenarios) or 'none'}")
+    return targets
+
+
+def _read_targets(path: str | Path, host: PluginHost,
+                  environ: dict[str, str] | None) -> TargetsFile:
     file = Path(path)
     try:
         with file.open("rb") as fh:  # no more than the limit is read, however big the file
