@@ -182,3 +182,28 @@ def test_check_rejects_a_script_that_is_not_there(tmp_path, capsys):
     targets.write_text(targets.read_text().replace("missing.js", "dir.js"))
     assert main(["check", str(targets)]) == 2
     assert "scenarios.load.script: k6 script" in capsys.readouterr().err
+
+
+def test_failed_requests_say_why_in_the_http_drivers_words(run_k6, script):
+    """A real k6 run: a refused connection, a 404 and a 503 are told apart by reason, as the
+    ``http`` driver tells them (k6's ``error_code`` read as the error kind)."""
+    import socket
+
+    from perfgate import MetricSet, request_failures
+
+    with socket.socket() as closed:  # a port nothing listens on: bound, never listening
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+        path = script(f"""
+            import http from 'k6/http';
+            export default function () {{
+              http.get(`${{__ENV.BASE_URL}}/status/404`, {{ tags: {{ name: 'missing' }} }});
+              http.get(`${{__ENV.BASE_URL}}/status/503`, {{ tags: {{ name: 'down' }} }});
+              http.get('http://127.0.0.1:{port}/', {{ tags: {{ name: 'refused' }} }});
+            }}
+        """)
+        outcome = run_k6({"script": str(path), "iterations": 4})
+    failures = {(f.endpoint, f.reason): f.count
+                for f in request_failures(MetricSet.from_list(outcome.result.metrics))}
+    assert failures == {("GET missing", "404"): 4, ("GET down", "503"): 4,
+                        ("GET refused", "connect_refused"): 4}

@@ -41,6 +41,31 @@ DROPPED_TAGS: tuple[str, ...] = (
 )
 
 
+#: k6's ``error_code`` ranges and single codes as the ``http`` driver's error kinds (k6's
+#: lib/netext/httpext/error_codes.go): the ``error`` tag of a failed request, so a report says
+#: why requests failed in the same words whichever driver sent them.
+_ERROR_CODES: dict[int, str] = {
+    1050: "timeout", 1211: "timeout", 1212: "connect_refused", 1201: "reset", 1220: "reset",
+    1110: "not_allowed", 1111: "not_allowed", 1020: "protocol",
+}
+_ERROR_RANGES: tuple[tuple[int, int, str], ...] = (
+    (1100, 1199, "dns"), (1200, 1299, "connect"), (1300, 1399, "tls"),
+    (1400, 1499, "http_4xx"), (1500, 1599, "http_5xx"), (1600, 1699, "protocol"),
+)
+
+
+def error_kind(error_code: str) -> str | None:
+    """The error kind of a k6 ``error_code`` (``1212`` → ``connect_refused``), or None for
+    codes that say nothing more than "failed" (``1000``) and for unknown ones."""
+    try:
+        code = int(error_code)
+    except ValueError:
+        return None
+    if code in _ERROR_CODES:
+        return _ERROR_CODES[code]
+    return next((kind for low, high, kind in _ERROR_RANGES if low <= code <= high), None)
+
+
 def perfgate_name(k6_name: str) -> str:
     """``http_req_duration`` → ``http.req_duration``; custom metrics are unchanged."""
     return RENAMED.get(k6_name, k6_name)
@@ -67,7 +92,9 @@ def convert_tags(tags: dict[str, str], scenario: str, dropped: frozenset[str]) -
 
     ``scenario`` becomes the perfgate scenario's name; k6's own scenario name moves to
     ``k6_scenario`` (and is left out when it is k6's ``default``). Empty values (the root
-    ``group``) and ``dropped`` tags are left out.
+    ``group``) and ``dropped`` tags are left out. A failed request's ``error_code`` also
+    gives its ``error`` tag, the error kind (:func:`error_kind`), unless k6's own ``error``
+    message is kept.
     """
     out = {"scenario": scenario}
     for key, value in tags.items():
@@ -78,6 +105,11 @@ def convert_tags(tags: dict[str, str], scenario: str, dropped: frozenset[str]) -
                 out["k6_scenario"] = value
             continue
         out[key] = value
+    code = out.get("error_code")
+    if code and "error" not in out:
+        kind = error_kind(code)
+        if kind is not None:
+            out["error"] = kind
     return out
 
 
