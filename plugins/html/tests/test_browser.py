@@ -9,6 +9,7 @@ every chart must be drawn with its data.
 
 from __future__ import annotations
 
+import copy
 import os
 import subprocess
 import sys
@@ -114,3 +115,29 @@ def test_without_javascript_the_tables_are_all_there(demo_run, chromium):
     for heading in ("Checks", "api-latency", "Scenario: load", "GET health", "Total",
                     "Host and load generator", "system.cpu", "Environment"):
         assert heading in opened.text
+
+
+def test_the_history_charts_draw_over_the_runs(demo_run, chromium, tmp_path):
+    """Two earlier runs (the demo run's document, its values changed), charted with it."""
+    from perfgate_html import render
+
+    result = ResultDocument.load(demo_run / "result.json")
+    earlier = []
+    for n, factor in ((2, 0.8), (1, 1.3)):  # newest first, as the run history gives them
+        doc = ResultDocument.from_dict(copy.deepcopy(result.to_dict()))
+        doc.run["id"] = f"earlier{n}"
+        doc.run["started"] = float(result.run["started"]) - 3600 * n
+        for check in doc.checks:
+            if check.measured is not None:
+                check.measured *= factor
+        earlier.append(doc)
+    page = tmp_path / "history.html"
+    page.write_text(render(result, history=earlier), encoding="utf-8")
+    opened = chromium(page)
+    assert opened.console == [] and opened.exceptions == []
+    canvases = {c["id"]: c for c in opened.canvases}
+    drawn = [c for c in opened.charts if c["title"].startswith("api-latency: ")]
+    assert len(drawn) == 1 and drawn[0]["points"] == 3
+    canvas = canvases[drawn[0]["id"]]
+    assert canvas["canvas"] and max(canvas["lines"]) > 20, canvas
+    assert "in the 2 earlier runs of the run history" in opened.text

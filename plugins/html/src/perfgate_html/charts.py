@@ -13,9 +13,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-from perfgate import Check, Metric, MetricSet, ResultDocument, Trend, dimension, parse_selector
+from perfgate import (
+    Check,
+    Metric,
+    MetricSet,
+    ResultDocument,
+    Trend,
+    check_labels,
+    dimension,
+    parse_selector,
+)
 
 DURATION = "http.req_duration"
 REQUESTS = "http.reqs"
@@ -67,8 +77,9 @@ class Band:
 class Chart:
     """One chart: an x axis, its lines and the thresholds drawn on it.
 
-    ``axis`` is ``time`` (x in seconds since the load began) or ``percentile`` (x is
-    ``1 / (1 - p)``, drawn on a log scale, so 90%, 99%, 99.9% are evenly spaced).
+    ``axis`` is ``time`` (x in seconds since the load began), ``percentile`` (x is
+    ``1 / (1 - p)``, drawn on a log scale, so 90%, 99%, 99.9% are evenly spaced) or ``run``
+    (x numbers the runs of a history, oldest first; ``labels`` name each run).
     """
 
     id: str
@@ -81,11 +92,13 @@ class Chart:
     #: Gauges sampled less often than every second are drawn as lines across the gaps.
     span_gaps: bool = False
     bands: list[Band] = field(default_factory=list)
+    #: What each x stands for, where a number does not say it (the runs of a history).
+    labels: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id, "title": self.title, "unit": self.unit, "axis": self.axis,
-            "x": self.x, "spanGaps": self.span_gaps,
+            "x": self.x, "spanGaps": self.span_gaps, "labels": self.labels,
             "lines": [{"label": line.label, "values": line.values} for line in self.lines],
             "rules": [{"label": r.label, "value": r.value, "level": r.level,
                        "passed": r.passed} for r in self.rules],
@@ -399,3 +412,47 @@ def collector_charts(result: ResultDocument, series: Sequence[Metric], t0: float
                                     zip(members, values, strict=True)],
             rules, span_gaps=not counters, bands=bands))
     return out
+
+
+# -- history -----------------------------------------------------------------------------------
+
+def history_charts(result: ResultDocument, earlier: Sequence[ResultDocument],
+                   ids: ChartIds) -> list[Chart]:
+    """Each measured check of this run beside its values in ``earlier`` runs (newest first,
+    as the run history gives them; this run itself, if stored already, is left out), oldest
+    run first. A check is matched by its name, group, metric and aggregation; a run that
+    did not have it leaves a gap. Checks no earlier run measured are left out."""
+    this_id = result.run.get("id")
+    runs = [doc for doc in reversed(earlier) if doc.run.get("id") != this_id]
+    if not runs:
+        return []
+    labels = [_run_label(doc) for doc in runs] + [f"this run ({this_id})"]
+    measured = [{_check_key(c): c.measured for c in doc.checks} for doc in runs]
+    charts = []
+    for check, label in zip(result.checks, check_labels(result.checks), strict=True):
+        if check.measured is None or check.aggregation is None:
+            continue
+        key = _check_key(check)
+        values = [m.get(key) for m in measured]
+        if all(v is None for v in values):
+            continue
+        rules = [Rule(f"{level} {o.expression}", float(o.limit), level, o.passed)
+                 for level, o in (("target", check.target), ("critical", check.critical))
+                 if o is not None and o.limit is not None]
+        charts.append(Chart(ids(), f"{label}: {check.aggregation}", check.unit,
+                            [float(i) for i in range(1, len(runs) + 2)],
+                            [Line(check.aggregation, [*values, check.measured])],
+                            rules, axis="run", span_gaps=True, labels=labels))
+    return charts
+
+
+def _check_key(check: Check) -> tuple[str, str, str, str | None]:
+    return (check.name, check.group, check.metric, check.aggregation)
+
+
+def _run_label(doc: ResultDocument) -> str:
+    started = doc.run.get("started")
+    when = (datetime.fromtimestamp(float(started), UTC).strftime("%Y-%m-%d %H:%M")
+            if isinstance(started, int | float) else "")
+    commit = str((doc.details.get("history") or {}).get("git_commit") or "")[:8]
+    return " ".join(part for part in (str(doc.run.get("id", "?")), when, commit) if part)

@@ -36,6 +36,7 @@ from perfgate_html.charts import (
     collector_series,
     endpoint,
     endpoint_trends,
+    history_charts,
     load_start,
     percentile_curve,
     scenario_charts,
@@ -67,13 +68,17 @@ STATEMENT_CHARS = 300
 
 def render(result: ResultDocument, baseline: Baseline | None = None, *,
            title: str = "perfgate", top_statements: int = 10,
-           baseline_problem: str | None = None) -> str:
+           baseline_problem: str | None = None,
+           history: Sequence[ResultDocument] = (), history_problem: str | None = None) -> str:
     """The whole report as one HTML document.
 
     :param baseline: an earlier result to compare with (adds baseline and delta columns).
     :param title: the headline's first words.
     :param top_statements: how many slow database statements to list per database.
     :param baseline_problem: why a requested baseline could not be used, shown as a note.
+    :param history: earlier runs of the same targets file, newest first (the run history):
+        each check's value is charted over them and this run.
+    :param history_problem: why the run history could not be read, shown as a note.
     """
     ids = ChartIds()
     charts: list[Chart] = []
@@ -83,6 +88,7 @@ def render(result: ResultDocument, baseline: Baseline | None = None, *,
         _headline(result, title),
         _baseline_line(baseline, baseline_problem),
         _checks(result.checks, baseline),
+        _history(result, history, history_problem, ids, charts),
         _scenarios(result, metrics, baseline, t0, ids, charts),
         *_collectors(result, metrics, baseline, t0, ids, charts),
         _pages(result.details),
@@ -176,6 +182,25 @@ def _baseline_line(baseline: Baseline | None, problem: str | None) -> str:
     return (f"<p>Compared with the baseline {code(baseline.path.name)} (run "
             f"{code(run.get('id', '?'))} of {escape(_timestamp(run.get('started')))}, verdict "
             f"{mark(baseline.result.verdict)}).</p>")
+
+
+# -- history -----------------------------------------------------------------------------------
+
+def _history(result: ResultDocument, earlier: Sequence[ResultDocument], problem: str | None,
+             ids: ChartIds, charts: list[Chart]) -> str:
+    if problem:
+        return (f'<section id="history"><h2>History</h2><p class="warning">⚠ The run history '
+                f"could not be read: {escape(problem)}</p></section>")
+    drawn = history_charts(result, earlier, ids)
+    if not drawn:
+        return ""
+    runs = len(drawn[0].x) - 1
+    return "\n".join([
+        '<section id="history">', "<h2>History</h2>",
+        f"<p>Each check's measured value in the {runs} earlier "
+        f"run{'s' if runs != 1 else ''} of the run history and in this one (the last point), "
+        "oldest first, with this run's thresholds.</p>",
+        _grid([_figure(chart, charts) for chart in drawn]), "</section>"])
 
 
 # -- checks ------------------------------------------------------------------------------------

@@ -136,10 +136,12 @@
   function options(chart, width) {
     var unit = chart.unit;
     var percentiles = chart.axis === "percentile";
+    var runs = chart.axis === "run";
     var series = [{
-      label: percentiles ? "percentile" : "time",
-      value: function (u, v) {
+      label: percentiles ? "percentile" : (runs ? "run" : "time"),
+      value: function (u, v, s, idx) {
         if (v === null || v === undefined) { return "—"; }
+        if (runs) { return (chart.labels && chart.labels[idx]) || "run " + number(v, 0); }
         return percentiles ? percentile(v) : number(v, 1) + "s";
       }
     }];
@@ -149,13 +151,17 @@
         stroke: COLORS[i % COLORS.length],
         width: 1.5,
         spanGaps: chart.spanGaps,
-        points: { show: line.values.length < 3 },
+        points: { show: runs || line.values.length < 3 },
         value: function (u, v) { return format(v, unit); }
       });
     });
     var xAxis = percentiles ? {
       values: function (u, splits) {
         return splits.map(function (x) { return isPowerOfTen(x) ? percentile(x) : ""; });
+      }
+    } : runs ? {
+      values: function (u, splits) {
+        return splits.map(function (x) { return Number.isInteger(x) ? "#" + x : ""; });
       }
     } : {
       values: function (u, splits) { return splits.map(function (x) { return number(x, 1) + "s"; }); }
