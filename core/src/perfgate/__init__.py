@@ -42,7 +42,9 @@ Python (see docs/python-api.md), and everything plugin authors use (with
 - what must die with perfgate, even on SIGKILL: :func:`watchdog`, :class:`Watchdog`;
 - perfgate's own HTTP load, shared by drivers (``requests:`` and ``flows:``):
   :class:`RequestSpec`, :class:`FlowSpec`, :data:`BaseUrl`, :class:`RequestChecks`,
-  :func:`check_requests`, :func:`check_request_hosts`, :func:`all_requests`; JSON paths and
+  :func:`check_requests`, :func:`check_request_hosts`, :func:`all_requests`, request bodies
+  and auth (:class:`FilePart`, :class:`AuthSpec`), what a driver refuses
+  (:func:`unsupported_keys`), captures (:func:`parse_capture`); JSON paths and
   templates as every driver reads them:
   :func:`parse_json_path`, :func:`json_lookup`, :func:`json_capture`, :func:`decode_json`,
   :func:`has_template`, :func:`render_template`, :func:`render_templates`, :data:`MISSING`,
@@ -85,13 +87,17 @@ from perfgate.errors import (
 )
 from perfgate.hookspecs import hookimpl
 from perfgate.httpspec import (
+    AuthSpec,
     BaseUrl,
+    FilePart,
     FlowSpec,
     RequestChecks,
     RequestSpec,
     all_requests,
     check_request_hosts,
     check_requests,
+    parse_capture,
+    unsupported_keys,
 )
 from perfgate.jsonpath import (
     MISSING,
@@ -141,6 +147,7 @@ from perfgate.watchdog import Watchdog, watchdog
 __all__ = [
     "MISSING",
     "TEMPLATE",
+    "AuthSpec",
     "BaseUrl",
     "Baseline",
     "BaselineError",
@@ -155,6 +162,7 @@ __all__ = [
     "DriverScenario",
     "Duration",
     "Feeders",
+    "FilePart",
     "FlowSpec",
     "Headline",
     "HistoryConfig",
@@ -222,6 +230,7 @@ __all__ = [
     "json_lookup",
     "load_allowed",
     "load_targets_file",
+    "parse_capture",
     "parse_json_path",
     "parse_selector",
     "parse_threshold",
@@ -235,6 +244,7 @@ __all__ = [
     "scenario_details",
     "slowest_requests",
     "trace_link",
+    "unsupported_keys",
     "userinfo_problem",
     "validate_result",
     "watchdog",

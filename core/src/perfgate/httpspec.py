@@ -12,6 +12,13 @@ takes the same keys::
           - {method: POST, path: /login, json: {user: a}, capture: {token: token}}
           - {path: /me, headers: {Authorization: "Bearer ${token}"}}
 
+A request's body is one of ``json``, ``body``, ``form`` (form-encoded), ``multipart`` (fields
+and files) and ``body_file``; files are named relative to the targets file's folder. ``auth``
+is a ``basic`` or ``bearer`` shorthand whose secret is masked in every report. ``capture``
+takes a JSON path, ``header:NAME`` (a response header) or ``cookie:NAME`` (a ``Set-Cookie``).
+A driver that cannot do one of these keys refuses it when the file is checked
+(:func:`unsupported_keys`).
+
 so a targets file can switch drivers without changing its requests or its targets. The models
 validate one request or flow; :func:`check_requests` checks a scenario's list as a whole.
 """
@@ -20,13 +27,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Annotated, Any
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from perfgate.config import ComponentConfig, Duration
 from perfgate.context import load_allowed
-from perfgate.jsonpath import TEMPLATE, has_template
+from perfgate.jsonpath import TEMPLATE, has_template, parse_json_path
 from perfgate.testdata import ITERATION_VARIABLES, DataSource
 
 
@@ -66,6 +81,92 @@ class RequestChecks(ComponentConfig):
         return out
 
 
+#: A header name (RFC 9110, 5.1: a token) and a cookie name (RFC 6265, 4.1.1: a token too).
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def parse_capture(source: str) -> tuple[Literal["json", "header", "cookie"], Any]:
+    """Where a ``capture:`` value reads from: ``("header", name)`` for ``header:NAME``,
+    ``("cookie", name)`` for ``cookie:NAME`` (the response's ``Set-Cookie``), else
+    ``("json", parts)`` of a JSON path. Raises ``ValueError`` saying what is wrong."""
+    kind, sep, name = source.partition(":")
+    if sep and kind in ("header", "cookie"):
+        if not _TOKEN.fullmatch(name):
+            raise ValueError(f"capture {source!r}: {kind}: is followed by a {kind} name "
+                             f"({kind}:{'X-Token' if kind == 'header' else 'session'})")
+        return ("header", name.lower()) if kind == "header" else ("cookie", name)
+    try:
+        return "json", parse_json_path(source)
+    except ValueError:
+        raise ValueError(f"capture {source!r}: expected a JSON path (data.items[0].id), "
+                         "header:NAME or cookie:NAME") from None
+
+
+def local_file(value: str, info: ValidationInfo) -> str:
+    """``value`` as an absolute path (a relative one starts at the targets file's folder,
+    as ``data:`` files do); ``ValueError`` when it is not a file."""
+    folder = (info.context or {}).get("targets_folder")
+    path = Path(value).expanduser()
+    if folder is not None and not path.is_absolute():
+        path = Path(folder) / path
+    if folder is not None and not path.is_file():
+        what = "is not a file" if path.exists() else "does not exist"
+        raise ValueError(f"{path} {what} (a relative path starts at the targets file's "
+                         "folder)")
+    return str(path)
+
+
+class FilePart(ComponentConfig):
+    """A file in a ``multipart:`` body: ``{file: avatar.png, content_type: image/png}``."""
+
+    file: str
+    #: The ``filename`` the server sees (default: the file's own name).
+    filename: str | None = None
+    content_type: str = "application/octet-stream"
+
+    @field_validator("file")
+    @classmethod
+    def _exists(cls, value: str, info: ValidationInfo) -> str:
+        return local_file(value, info)
+
+
+class BasicAuth(ComponentConfig):
+    """``auth: {basic: {user, password}}``: ``Authorization: Basic ...``."""
+
+    user: str
+    password: SecretStr
+
+
+class BearerAuth(ComponentConfig):
+    """``auth: {bearer: {token}}``: ``Authorization: Bearer ...``."""
+
+    token: SecretStr
+
+
+class AuthSpec(ComponentConfig):
+    """A request's ``auth:``: one of ``basic`` and ``bearer``; the secret is masked in every
+    report (a ``SecretStr``, like every secret option)."""
+
+    basic: BasicAuth | None = None
+    bearer: BearerAuth | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> AuthSpec:
+        if (self.basic is None) == (self.bearer is None):
+            raise ValueError("give one of basic: {user, password} and bearer: {token}")
+        return self
+
+    def texts(self) -> list[str]:
+        """The values, for checking their ``${name}`` templates."""
+        if self.basic is not None:
+            return [self.basic.user, self.basic.password.get_secret_value()]
+        return [self.bearer.token.get_secret_value()] if self.bearer else []
+
+
+#: The keys that give a request's body: at most one of them.
+BODY_KEYS = ("json", "body", "form", "multipart", "body_file")
+
+
 class RequestSpec(ComponentConfig):
     """One HTTP request: where, what to send, how often, what to check and capture."""
 
@@ -78,11 +179,46 @@ class RequestSpec(ComponentConfig):
         default_factory=dict)
     json_body: Any = Field(default=None, alias="json")
     body: str | None = None
+    #: ``application/x-www-form-urlencoded`` fields.
+    form: dict[str, str | int | float | bool] | None = None
+    #: ``multipart/form-data``: text fields and files (``{file: path}``).
+    multipart: dict[str, str | int | float | FilePart] | None = None
+    #: The body read from a file (relative to the targets file's folder), sent as it is.
+    body_file: str | None = None
+    auth: AuthSpec | None = None
+    #: Cookies sent with this request, on top of (and over) the cookie jar's.
+    cookies: dict[str, str] = Field(default_factory=dict)
+    #: This request's timeout, instead of the scenario's.
+    timeout: Duration | None = Field(default=None, gt=0)
+    #: Redirects followed for this request, instead of the scenario's (0: none).
+    max_redirects: int | None = Field(default=None, ge=0)
     weight: float = Field(default=1.0, gt=0)
     think_time: Duration = 0.0
     checks: RequestChecks | None = None
-    #: Flow steps: ``{variable: json.path}`` taken from this response for later steps.
+    #: Flow steps: ``{variable: json.path | header:NAME | cookie:NAME}`` taken from this
+    #: response for later steps.
     capture: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("capture")
+    @classmethod
+    def _captures(cls, value: dict[str, str]) -> dict[str, str]:
+        for source in value.values():
+            parse_capture(source)
+        return value
+
+    @field_validator("body_file")
+    @classmethod
+    def _body_file(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return None if value is None else local_file(value, info)
+
+    @field_validator("cookies")
+    @classmethod
+    def _cookie_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if not _TOKEN.fullmatch(name):
+                raise ValueError(f"cookie name {name!r}: expected letters, digits and "
+                                 "!#$%&'*+.^_`|~- only")
+        return value
 
     @field_validator("method")
     @classmethod
@@ -103,14 +239,22 @@ class RequestSpec(ComponentConfig):
     def _one_target(self) -> RequestSpec:
         if (self.path is None) == (self.url is None):
             raise ValueError("give either path (on the scenario's service or url) or url")
-        if self.json_body is not None and self.body is not None:
-            raise ValueError("give either json or body, not both")
+        given = [key for key in BODY_KEYS if getattr(self, _FIELD.get(key, key)) is not None]
+        if len(given) > 1:
+            raise ValueError(f"give one body, not {' and '.join(given)}")
         return self
+
+    def given_keys(self) -> set[str]:
+        """The keys this request sets, as the targets file writes them."""
+        return {type(self).model_fields[name].alias or name for name in self.model_fields_set}
 
     @property
     def label(self) -> str:
         """The ``name`` tag: the request's name, else its path or URL without templates."""
         return self.name or f"{self.method} {self.path or self.url}"
+
+
+_FIELD = {"json": "json_body"}
 
 
 class FlowSpec(ComponentConfig):
@@ -167,6 +311,24 @@ def check_requests(requests: list[RequestSpec], flows: list[FlowSpec], has_base:
             captured.update(step.capture)
 
 
+def unsupported_keys(requests: list[RequestSpec], flows: list[FlowSpec], driver: str,
+                     supported: frozenset[str]) -> None:
+    """Refuse a request key a driver does not do (``supported`` are the ones it does among
+    the keys added for the ``http`` driver), and a ``capture`` from a header or a cookie
+    when ``capture-headers`` is not among them; raises ``ValueError`` naming both."""
+    extra = {"form", "multipart", "body_file", "auth", "cookies", "timeout", "max_redirects"}
+    for spec in all_requests(requests, flows):
+        refused = sorted((spec.given_keys() & extra) - supported)
+        if refused:
+            raise ValueError(f"request {spec.label!r}: driver {driver} does not support "
+                             f"{', '.join(refused)} (driver http does)")
+        if "capture-headers" not in supported:
+            for source in spec.capture.values():
+                if parse_capture(source)[0] != "json":
+                    raise ValueError(f"request {spec.label!r}: driver {driver} captures "
+                                     f"JSON paths only, not {source!r} (driver http does)")
+
+
 def check_request_hosts(url: str | None, requests: list[RequestSpec], flows: list[FlowSpec],
                         allow_hosts: list[str]) -> None:
     """Refuse a scenario ``url`` or a request's ``url`` that load may not go to.
@@ -193,7 +355,10 @@ def fixed_origin(url: str) -> str | None:
 def _check_variables(spec: RequestSpec, known: set[str], where: str) -> None:
     """Every ``${name}`` is a known variable; ``random_int:MIN:MAX`` has MIN <= MAX."""
     texts = [spec.path or "", spec.url or "", spec.body or "", repr(spec.json_body),
-             *spec.headers.keys(), *spec.headers.values()]
+             *spec.headers.keys(), *spec.headers.values(), *spec.cookies.values(),
+             *(str(v) for v in (spec.form or {}).values()),
+             *(str(v) for v in (spec.multipart or {}).values() if not isinstance(v, FilePart)),
+             *(spec.auth.texts() if spec.auth is not None else ())]
     used = {m.group(1) for text in texts for m in TEMPLATE.finditer(text)}
     for name in sorted(used):
         if name.startswith("random_int:"):

@@ -77,7 +77,7 @@ def test_request_needs_path_or_url_and_one_body() -> None:
     with pytest.raises(ValidationError, match="neither service nor url"):
         HttpScenario.model_validate({"driver": "http", "executor": "constant-vus",
                                      "duration": "1s", "requests": [{"path": "/"}]})
-    with pytest.raises(ValidationError, match="json or body"):
+    with pytest.raises(ValidationError, match="one body, not json and body"):
         HttpScenario.model_validate({"driver": "http", "url": "http://127.0.0.1:1",
                                      "executor": "constant-vus", "duration": "1s",
                                      "requests": [{"path": "/", "json": {}, "body": "x"}]})

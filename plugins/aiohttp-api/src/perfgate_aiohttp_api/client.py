@@ -113,6 +113,9 @@ NO_SEARCH = BodySearch(b"")
 class Connection(asyncio.Protocol):
     """One keep-alive connection. Not thread-safe; one request in flight at a time."""
 
+    #: The request in flight's own ``timeout`` in ns (0: the scenario's), set by the engine.
+    timeout_ns = 0
+
     def __init__(self, traffic: Traffic) -> None:
         self.traffic = traffic
         self.transport: asyncio.Transport | None = None
@@ -245,13 +248,18 @@ class Connection(asyncio.Protocol):
 
 
 async def connect(loop: asyncio.AbstractEventLoop, traffic: Traffic, host: str, port: int,
-                  tls: ssl.SSLContext | None, timeout: float) -> Connection | str:
-    """Open a connection; on failure return the error kind instead of raising."""
+                  tls: ssl.SSLContext | None, timeout: float,
+                  server_name: str | None = None) -> Connection | str:
+    """Open a connection; on failure return the error kind instead of raising.
+
+    ``server_name``: the name TLS checks the certificate against when ``host`` is another
+    address for it (``hosts:``).
+    """
     try:
         async with asyncio.timeout(timeout):
             _, conn = await loop.create_connection(
                 lambda: Connection(traffic), host, port, ssl=tls,
-                server_hostname=host if tls is not None else None)
+                server_hostname=(server_name or host) if tls is not None else None)
     except (OSError, TimeoutError, ssl.SSLError) as exc:
         return classify(exc)
     sock = conn.transport.get_extra_info("socket") if conn.transport else None

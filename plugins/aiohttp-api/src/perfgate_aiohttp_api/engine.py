@@ -33,6 +33,7 @@ from perfgate_aiohttp_api.executors import ArrivalRate, Running
 from perfgate_aiohttp_api.plan import Origin, Plan, Prepared, all_prepared
 from perfgate_aiohttp_api.recorder import Recorder
 from perfgate_aiohttp_api.schedule import share
+from perfgate_aiohttp_api.session import Final, Session, header_values
 from perfgate_aiohttp_api.tracing import Kept, Tracer
 
 TICK = 0.1  # seconds between controller ticks (health, stop checks, ramps, timeouts)
@@ -54,13 +55,15 @@ class VU:
     """A virtual user: its connections by origin and, in the open model, its next start;
     its number (from 1, across worker processes) and how many iterations it began."""
 
-    __slots__ = ("assign", "conns", "index", "iterations", "number")
+    __slots__ = ("assign", "conns", "index", "iterations", "jar", "number")
 
     def __init__(self, index: int, number: int) -> None:
         self.index = index
         self.number = number
         self.iterations = 0
         self.conns: dict[Origin, Connection] = {}
+        #: Cookies (an aiohttp ``CookieJar``), made when the first one comes.
+        self.jar: Any = None
         self.assign: asyncio.Future[int | None] | None = None
 
 
@@ -116,6 +119,10 @@ class Engine:
         self.interrupted = False
         self._folding: asyncio.Task[None] | None = None
         self._fold_steps: Iterator[None] | None = None
+        #: Cookies, redirects, decoding: None when no request can need them.
+        self.session = Session(self) if any(
+            p.follow or p.before or p.after or p.scan_cookies
+            for p in all_prepared(plan.items)) else None
         self._prepare_cells()
 
     def _prepare_cells(self) -> None:
@@ -134,9 +141,13 @@ class Engine:
         scheme, host, port = origin
         if not self.plan.allowed(host):
             return "not_allowed"
+        address, port = self.plan.address_of(host, port)  # ``hosts:`` may say another one
+        if address != host and not self.plan.allowed(address):
+            return "not_allowed"
         started = perf_counter_ns()
-        opened = await connect(self.loop, self.traffic, host, port,
-                               self.tls if scheme == "https" else None, self.timeout)
+        opened = await connect(self.loop, self.traffic, address, port,
+                               self.tls if scheme == "https" else None, self.timeout,
+                               server_name=host)
         if isinstance(opened, str):
             return opened
         if not self.plan.reached_allowed(host, opened.peer_address()):
@@ -167,6 +178,9 @@ class Engine:
         trace_id = None
         if self.tracer is not None:
             data, trace_id = self.tracer.stamp(data)
+        session = self.session
+        if req.before or vu.jar is not None:  # cookies to send
+            data = session.before(vu, req, data, values)  # type: ignore[union-attr]
         began = start_ns or perf_counter_ns()  # when this request began to wait, for
         try:                                   # one that never finishes
             conn = vu.conns.get(origin)
@@ -175,11 +189,13 @@ class Engine:
                 opened = await self._connection(vu, origin)
                 if isinstance(opened, str):  # the connection failed: why
                     self._record(req, opened, start_ns or attempt, perf_counter_ns(), None)
-                    return opened if req.captures else None
+                    return opened if req.capturing else None
                 conn = opened
             if not start_ns:
                 start_ns = perf_counter_ns()
             reused = conn.responses
+            if req.timeout_ns:
+                conn.timeout_ns = req.timeout_ns
             result = await conn.send(data, self.loop, req.keep_body, req.head, req.search)
             if result == "reset" and reused and not conn.first_byte_ns and req.idempotent:
                 # A keep-alive connection the server had closed: retry once on a fresh one.
@@ -187,7 +203,7 @@ class Engine:
                 opened = await self._connection(vu, origin)
                 if isinstance(opened, str):
                     self._record(req, opened, start_ns, perf_counter_ns(), None)
-                    return opened if req.captures else None
+                    return opened if req.capturing else None
                 conn = opened
                 result = await conn.send(data, self.loop, req.keep_body, req.head, req.search)
         except asyncio.CancelledError:
@@ -201,13 +217,23 @@ class Engine:
         end = perf_counter_ns()
         if conn.closed:
             self.conns.discard(conn)
+        final: Final | None = None
+        if session is not None and session.wants(req, conn, result):
+            final = await session.finish(vu, req, conn, result, start_ns, end, data, values)
+            if final.conn is None:  # a hop could not be sent: recorded, as a failure
+                return final.result if req.capturing else None  # type: ignore[return-value]
+            conn, result, start_ns, end = final.conn, final.result, final.start_ns, final.end_ns
+        if req.timeout_ns:
+            conn.timeout_ns = 0
         duration_us = (end - start_ns) // 1000
         body = conn.body_bytes() if req.keep_body else b""
+        if final is not None and final.body is not None:
+            body = final.body
         doc = decode_json(body) if req.keep_body and (
             req.captures or (req.checks and req.checks.json_equals)) else MISSING
         ended = None
         key: int | str | tuple[str, int | str] = result
-        if req.captures and values is not None and not self._capture(req, doc, values):
+        if req.capturing and values is not None and not self._capture(req, doc, values, final):
             ended = self.recorder.error(result)
             if ended is None:  # the response was fine but lacked the value
                 ended = "capture"
@@ -224,7 +250,9 @@ class Engine:
             cell.waiting.append((first - conn.sent_ns) // 1000)
             cell.receiving.append((end - first) // 1000)
         if req.checks is not None:
-            self._check(req, result, conn.search.found, doc, duration_us)
+            found = conn.search.found if not req.decode else bool(
+                req.checks.body_contains is not None and req.checks.body_contains in body)
+            self._check(req, result, found, doc, duration_us)
         return ended
 
     def _record(self, req: Prepared, result: int | str, start_ns: int, end_ns: int,
@@ -244,9 +272,14 @@ class Engine:
             counts[1] += 1
 
     @staticmethod
-    def _capture(req: Prepared, doc: Any, values: dict[str, str]) -> bool:
-        """Take the step's captures from ``doc`` into ``values``; False if one is missing."""
-        got = capture(doc, req.captures)
+    def _capture(req: Prepared, doc: Any, values: dict[str, str],
+                 final: Final | None = None) -> bool:
+        """Take the step's captures from ``doc`` (and the head) into ``values``; False if
+        one is missing."""
+        got = capture(doc, req.captures) if req.captures else {}
+        if req.header_captures:
+            got.update(header_values(final, req.header_captures) if final is not None
+                       else dict.fromkeys(req.header_captures))
         complete = True
         for name, value in got.items():
             if value is None:
@@ -267,6 +300,8 @@ class Engine:
         ended: str | None = None
         iteration = vu.iterations
         vu.iterations = iteration + 1
+        if vu.jar is not None and self.session.per_iteration:  # type: ignore[union-attr]
+            vu.jar = None  # k6's way: each iteration starts without cookies
         try:
             if item.__class__ is Prepared:
                 await self._send(vu, item, scheduled_ns,
@@ -584,7 +619,8 @@ class Engine:
         """End requests that have waited longer than ``timeout``."""
         limit = now - self.timeout_ns
         for conn in list(self.conns):
-            if conn.waiter is not None and conn.sent_ns < limit:
+            if conn.waiter is not None and conn.sent_ns < (
+                    now - conn.timeout_ns if conn.timeout_ns else limit):
                 conn.fail("timeout")
                 self.conns.discard(conn)
             elif conn.closed and conn.waiter is None:

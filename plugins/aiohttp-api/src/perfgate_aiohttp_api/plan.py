@@ -20,13 +20,14 @@ from perfgate import (
     address_allowed,
     has_template,
     is_loopback,
+    parse_capture,
     render_template,
     render_templates,
 )
-from perfgate import parse_json_path as parse_path
+from perfgate_aiohttp_api.bodies import Files, auth_header, has_body_keys, render_body
 from perfgate_aiohttp_api.checks import CompiledChecks
 from perfgate_aiohttp_api.executors import Executor
-from perfgate_aiohttp_api.scenario import HttpScenario
+from perfgate_aiohttp_api.scenario import HttpScenario, host_address
 
 USER_AGENT = "perfgate-http/0.1"
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
@@ -78,29 +79,54 @@ def build_request(method: str, host_header: str, target: str, headers: dict[str,
     return head + (body or b"")
 
 
+@dataclass(frozen=True)
+class Defaults:
+    """What a scenario sets for every request: ``accept_encoding``, ``max_redirects``,
+    the cookie jar; and the files bodies are read from."""
+
+    accept_encoding: str | None = None
+    max_redirects: int = 10
+    cookie_jar: str = "per-iteration"
+    connection_reuse: bool = True
+    files: Files = field(default_factory=Files)
+
+
 class Prepared:
     """One request ready to send, with the cells its results are counted in."""
 
     __slots__ = (
+        "accept_encoding",
+        "after",
+        "before",
         "captures",
+        "capturing",
         "cells",
         "check_counts",
         "checks",
+        "cookies",
         "data",
+        "decode",
+        "files",
+        "follow",
         "head",
+        "header_captures",
         "idempotent",
         "keep_body",
         "label",
         "method",
         "origin",
+        "scan_cookies",
         "search",
         "spec",
         "templated",
         "think",
+        "timeout_ns",
         "url",
     )
 
-    def __init__(self, spec: RequestSpec, base_url: str | None) -> None:
+    def __init__(self, spec: RequestSpec, base_url: str | None,
+                 defaults: Defaults | None = None) -> None:
+        defaults = defaults or Defaults()
         self.spec = spec
         self.label = spec.label
         self.method = spec.method
@@ -111,16 +137,42 @@ class Prepared:
         self.think = spec.think_time
         self.checks = CompiledChecks.build(spec.checks) if spec.checks else None
         self.check_counts = [[0, 0] for _ in (self.checks.names if self.checks else ())]
-        self.captures = {name: parse_path(path) for name, path in spec.capture.items()}
+        sources = {name: parse_capture(path) for name, path in spec.capture.items()}
+        #: JSON path captures, from the body; ``header:`` and ``cookie:`` ones, from the head.
+        self.captures = {name: arg for name, (kind, arg) in sources.items() if kind == "json"}
+        self.header_captures = {name: src for name, src in sources.items() if src[0] != "json"}
+        self.capturing = bool(sources)
         self.keep_body = bool(self.captures) or bool(self.checks and self.checks.needs_body)
         #: ``body_contains``, looked for as the body streams in.
         self.search = self.checks.body_contains if self.checks else None
+        #: Compressed bodies asked for: a body a check or capture reads is decoded first
+        #: (and ``body_contains`` looked for in the decoded body).
+        self.decode = bool(defaults.accept_encoding or any(
+            k.lower() == "accept-encoding" for k in spec.headers)) and (
+            self.keep_body or self.search is not None)
+        if self.decode:
+            self.keep_body, self.search = True, None
+        self.follow = spec.max_redirects if spec.max_redirects is not None \
+            else defaults.max_redirects
+        self.timeout_ns = int(spec.timeout * 1e9) if spec.timeout is not None else 0
+        self.cookies = spec.cookies
+        #: Set before sending (``cookies:``) / looked at after the response (head captures,
+        #: decoding, no connection reuse); the jar's part is decided per VU and response.
+        self.before = bool(spec.cookies)
+        self.after = bool(self.header_captures) or self.decode or not defaults.connection_reuse
+        #: Whether a ``Set-Cookie`` on this response matters (set by :class:`Plan`).
+        self.scan_cookies = False
+        self.files = defaults.files
+        self.accept_encoding = defaults.accept_encoding
         #: result (status code or error kind) -> Cell, filled by the recorder
         self.cells: dict[Any, Any] = {}
         self.url = self._url(base_url)
         self.templated = (has_template(self.url) or any(
             has_template(k) or has_template(v) for k, v in spec.headers.items())
-            or has_template(spec.body) or has_template(json.dumps(spec.json_body)))
+            or has_template(spec.body) or has_template(json.dumps(spec.json_body))
+            or has_template(json.dumps([
+                spec.form, spec.cookies, spec.auth.texts() if spec.auth else None,
+                {k: v for k, v in (spec.multipart or {}).items() if not hasattr(v, "file")}])))
         self.origin: Origin | None = None
         self.data: bytes | None = None
         if not self.templated:
@@ -149,7 +201,21 @@ class Prepared:
                 headers["Content-Type"] = "application/json"
         elif spec.body is not None:
             body = render_template(spec.body, values).encode()
+        elif has_body_keys(spec):
+            body, content_type = render_body(spec, values, self.files)
+            if not any(k.lower() == "content-type" for k in headers):
+                headers["Content-Type"] = content_type
+        self._defaults(headers, values)
         return origin, build_request(spec.method, host_header, target, headers, body)
+
+    def _defaults(self, headers: dict[str, str], values: dict[str, str]) -> None:
+        """``auth:`` and the scenario's ``accept_encoding``, unless a header says otherwise."""
+        given = {k.lower() for k in headers}
+        auth = auth_header(self.spec, values)
+        if auth is not None and "authorization" not in given:
+            headers["Authorization"] = auth
+        if self.accept_encoding and "accept-encoding" not in given:
+            headers["Accept-Encoding"] = self.accept_encoding
 
 
 @dataclass
@@ -184,15 +250,23 @@ class Plan:
     trace: tuple[float, int] | None = None
     #: The scenario's ``data:`` rows and modes (read once, in the parent process).
     data: dict[str, Any] = field(default_factory=dict)
+    #: ``cookie_jar``: ``per-iteration``, ``keep`` or ``off``.
+    cookie_jar: str = "per-iteration"
+    connection_reuse: bool = True
+    #: ``hosts:``: name -> (address, port or None).
+    hosts: dict[str, tuple[str, int | None]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, inp: PlanInput) -> Plan:
         scenario = HttpScenario.model_validate(inp.scenario)
         scale = inp.time_scale
         base = scenario.url or inp.base_url
-        items: list[Prepared | Flow] = [Prepared(r, base) for r in scenario.requests]
-        items += [Flow(f.name, [Prepared(s, base) for s in f.steps])
+        defaults = Defaults(scenario.accept_encoding, scenario.max_redirects,
+                            scenario.cookie_jar, scenario.connection_reuse)
+        items: list[Prepared | Flow] = [Prepared(r, base, defaults) for r in scenario.requests]
+        items += [Flow(f.name, [Prepared(s, base, defaults) for s in f.steps])
                   for f in scenario.flows]
+        mark_cookie_scans(items, scenario.cookie_jar)
         weights = [r.weight for r in scenario.requests] + [f.weight for f in scenario.flows]
         origins = sorted({p.origin for p in all_prepared(items) if p.origin is not None})
         return cls(
@@ -210,6 +284,9 @@ class Plan:
             origins=origins,
             trace=(scenario.trace.sample, scenario.trace.slowest) if scenario.trace else None,
             data=Feeders.of(scenario.data),
+            cookie_jar=scenario.cookie_jar,
+            connection_reuse=scenario.connection_reuse,
+            hosts={name: host_address(address) for name, address in scenario.hosts.items()},
         )
 
     @property
@@ -228,6 +305,13 @@ class Plan:
     def allowed(self, host: str) -> bool:
         return is_loopback(host) or host in self.allow_hosts
 
+    def address_of(self, host: str, port: int) -> tuple[str, int]:
+        """Where a connection to ``host:port`` goes: ``hosts:`` may say another address."""
+        mapped = self.hosts.get(host)
+        if mapped is None:
+            return host, port
+        return mapped[0], mapped[1] or port
+
     def reached_allowed(self, host: str, address: str | None) -> bool:
         """Whether a connection to ``host`` that reached ``address`` may carry load: a name
         that only looks loopback must have reached a loopback address."""
@@ -236,6 +320,20 @@ class Plan:
     def planned_duration(self) -> float | None:
         """Seconds of load the executor plans (None for iteration-count executors)."""
         return self.executor.planned_duration(self.scale)
+
+
+def mark_cookie_scans(items: list[Prepared | Flow], cookie_jar: str) -> None:
+    """Mark the requests whose response's ``Set-Cookie`` can matter: with a jar kept for
+    the run, all of them; emptied each iteration, flow steps before the last (a cookie set
+    by a single request or a flow's last step is gone before anything sends it, but those
+    on a redirect's hops, which are always looked at); without a jar, none."""
+    if cookie_jar == "off":
+        return
+    for item in items:
+        steps = item.steps if isinstance(item, Flow) else [item]
+        for i, step in enumerate(steps):
+            step.scan_cookies = cookie_jar == "keep" or i < len(steps) - 1 or bool(
+                step.header_captures)
 
 
 def all_prepared(items: list[Prepared | Flow]) -> list[Prepared]:

@@ -20,6 +20,7 @@ Option names follow k6's executors, written in snake case (``preAllocatedVUs`` i
 from __future__ import annotations
 
 import difflib
+import ipaddress
 from typing import Any, Literal
 
 from pydantic import (
@@ -43,6 +44,7 @@ from perfgate import (
     all_requests,
     check_request_hosts,
     check_requests,
+    host_allowed,
 )
 from perfgate_aiohttp_api.executors import (
     EXECUTOR_KEYS,
@@ -103,6 +105,19 @@ class HttpScenario(DriverScenario):
     expected_statuses: list[int] | None = None
     #: Send a ``traceparent`` with every request and keep the slowest traced ones.
     trace: TraceOptions | None = None
+    #: Redirects followed per request, as k6's ``maxRedirects`` (0: none followed).
+    max_redirects: int = Field(default=10, ge=0)
+    #: Each VU's cookie jar: emptied at each iteration (k6's way), kept for the whole run,
+    #: or none at all (``Set-Cookie`` ignored).
+    cookie_jar: Literal["per-iteration", "keep", "off"] = "per-iteration"
+    #: The ``Accept-Encoding`` of every request (``gzip, br``); compressed bodies are
+    #: decoded for checks and captures. None: no ``Accept-Encoding``, nothing compressed.
+    accept_encoding: str | None = None
+    #: False: a new connection for every request (k6's ``noConnectionReuse``).
+    connection_reuse: bool = True
+    #: Names connected to at another address (k6's ``hosts``): ``{api.test: 127.0.0.1}``
+    #: or ``ADDRESS:PORT``; the name and the address must both be allowed.
+    hosts: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="wrap")
     @classmethod
@@ -120,6 +135,13 @@ class HttpScenario(DriverScenario):
         if gathered.problems:
             raise ValidationError.from_exception_data(cls.__name__, gathered.problems)
         return scenario
+
+    @field_validator("hosts")
+    @classmethod
+    def _hosts(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, address in value.items():
+            host_address(address, name)
+        return value
 
     @field_validator("workers")
     @classmethod
@@ -147,11 +169,44 @@ class HttpScenario(DriverScenario):
         if allow is None:  # validated outside a targets file: the driver checks at run time
             return self
         check_request_hosts(self.url, self.requests, self.flows, allow)
+        for name, address in self.hosts.items():
+            ip, _ = host_address(address, name)
+            if not host_allowed(ip, allow):
+                raise ValueError(f"hosts: {name} -> {address}: load may not go to {ip} "
+                                 "(neither loopback nor listed under allow_hosts:)")
+            if not host_allowed(name, allow):
+                raise ValueError(f"hosts: {name}: the name is neither loopback nor listed "
+                                 "under allow_hosts:")
         return self
 
     @property
     def open_model(self) -> bool:
         return self.executor.open_model
+
+
+def host_address(address: str, name: str = "") -> tuple[str, int | None]:
+    """``(ip, port or None)`` of a ``hosts:`` address (``1.2.3.4``, ``1.2.3.4:8080``,
+    ``[::1]:8080``, ``::1``); ``ValueError`` when it is not an IP address."""
+    host, port = address, None
+    if address.startswith("["):
+        host, _, rest = address[1:].partition("]")
+        if rest:
+            if not rest.startswith(":") or not rest[1:].isdigit():
+                raise ValueError(f"hosts: {name}: {address!r} is not ADDRESS or ADDRESS:PORT")
+            port = int(rest[1:])
+    elif address.count(":") == 1:
+        host, _, text = address.partition(":")
+        if not text.isdigit():
+            raise ValueError(f"hosts: {name}: {address!r} is not ADDRESS or ADDRESS:PORT")
+        port = int(text)
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(f"hosts: {name}: {address!r}: expected an IP address (and a port), "
+                         "as k6's hosts") from None
+    if port is not None and not 0 < port < 65536:
+        raise ValueError(f"hosts: {name}: port {port} is not between 1 and 65535")
+    return host, port
 
 
 def _problem(loc: tuple[str | int, ...], message: str, given: Any) -> InitErrorDetails:

@@ -48,7 +48,13 @@ from perfgate import (
     Stage,
     check_request_hosts,
     check_requests,
+    unsupported_keys,
 )
+
+#: The request keys beyond the first ones that the generated locustfile does; the others
+#: (``multipart``, ``body_file``, ``auth``, ``timeout``, ``max_redirects``, captures from
+#: headers and cookies) are refused when the file is checked.
+SUPPORTED_KEYS = frozenset({"form", "cookies"})
 
 #: Locust flags the driver sets itself: a scenario cannot pass them in ``locust_args``.
 RESERVED_FLAGS = (
@@ -147,6 +153,7 @@ class LocustScenario(DriverScenario):
             check_requests(self.requests, self.flows,
                            has_base=self.service is not None or self.url is not None,
                            variables=())
+            unsupported_keys(self.requests, self.flows, "locust", SUPPORTED_KEYS)
         if isinstance(self.workers, int) and self.workers < 0:
             raise ValueError("workers: expected a number of processes >= 0, or auto")
         if self.total_workers < 1:

@@ -97,6 +97,14 @@ class PerfgateUser(FastHttpUser):
                 headers["Content-Type"] = "application/json"
         elif step["body"] is not None:
             data = render_template(step["body"], values)
+        elif step["form"] is not None:
+            data = urlencode({render_template(k, values): render_template(v, values)
+                              for k, v in step["form"].items()})
+            if not any(k.lower() == "content-type" for k in headers):
+                headers["Content-Type"] = "application/x-www-form-urlencoded"
+        if step["cookies"] and not any(k.lower() == "cookie" for k in headers):
+            headers["Cookie"] = "; ".join(f"{k}={render_template(v, values)}"
+                                          for k, v in step["cookies"].items())
         ended = None
         with self.client.request(step["method"], url, name=step["name"], headers=headers,
                                  data=data, catch_response=True,
@@ -154,6 +162,9 @@ def _step(spec: RequestSpec, base_url: str | None, in_flow: bool) -> dict[str, A
         "name": spec.label, "method": spec.method, "url": url,
         "templated": has_template(url), "headers": dict(spec.headers),
         "json": spec.json_body, "body": spec.body, "think_time": spec.think_time,
+        "form": {k: _text(v) for k, v in spec.form.items()} if spec.form is not None
+        else None,
+        "cookies": dict(spec.cookies),
         "in_flow": in_flow,
         "captures": {name: parse_json_path(path) for name, path in spec.capture.items()},
         "check_names": checks.names() if checks is not None else [],
@@ -164,6 +175,13 @@ def _step(spec: RequestSpec, base_url: str | None, in_flow: bool) -> dict[str, A
         "max_duration_ms": checks.max_duration * 1000
         if checks is not None and checks.max_duration is not None else None,
     }
+
+
+def _text(value: str | int | float | bool) -> str:
+    """A form field as the ``http`` driver sends it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def items(scenario: LocustScenario, base_url: str | None) -> list[dict[str, Any]]:
@@ -191,6 +209,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 import gevent
 from locust import FastHttpUser, constant, events, task

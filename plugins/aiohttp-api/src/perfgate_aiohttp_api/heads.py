@@ -1,0 +1,67 @@
+"""A response's head, parsed only when a request needs it: for a redirect's ``Location``,
+``Set-Cookie`` for the cookie jar, ``Content-Encoding``, and ``header:`` captures.
+
+The connection keeps the bytes that came up to the end of the final headers anyway
+(:attr:`client.Connection.head_bytes`), so a response nobody asks about costs nothing more.
+"""
+
+from __future__ import annotations
+
+from perfgate_aiohttp_api.client import is_interim
+
+
+class ResponseHead:
+    """The final response's header fields: names in lower case, values in order."""
+
+    __slots__ = ("fields",)
+
+    def __init__(self, fields: list[tuple[str, str]]) -> None:
+        self.fields = fields
+
+    def get(self, name: str) -> str | None:
+        """The first value of ``name`` (lower case), or None."""
+        for key, value in self.fields:
+            if key == name:
+                return value
+        return None
+
+    def all(self, name: str) -> list[str]:
+        """Every value of ``name`` (lower case): ``Set-Cookie`` comes once per cookie."""
+        return [value for key, value in self.fields if key == name]
+
+    def joined(self, name: str) -> str | None:
+        """The values of ``name`` joined by ``, `` (RFC 9110, 5.3), or None."""
+        values = self.all(name)
+        return ", ".join(values) if values else None
+
+
+def parse_head(chunks: list[bytes]) -> ResponseHead:
+    """The final head among ``chunks`` (interim ``1xx`` heads skipped)."""
+    data = b"".join(chunks)
+    pos = 0
+    while True:
+        end = data.find(b"\r\n\r\n", pos)
+        block = data[pos:] if end < 0 else data[pos:end]
+        lines = block.decode("latin-1").split("\r\n")
+        status = lines[0].split(" ", 2)
+        if end >= 0 and len(status) > 1 and status[1].isdigit() and is_interim(
+                int(status[1])):
+            pos = end + 4
+            continue
+        fields = []
+        for line in lines[1:]:
+            name, sep, value = line.partition(":")
+            if sep:
+                fields.append((name.strip().lower(), value.strip()))
+        return ResponseHead(fields)
+
+
+def sets_cookie(chunks: list[bytes]) -> bool:
+    """Whether the head in ``chunks`` may hold a ``Set-Cookie``: a cheap look at the header
+    bytes only (never the body), confirmed by :func:`parse_head` when it says yes."""
+    for chunk in chunks:
+        end = chunk.find(b"\r\n\r\n")
+        end = end if end >= 0 else len(chunk)
+        if chunk.find(b"ookie:", 0, end) >= 0 or chunk.find(b"OOKIE:", 0, end) >= 0:
+            return True
+    return False
