@@ -373,3 +373,30 @@ def test_the_server_module_is_reachable() -> None:
             assert json.loads(answer.read()) == {"status": "ok"}
     finally:
         s.close()
+
+
+def test_the_head_is_read_only_where_a_cookie_can_be() -> None:
+    from perfgate_aiohttp_api.heads import parse_head, sets_cookie
+
+    assert sets_cookie([b"HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\n\r\nok"])
+    assert not sets_cookie([b"HTTP/1.1 200 OK\r\nX: y\r\n\r\nSet-Cookie: in the body"])
+    # after an interim head, and with the head in two pieces
+    assert sets_cookie([b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nset-cookie: a\r\n\r\n"])
+    assert sets_cookie([b"HTTP/1.1 200 OK\r\nX: y\r\nSet-Co", b"okie: a=1\r\n\r\n"])
+    head = parse_head([b"HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+                       b"HTTP/1.1 302 Found\r\nLocation: /x\r\nX-A: 1\r\nx-a: 2\r\n\r\nbody"])
+    assert head.get("location") == "/x" and head.joined("x-a") == "1, 2"
+    assert head.get("link") is None
+
+
+def test_worker_processes_get_the_whole_request(run, site) -> None:
+    # auth secrets, form bodies and the jar's settings cross to worker processes
+    metrics = run({"workers": 2, "vus": 2, "iterations": 3, "flows": [{"name": "f", "steps": [
+        {"name": "login", "method": "POST", "path": "/login",
+         "form": {"user": "ann", "password": "wonderland"}},
+        {"name": "me", "path": "/me", "checks": {"json": {"user": "ann"}}},
+        {"name": "basic", "path": "/auth/basic",
+         "auth": {"basic": {"user": "bob", "password": "builder"}}, "checks": {"status": 200}},
+    ]}]})
+    assert rate(metrics, "checks") == 1.0
+    assert site.counts()["hits"] == {"/login": 6, "/me": 6, "/auth/basic": 6}

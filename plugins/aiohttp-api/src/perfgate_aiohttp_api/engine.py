@@ -215,16 +215,18 @@ class Engine:
             self._record(req, kind, began, now, None, checked=False)
             raise
         end = perf_counter_ns()
+        if req.timeout_ns:
+            conn.timeout_ns = 0
         if conn.closed:
             self.conns.discard(conn)
         final: Final | None = None
-        if session is not None and session.wants(req, conn, result):
+        if session is not None and (req.after or (result.__class__ is int and (
+                300 <= result < 400 or req.scan_cookies))) and session.wants(
+                    req, conn, result):
             final = await session.finish(vu, req, conn, result, start_ns, end, data, values)
             if final.conn is None:  # a hop could not be sent: recorded, as a failure
                 return final.result if req.capturing else None  # type: ignore[return-value]
             conn, result, start_ns, end = final.conn, final.result, final.start_ns, final.end_ns
-        if req.timeout_ns:
-            conn.timeout_ns = 0
         duration_us = (end - start_ns) // 1000
         body = conn.body_bytes() if req.keep_body else b""
         if final is not None and final.body is not None:

@@ -57,11 +57,11 @@ def parse_head(chunks: list[bytes]) -> ResponseHead:
 
 
 def sets_cookie(chunks: list[bytes]) -> bool:
-    """Whether the head in ``chunks`` may hold a ``Set-Cookie``: a cheap look at the header
-    bytes only (never the body), confirmed by :func:`parse_head` when it says yes."""
-    for chunk in chunks:
+    """Whether the head in ``chunks`` may hold a ``Set-Cookie``: in the usual case (the
+    head in one piece, no interim head before it) a look at the header bytes only, never
+    the body; :func:`parse_head` confirms a yes."""
+    if len(chunks) == 1 and chunks[0][9:10] != b"1":
+        chunk = chunks[0]
         end = chunk.find(b"\r\n\r\n")
-        end = end if end >= 0 else len(chunk)
-        if chunk.find(b"ookie:", 0, end) >= 0 or chunk.find(b"OOKIE:", 0, end) >= 0:
-            return True
-    return False
+        return chunk.find(b"ookie:", 0, end) >= 0 or chunk.find(b"OOKIE:", 0, end) >= 0
+    return bool(parse_head(chunks).all("set-cookie"))

@@ -128,8 +128,10 @@ class Session:
                     return self._failed(req, opened, start_ns)
                 conn = opened
                 start_ns = perf_counter_ns()
+                conn.timeout_ns = req.timeout_ns
                 result = await conn.send(data, engine.loop, req.keep_body,
                                          method == "HEAD", req.search)
+                conn.timeout_ns = 0
             except asyncio.CancelledError:
                 now = perf_counter_ns()
                 kind = "timeout" if now - start_ns >= engine.timeout_ns else "interrupted"
