@@ -152,6 +152,16 @@ def test_a_redirect_to_a_listening_host_not_allowed_gets_nothing(run, site) -> N
         outside.close()
 
 
+def test_a_redirect_to_https_speaks_tls(run, site) -> None:
+    # the site speaks plain HTTP only: the hop's TLS handshake fails, and no plain request
+    # went there in its place
+    metrics = run({"iterations": 2, "requests": [
+        {"name": "up", "path": "/redirect-to",
+         "query": {"url": f"https://127.0.0.1:{site.port}/health"}}]})
+    assert site.counts()["hits"] == {"/redirect-to": 2}
+    assert count(metrics, "http.reqs", {"error": "tls"}) == 2
+
+
 def test_303_turns_a_post_into_a_get_and_307_keeps_it(run, site) -> None:
     metrics = run({"requests": [
         {"name": "see-other", "method": "POST", "path": "/redirect-to",

@@ -144,6 +144,8 @@ class Engine:
         address, port = self.plan.address_of(host, port)  # ``hosts:`` may say another one
         if address != host and not self.plan.allowed(address):
             return "not_allowed"
+        if scheme == "https" and self.tls is None:  # a redirect to https
+            self.tls = tls_context(self.plan.insecure)
         started = perf_counter_ns()
         opened = await connect(self.loop, self.traffic, address, port,
                                self.tls if scheme == "https" else None, self.timeout,

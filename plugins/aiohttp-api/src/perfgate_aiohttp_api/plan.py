@@ -332,8 +332,7 @@ def mark_cookie_scans(items: list[Prepared | Flow], cookie_jar: str) -> None:
     for item in items:
         steps = item.steps if isinstance(item, Flow) else [item]
         for i, step in enumerate(steps):
-            step.scan_cookies = cookie_jar == "keep" or i < len(steps) - 1 or bool(
-                step.header_captures)
+            step.scan_cookies = cookie_jar == "keep" or i < len(steps) - 1
 
 
 def all_prepared(items: list[Prepared | Flow]) -> list[Prepared]:
