@@ -32,8 +32,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
+    Discriminator,
     Field,
     SecretStr,
+    Tag,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -163,6 +165,15 @@ class AuthSpec(ComponentConfig):
         return [self.bearer.token.get_secret_value()] if self.bearer else []
 
 
+def _part_kind(value: Any) -> str:
+    return "file" if isinstance(value, dict | FilePart) else "text"
+
+
+#: A ``multipart:`` value: text, or a ``{file: ...}`` (a problem is said for that one only).
+MultipartValue = Annotated[
+    Annotated[FilePart, Tag("file")] | Annotated[str | int | float, Tag("text")],
+    Discriminator(_part_kind)]
+
 #: The keys that give a request's body: at most one of them.
 BODY_KEYS = ("json", "body", "form", "multipart", "body_file")
 
@@ -182,7 +193,7 @@ class RequestSpec(ComponentConfig):
     #: ``application/x-www-form-urlencoded`` fields.
     form: dict[str, str | int | float | bool] | None = None
     #: ``multipart/form-data``: text fields and files (``{file: path}``).
-    multipart: dict[str, str | int | float | FilePart] | None = None
+    multipart: dict[str, MultipartValue] | None = None
     #: The body read from a file (relative to the targets file's folder), sent as it is.
     body_file: str | None = None
     auth: AuthSpec | None = None

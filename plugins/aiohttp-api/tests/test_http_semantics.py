@@ -410,3 +410,32 @@ def test_worker_processes_get_the_whole_request(run, site) -> None:
     ]}]})
     assert rate(metrics, "checks") == 1.0
     assert site.counts()["hits"] == {"/login": 6, "/me": 6, "/auth/basic": 6}
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    ("    requests: [{method: POST, path: /, body_file: nope.bin}]",
+     r"targets.yml:\d+:\d+: scenarios.load.requests\[0\].body_file: .*nope.bin does not exist"),
+    ("    requests: [{method: POST, path: /, multipart: {f: {file: gone.png}}}]",
+     r"targets.yml:\d+:\d+: scenarios.load.requests\[0\].multipart.f.file.file: "
+     r".*gone.png does not exist"),
+    ("    flows: [{name: f, steps: [{path: /, capture: {t: \"header:\"}}]}]",
+     r"targets.yml:\d+:\d+: scenarios.load.flows\[0\].steps\[0\].capture: .*header name"),
+    ("    requests: [{path: /, auth: {basic: {user: a}}}]",
+     r"targets.yml:\d+:\d+: scenarios.load.requests\[0\].auth.basic: "
+     r"missing required key 'password'"),
+    ("    hosts: {api.test: 10.0.0.1}\n    requests: [{path: /}]",
+     r"targets.yml:\d+:\d+: scenarios.load.*load may not go to 10.0.0.1"),
+])
+def test_wrong_request_keys_are_errors_of_the_targets_file(tmp_path, extra, message) -> None:
+    import re
+
+    from perfgate import ConfigError
+    from perfgate.loader import load_targets
+    from perfgate.plugins import PluginHost
+
+    (tmp_path / "targets.yml").write_text(
+        "version: 1\nscenarios:\n  load:\n    driver: http\n    url: http://127.0.0.1:9\n"
+        "    executor: per-vu-iterations\n    vus: 1\n    iterations: 1\n" + extra + "\n")
+    with pytest.raises(ConfigError) as raised:
+        load_targets(tmp_path / "targets.yml", PluginHost.load())
+    assert re.search(message, str(raised.value)), str(raised.value)
