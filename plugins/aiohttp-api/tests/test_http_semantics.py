@@ -389,7 +389,11 @@ def test_the_head_is_read_only_where_a_cookie_can_be() -> None:
     from perfgate_aiohttp_api.heads import parse_head, sets_cookie
 
     assert sets_cookie([b"HTTP/1.1 200 OK\r\nSet-Cookie: a=1\r\n\r\nok"])
-    assert not sets_cookie([b"HTTP/1.1 200 OK\r\nX: y\r\n\r\nSet-Cookie: in the body"])
+    assert not sets_cookie([b"HTTP/1.1 200 OK\r\nX: y\r\n\r\nno cookies"])
+    # a long body is not read; a short one that says cookie is a maybe the head turns down
+    assert not sets_cookie([b"HTTP/1.1 200 OK\r\nX: y\r\n\r\n" + b"x" * 5000
+                            + b"Set-Cookie: in the body"])
+    assert parse_head([b"HTTP/1.1 200 OK\r\nX: y\r\n\r\nSet-Cookie: a"]).all("set-cookie") == []
     # after an interim head, and with the head in two pieces
     assert sets_cookie([b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nset-cookie: a\r\n\r\n"])
     assert sets_cookie([b"HTTP/1.1 200 OK\r\nX: y\r\nSet-Co", b"okie: a=1\r\n\r\n"])

@@ -30,8 +30,10 @@ from perfgate import MISSING, Feeders, MetricSet, decode_json
 from perfgate import json_capture as capture
 from perfgate_aiohttp_api.client import Connection, Traffic, connect, tls_context
 from perfgate_aiohttp_api.executors import ArrivalRate, Running
+from perfgate_aiohttp_api.heads import sets_cookie
 from perfgate_aiohttp_api.plan import Origin, Plan, Prepared, all_prepared
 from perfgate_aiohttp_api.recorder import Recorder
+from perfgate_aiohttp_api.redirects import REDIRECTS
 from perfgate_aiohttp_api.schedule import share
 from perfgate_aiohttp_api.session import Final, Session, header_values
 from perfgate_aiohttp_api.tracing import Kept, Tracer
@@ -223,8 +225,8 @@ class Engine:
             self.conns.discard(conn)
         final: Final | None = None
         if session is not None and (req.after or (result.__class__ is int and (
-                300 <= result < 400 or req.scan_cookies))) and session.wants(
-                    req, conn, result):
+                (300 <= result < 400 and result in REDIRECTS and req.follow)
+                or (req.scan_cookies and sets_cookie(conn.head_bytes))))):
             final = await session.finish(vu, req, conn, result, start_ns, end, data, values)
             if final.conn is None:  # a hop could not be sent: recorded, as a failure
                 return final.result if req.capturing else None  # type: ignore[return-value]

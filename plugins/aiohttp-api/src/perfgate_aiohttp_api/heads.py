@@ -58,10 +58,15 @@ def parse_head(chunks: list[bytes]) -> ResponseHead:
 
 def sets_cookie(chunks: list[bytes]) -> bool:
     """Whether the head in ``chunks`` may hold a ``Set-Cookie``: in the usual case (the
-    head in one piece, no interim head before it) a look at the header bytes only, never
-    the body; :func:`parse_head` confirms a yes."""
-    if len(chunks) == 1 and chunks[0][9:10] != b"1":
+    head in one piece, no interim head before it) a plain look for ``ookie:`` in what
+    came, the head only when much came; :func:`parse_head` confirms a yes (a body that
+    says ``cookie:`` is a yes it turns into a no)."""
+    if len(chunks) == 1:
         chunk = chunks[0]
-        end = chunk.find(b"\r\n\r\n")
-        return chunk.find(b"ookie:", 0, end) >= 0 or chunk.find(b"OOKIE:", 0, end) >= 0
+        if len(chunk) > 9 and chunk[9] != 0x31:  # "HTTP/1.1 1xx": an interim head first
+            if len(chunk) > 4096:
+                end = chunk.find(b"\r\n\r\n")
+                if end >= 0:
+                    chunk = chunk[:end]
+            return b"ookie:" in chunk or b"OOKIE:" in chunk
     return bool(parse_head(chunks).all("set-cookie"))

@@ -3,8 +3,9 @@ from the head, connections not reused.
 
 The engine calls :meth:`Session.before` when a request or its VU has cookies, and
 :meth:`Session.finish` after a response that needs more than its status: a redirect, a
-``Set-Cookie`` that matters, a ``header:`` or ``cookie:`` capture, a body to decode. A
-plain request on a plain response never gets here.
+``Set-Cookie`` that matters (:func:`heads.sets_cookie`), a ``header:`` or ``cookie:``
+capture, a body to decode, a connection not to reuse (``Prepared.after``). A plain request
+on a plain response never gets here.
 
 Each redirect hop is a request of its own in the metrics, as k6 counts them (tagged with
 the request's name and the hop's status); the checks and captures see the final response.
@@ -28,7 +29,7 @@ from perfgate_aiohttp_api.cookies import (
     with_header,
 )
 from perfgate_aiohttp_api.encoding import decode_body
-from perfgate_aiohttp_api.heads import ResponseHead, parse_head, sets_cookie
+from perfgate_aiohttp_api.heads import ResponseHead, parse_head
 from perfgate_aiohttp_api.plan import Prepared, origin_of
 from perfgate_aiohttp_api.redirects import REDIRECTS, hop_request, next_url
 
@@ -59,17 +60,6 @@ class Session:
         self.plan = engine.plan
         self.jar_on = self.plan.cookie_jar != "off"
         self.per_iteration = self.plan.cookie_jar == "per-iteration"
-
-    @staticmethod
-    def wants(req: Prepared, conn: Connection, result: int | str) -> bool:
-        """Whether this response needs :meth:`finish`."""
-        if req.after:
-            return True
-        if result.__class__ is not int:
-            return False
-        if result in REDIRECTS and req.follow:
-            return True
-        return req.scan_cookies and sets_cookie(conn.head_bytes)
 
     def url_of(self, req: Prepared, values: dict[str, str] | None) -> str:
         return render_template(req.url, values or {}) if req.templated else req.url
