@@ -236,6 +236,14 @@ def test_a_cookie_that_came_on_a_redirect_is_sent_after_it(run, site) -> None:
     assert site.counts()["methods"]["GET /me"] == 2
 
 
+def test_request_cookies_go_along_a_redirect_on_the_same_host(run, site) -> None:
+    metrics = run({"iterations": 2, "requests": [
+        {"name": "r", "path": "/redirect-to", "query": {"url": "/cookies"},
+         "cookies": {"theme": "dark"}, "checks": {"json": {"cookies.theme": "dark"}}}]})
+    assert rate(metrics, "checks") == 1.0
+    assert site.counts()["cookies"] == {"theme=dark": 4}  # both hops, both iterations
+
+
 def test_request_cookies_and_captures_from_headers_and_cookies(run, site) -> None:
     metrics = run({"iterations": 2, "flows": [{"name": "f", "steps": [
         {"name": "token", "path": "/token", "capture": {"tok": "header:X-Token"}},

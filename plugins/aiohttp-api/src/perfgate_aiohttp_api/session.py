@@ -67,10 +67,16 @@ class Session:
     def before(self, vu: VU, req: Prepared, data: bytes,
                values: dict[str, str] | None) -> bytes:
         """``data`` with the ``Cookie`` header the jar and ``cookies:`` give for it."""
-        own = {name: render_template(value, values or {})
-               for name, value in req.cookies.items()} if req.templated else req.cookies
-        value = cookie_header(vu.jar, self.url_of(req, values), own)
+        value = cookie_header(vu.jar, self.url_of(req, values), self._own(req, values))
         return with_header(data, "Cookie", value) if value is not None else data
+
+    @staticmethod
+    def _own(req: Prepared, values: dict[str, str] | None) -> dict[str, str]:
+        """The request's ``cookies:``, templates filled."""
+        if not req.templated or not req.cookies:
+            return req.cookies
+        return {name: render_template(value, values or {})
+                for name, value in req.cookies.items()}
 
     async def finish(self, vu: VU, req: Prepared, conn: Connection, result: int | str,
                      start_ns: int, end_ns: int, data: bytes,
@@ -78,6 +84,7 @@ class Session:
         """Store cookies, follow redirects (each hop recorded), decode the final body."""
         engine = self.engine
         url = self.url_of(req, values)
+        host = origin_of(url)[0][1]
         method = req.method
         hops = 0
         set_cookies: dict[str, str] | None = {} if any(
@@ -107,10 +114,11 @@ class Session:
             except ValueError:  # not an http(s) URL: the redirect cannot be followed
                 return self._failed(req, "protocol", perf_counter_ns())
             url = new_url
-            if self.jar_on and vu.jar is not None:
-                value = cookie_header(vu.jar, url, {})
-                if value is not None:
-                    data = with_header(data, "Cookie", value)
+            # the jar's cookies for the new URL, and the request's own on its own host
+            value = cookie_header(vu.jar, url, self._own(req, values)
+                                  if origin[1] == host else {})
+            if value is not None:
+                data = with_header(data, "Cookie", value)
             start_ns = perf_counter_ns()
             try:
                 opened = await engine._connection(vu, origin)
