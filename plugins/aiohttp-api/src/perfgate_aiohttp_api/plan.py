@@ -82,11 +82,10 @@ def build_request(method: str, host_header: str, target: str, headers: dict[str,
 @dataclass(frozen=True)
 class Defaults:
     """What a scenario sets for every request: ``accept_encoding``, ``max_redirects``,
-    the cookie jar; and the files bodies are read from."""
+    ``connection_reuse``; and the files bodies are read from."""
 
     accept_encoding: str | None = None
     max_redirects: int = 10
-    cookie_jar: str = "per-iteration"
     connection_reuse: bool = True
     files: Files = field(default_factory=Files)
 
@@ -262,7 +261,7 @@ class Plan:
         scale = inp.time_scale
         base = scenario.url or inp.base_url
         defaults = Defaults(scenario.accept_encoding, scenario.max_redirects,
-                            scenario.cookie_jar, scenario.connection_reuse)
+                            scenario.connection_reuse)
         items: list[Prepared | Flow] = [Prepared(r, base, defaults) for r in scenario.requests]
         items += [Flow(f.name, [Prepared(s, base, defaults) for s in f.steps])
                   for f in scenario.flows]
