@@ -113,6 +113,9 @@ NO_SEARCH = BodySearch(b"")
 class Connection(asyncio.Protocol):
     """One keep-alive connection. Not thread-safe; one request in flight at a time."""
 
+    #: The ``proto`` tag of its requests.
+    proto = "HTTP/1.1"
+
     def __init__(self, traffic: Traffic) -> None:
         self.traffic = traffic
         self.transport: asyncio.Transport | None = None
@@ -259,11 +262,3 @@ async def connect(loop: asyncio.AbstractEventLoop, traffic: Traffic, host: str, 
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return conn
-
-
-def tls_context(insecure: bool) -> ssl.SSLContext:
-    ctx = ssl.create_default_context()
-    if insecure:
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    return ctx

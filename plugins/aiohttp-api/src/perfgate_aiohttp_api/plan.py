@@ -25,8 +25,10 @@ from perfgate import (
 )
 from perfgate import parse_json_path as parse_path
 from perfgate_aiohttp_api.checks import CompiledChecks
+from perfgate_aiohttp_api.connections import HttpVersion
 from perfgate_aiohttp_api.executors import Executor
 from perfgate_aiohttp_api.scenario import HttpScenario
+from perfgate_aiohttp_api.tls import TlsOptions
 
 USER_AGENT = "perfgate-http/0.1"
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
@@ -184,6 +186,10 @@ class Plan:
     trace: tuple[float, int] | None = None
     #: The scenario's ``data:`` rows and modes (read once, in the parent process).
     data: dict[str, Any] = field(default_factory=dict)
+    #: ``tls:``, ``http_version``, ``http2_max_streams`` (:mod:`.connections`).
+    tls: TlsOptions | None = None
+    http_version: HttpVersion = "auto"
+    http2_max_streams: int = 100
 
     @classmethod
     def build(cls, inp: PlanInput) -> Plan:
@@ -210,6 +216,9 @@ class Plan:
             origins=origins,
             trace=(scenario.trace.sample, scenario.trace.slowest) if scenario.trace else None,
             data=Feeders.of(scenario.data),
+            tls=scenario.tls,
+            http_version=scenario.http_version,
+            http2_max_streams=scenario.http2_max_streams,
         )
 
     @property
