@@ -48,7 +48,7 @@ def logged(server: Nginx) -> dict[str, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per run")
-    args = parser.parse_args()
+    args, _ = parser.parse_known_args()  # ./dev bench passes http_driver.py's options too
     d = args.duration
     nginx_binary()  # installs nginx-light when missing
     available = cores()

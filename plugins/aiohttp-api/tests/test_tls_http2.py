@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from perfgate import MetricSet, request_failures
-from perfgate.testing import run_context
+from perfgate import ConfigError, MetricSet, request_failures
+from perfgate.errors import ConfigErrors
+from perfgate.testing import run_context, run_targets
 from perfgate_aiohttp_api import HttpDriver, HttpScenario
 from perfgate_aiohttp_api.nginx_truth import BIG, Nginx, nginx, nginx_binary
 
@@ -81,6 +82,14 @@ def test_h2_by_alpn_counts_match_nginx(drive: Drive, server: Nginx) -> None:
     assert received >= sum(line.bytes_sent for line in logged) * 0.5
 
 
+def test_h2_in_worker_processes(drive: Drive, server: Nginx) -> None:
+    metrics, _ = drive("h2tls", {"vus": 4, "workers": 2, **ca(server)})
+    logged = server.requests("h2tls")
+    assert {line.protocol for line in logged} == {"HTTP/2.0"}
+    assert count(metrics, "http.reqs", {"proto": "HTTP/2"}) == len(logged) > 0
+    assert count(metrics, "http.req_tls_handshaking") == 2  # one connection per process
+
+
 def test_stream_limit_opens_more_connections(drive: Drive, server: Nginx) -> None:
     metrics, _ = drive("h2c", {"vus": 10, "http_version": 2, "http2_max_streams": 4})
     logged = server.requests("h2c")
@@ -129,15 +138,17 @@ def test_h2_flow_control_large_bodies(drive: Drive, server: Nginx) -> None:
 def test_h2_open_model_and_captures(drive: Drive, server: Nginx) -> None:
     metrics, _ = drive("h2c", {
         "executor": "constant-arrival-rate", "rate": 200, "duration": "1s",
-        "pre_allocated_vus": 10, "max_vus": 20, "http_version": "2", "requests": [],
+        "pre_allocated_vus": 10, "max_vus": 100, "http_version": "2", "requests": [],
         "flows": [{"name": "login", "steps": [
             {"path": "/token", "capture": {"token": "$.token"}},
             {"path": "/?t=${token}", "checks": {"status": 200}}]}]})
     logged = server.requests("h2c")
     assert count(metrics, "http.reqs", {"proto": "HTTP/2"}) == len(logged)
     assert metrics.combined("checks").aggregate("rate") == 1
-    assert 350 <= len(logged) <= 400  # 200 flows of two steps
-    assert count(metrics, "dropped_iterations") == 0
+    # 200 scheduled flows of two steps: each one ran whole or was dropped
+    flows = count(metrics, "iterations")
+    assert flows + count(metrics, "dropped_iterations") == 200
+    assert len(logged) == 2 * flows
 
 
 def test_auto_speaks_http1_when_the_server_chooses_it(drive: Drive, server: Nginx) -> None:
@@ -250,3 +261,66 @@ def test_files_relative_to_targets_file(server: Nginx) -> None:
                                               "client_key": "client.key"}},
         context={"targets_folder": str(folder)})
     assert cfg.tls is not None and cfg.tls.ca_bundle == str(folder / "ca.pem")
+
+
+BAD_TLS = """\
+version: 1
+scenarios:
+  api:
+    driver: http
+    url: https://127.0.0.1:1
+    vus: 1
+    duration: 1s
+    tls:
+      ca_bundle: nowhere/ca.pem
+      min_version: 1.4
+    http_version: 3
+    requests: [{path: /}]
+"""
+
+
+def test_targets_file_errors_name_key_and_line(perfgate_plugin, tmp_path: Path) -> None:
+    import perfgate_aiohttp_api
+
+    perfgate_plugin(perfgate_aiohttp_api)
+    with pytest.raises(ConfigError) as caught:
+        run_targets(BAD_TLS, output_dir=tmp_path)
+    error = caught.value
+    assert isinstance(error, ConfigErrors)
+    said = {(p.key, p.location.line if p.location else None) for p in error.problems}
+    assert said == {("scenarios.api.tls.ca_bundle", 9), ("scenarios.api.tls.min_version", 10),
+                    ("scenarios.api.http_version", 11)}
+    assert str(tmp_path / "nowhere" / "ca.pem") in str(error)
+
+
+def test_a_gate_over_h2_with_files_next_to_the_targets_file(perfgate_plugin, server: Nginx,
+                                                            tmp_path: Path) -> None:
+    """The whole run: certificates beside the targets file, a threshold on proto:HTTP/2."""
+    import perfgate_aiohttp_api
+
+    perfgate_plugin(perfgate_aiohttp_api)
+    for name in ("ca.pem", "client.pem", "client.key"):
+        (tmp_path / name).write_bytes(Path(server.file(name)).read_bytes())
+    server.mark()
+    outcome = run_targets(f"""\
+version: 1
+scenarios:
+  api:
+    driver: http
+    url: {server.url("mtls", "")}
+    vus: 2
+    duration: 1s
+    tls: {{ca_bundle: ca.pem, client_cert: client.pem, client_key: client.key}}
+    requests: [{{path: /, checks: {{status: 200}}}}]
+targets:
+  h2-latency:
+    metric: http.req_duration{{proto:HTTP/2}}
+    target: p(95) < 1s
+  handshakes:
+    metric: http.req_tls_handshaking
+    target: count > 0
+""", output_dir=tmp_path)
+    verdicts = {c.name: c.verdict.value for c in outcome.result.checks}
+    logged = server.requests("mtls")
+    assert {line.client_verify for line in logged} == {"SUCCESS"} and logged
+    assert verdicts["h2-latency"] == "pass" and verdicts["handshakes"] == "pass", verdicts

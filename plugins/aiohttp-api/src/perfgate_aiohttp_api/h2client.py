@@ -94,7 +94,8 @@ class H2Connection(asyncio.Protocol):
         self.max_streams = max_streams
         self.h2 = _Client(config=h2.config.H2Configuration(
             client_side=True, header_encoding=None, validate_outbound_headers=False,
-            normalize_outbound_headers=False))
+            normalize_outbound_headers=False, validate_inbound_headers=False,
+            normalize_inbound_headers=False))
         self.transport: asyncio.Transport | None = None
         self.streams: dict[int, Lane] = {}
         #: Lanes bound to this connection (each carries at most one stream).

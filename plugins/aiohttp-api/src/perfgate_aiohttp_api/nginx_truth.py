@@ -32,7 +32,7 @@ SERVERS = {
     "h2tls": "ssl http2",  # TLS, ALPN h2 and http/1.1
     "h2c": "http2",  # clear text, HTTP/2 with prior knowledge
     "h1tls": "ssl",  # TLS, HTTP/1.1 only
-    "mtls": "ssl",  # TLS with a client certificate required
+    "mtls": "ssl http2",  # TLS with a client certificate required
     "tls12": "ssl",  # TLS 1.2 only
     "selfsigned": "ssl",  # a certificate no CA signed
     "goaway": "http2",  # h2c, GOAWAY after 25 requests on a connection
