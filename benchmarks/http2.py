@@ -8,7 +8,8 @@ TLS on a free loopback port, pinned to the last core; each client runs pinned to
 
 1. k6 (``http.get``; k6 negotiates h2 by ALPN; each VU has its own connection);
 2. perfgate with ``http_version: auto``: the VUs share connections, 100 streams each;
-3. perfgate with ``http2_max_streams: 1``: one connection per VU, as k6 has them.
+3. perfgate with ``http2_max_streams: 1``: one connection per VU, as k6 has them;
+4. for reference, perfgate over HTTP/1.1 (``http_version: "1.1"``) on the same TLS port.
 
 nginx's access log is the ground truth: every run's requests are counted by
 ``$server_protocol`` there, so a run that fell back to HTTP/1.1 would show. Results go to
@@ -69,7 +70,8 @@ def main() -> None:
         k6["nginx"] = logged(server)
         print(f"k6                      {k6['rps']:>8.0f} req/s  p50 {k6['p50_ms']:.2f} ms  "
               f"p99 {k6['p99_ms']:.2f} ms  nginx saw {k6['nginx']}", flush=True)
-        runs = {"perfgate_shared": {}, "perfgate_per_vu": {"http2_max_streams": 1}}
+        runs = {"perfgate_shared": {}, "perfgate_per_vu": {"http2_max_streams": 1},
+                "perfgate_http1": {"http_version": "1.1"}}
         for name, extra in runs.items():
             server.mark()
             ours = run_ours(url.rstrip("/"), {

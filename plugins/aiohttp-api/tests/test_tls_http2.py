@@ -7,6 +7,7 @@ served is a line of its log with its protocol, status and length.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -149,6 +150,36 @@ def test_h2_open_model_and_captures(drive: Drive, server: Nginx) -> None:
     flows = count(metrics, "iterations")
     assert flows + count(metrics, "dropped_iterations") == 200
     assert len(logged) == 2 * flows
+
+
+def test_h2_timeout_cancels_the_stream(drive: Drive, server: Nginx) -> None:
+    """nginx waits for an upstream that never answers; each request times out, its stream is
+    reset, and nginx logs it as 499 (the client closed the request)."""
+    metrics, _ = drive("h2c", {"vus": 3, "http_version": "2", "timeout": "0.3s",
+                               "graceful_stop": "1s", "requests": [{"path": "/hang"}]})
+    timed_out = count(metrics, "http.reqs", {"error": "timeout"})
+    assert timed_out >= 6 and count(metrics, "http.reqs") == timed_out
+    durations = metrics.combined("http.req_duration")
+    assert durations.aggregate("min") >= 300 and durations.aggregate("max") < 1000
+    wait_for(lambda: len(server.requests("h2c")) == timed_out)
+    assert {line.status for line in server.requests("h2c")} == {499}
+
+
+def test_h2_graceful_stop_interrupts_streams_in_flight(drive: Drive, server: Nginx) -> None:
+    metrics, driver = drive("h2c", {"vus": 3, "http_version": "2", "duration": "0.3s",
+                                    "graceful_stop": "0.2s", "requests": [{"path": "/hang"}]})
+    assert count(metrics, "http.reqs") == count(metrics, "http.reqs",
+                                                {"error": "interrupted"}) == 3
+    assert driver.details()["driver"]["unfinished_requests"] == 3
+    wait_for(lambda: len(server.requests("h2c")) == 3)
+    assert {line.status for line in server.requests("h2c")} == {499}
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 5.0) -> None:
+    """nginx logs a cancelled request when it notices: wait for it, a bounded while."""
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def test_auto_speaks_http1_when_the_server_chooses_it(drive: Drive, server: Nginx) -> None:

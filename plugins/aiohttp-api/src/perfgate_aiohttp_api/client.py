@@ -23,7 +23,8 @@ import httptools
 
 #: Error kinds, the ``error`` tag of a failed request.
 ERROR_KINDS = ("connect_refused", "timeout", "interrupted", "reset", "tls", "dns", "protocol",
-               "connect", "capture", "not_allowed", "http_4xx", "http_5xx")
+               "connect", "capture", "not_allowed", "http_4xx", "http_5xx",
+               "stream_reset", "goaway", "refused_stream")  # the last three: HTTP/2
 
 
 def classify(exc: BaseException | None) -> str:

@@ -72,7 +72,7 @@ SERVER = """\
     location = / {{ return 200 "ok\\n"; }}
     location = /token {{ default_type application/json; return 200 '{{"token":"t-42"}}'; }}
     location /put/ {{ dav_methods PUT; create_full_put_path on; }}
-    location = /missing {{ return 404; }}
+    location = /hang {{ proxy_pass http://127.0.0.1:{hang}; proxy_read_timeout 60s; }}
     location = /big {{ }}
   }}
 """
@@ -152,7 +152,11 @@ def nginx(tmp: Path, prefix: list[str] | None = None) -> Iterator[Nginx]:
     (tmp / "www").mkdir()
     (tmp / "www" / "big").write_bytes(os.urandom(BIG))
     ports = {name: free_port() for name in SERVERS}
-    servers = "".join(SERVER.format(port=ports[name], listen=listen,
+    # /hang: nginx passes it to a socket that takes connections and never answers
+    hang = socket.socket()
+    hang.bind(("127.0.0.1", 0))
+    hang.listen(1024)
+    servers = "".join(SERVER.format(port=ports[name], listen=listen, hang=hang.getsockname()[1],
                                     extra=EXTRA.get(name, "").format(tmp=tmp))
                       for name, listen in SERVERS.items())
     (tmp / "nginx.conf").write_text(CONF.format(tmp=tmp, servers=servers))
@@ -173,6 +177,7 @@ def nginx(tmp: Path, prefix: list[str] | None = None) -> Iterator[Nginx]:
                 time.sleep(0.05)
         yield Nginx(tmp, ports)
     finally:
+        hang.close()
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
         try:
