@@ -43,6 +43,7 @@ AnyConnection = Connection | Lane
 #: The ``proto`` of HTTP/1.1 connections (the same object: compared by identity).
 HTTP1 = Connection.proto
 
+_ALPN = {"1.1": ("http/1.1",), "2": ("h2",), "auto": ("h2", "http/1.1")}
 _NOT_H2 = "protocol: the server did not choose HTTP/2 by ALPN"
 
 
@@ -78,7 +79,7 @@ class Opener:
         self.insecure = insecure
         self.max_streams = max_streams
         self.origins: dict[Origin, _OriginState] = {}
-        self._contexts: dict[bool, ssl.SSLContext] = {}
+        self._tls_context: ssl.SSLContext | None = None
         self._cache: dict[bytes, tuple[list[tuple[bytes, bytes]], bytes]] = {}
 
     def may_be_h2(self, scheme: str) -> bool:
@@ -137,6 +138,9 @@ class Opener:
             opening = state.opening = loop.create_future()
             try:
                 got = await self._dial(loop, origin)
+            except BaseException:  # cancelled (the load is over): the waiters stop too
+                opening.set_result("interrupted")
+                raise
             finally:
                 state.opening = None
             if isinstance(got, str):
@@ -148,13 +152,12 @@ class Opener:
                 return got
             state.conns.append(got)
 
-    def _context(self, h2: bool) -> ssl.SSLContext:
-        ctx = self._contexts.get(h2)
-        if ctx is None:
-            alpn = {"1.1": ("http/1.1",), "2": ("h2",), "auto": ("h2", "http/1.1")}
-            ctx = self._contexts[h2] = client_context(
-                self.tls_options, self.insecure, alpn[self.http_version])
-        return ctx
+    def _context(self) -> ssl.SSLContext:
+        """The TLS context, made once: it offers by ALPN what ``http_version`` allows."""
+        if self._tls_context is None:
+            self._tls_context = client_context(self.tls_options, self.insecure,
+                                               _ALPN[self.http_version])
+        return self._tls_context
 
     async def _dial(self, loop: asyncio.AbstractEventLoop,
                     origin: Origin) -> Connection | H2Connection | str:
@@ -177,7 +180,7 @@ class Opener:
                     options = self.tls_options
                     name = options.server_name if options and options.server_name else host
                     tls = await loop.start_tls(transport, transport.get_protocol(),
-                                               self._context(h2), server_hostname=name)
+                                               self._context(), server_hostname=name)
                     if tls is None:  # pragma: no cover - only when the loop is closing
                         return "interrupted"
                     transport = tls
