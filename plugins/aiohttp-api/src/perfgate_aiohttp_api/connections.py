@@ -11,7 +11,8 @@ Every new connection is made in steps, each timed and checked on its own:
    each virtual user gets a :class:`~perfgate_aiohttp_api.h2client.Lane` on it).
 
 ``http_version``: ``"1.1"`` always speaks HTTP/1.1; ``"2"`` speaks HTTP/2, over TLS by ALPN
-(a server that does not choose ``h2`` is ``error: protocol``) and in clear text with prior
+(a server that refuses ``h2`` fails the handshake, ``error: tls``; one that ignores ALPN is
+``error: protocol``) and in clear text with prior
 knowledge (h2c); ``auto`` (the default, as k6) offers ``h2`` and ``http/1.1`` by ALPN over
 TLS and speaks HTTP/1.1 in clear text.
 
