@@ -91,6 +91,19 @@ def test_h2_in_worker_processes(drive: Drive, server: Nginx) -> None:
     assert count(metrics, "http.req_tls_handshaking") == 2  # one connection per process
 
 
+def test_h2_head_requests_and_traces(drive: Drive, server: Nginx) -> None:
+    """A HEAD response ends at its headers; a traced request carries its traceparent."""
+    metrics, driver = drive("h2c", {"http_version": "2", "trace": {"slowest": 2}, "requests": [
+        {"name": "head", "method": "HEAD", "path": "/big", "checks": {"status": 200}}]})
+    logged = server.requests("h2c")
+    assert logged and all(line.bytes_sent < 1000 for line in logged)  # headers only
+    assert len({line.traceparent for line in logged}) == len(logged)  # a new one each time
+    assert all(line.traceparent.startswith("00-") for line in logged)
+    assert count(metrics, "http.reqs", {"proto": "HTTP/2", "status": "200"}) == len(logged)
+    assert metrics.combined("checks").aggregate("rate") == 1
+    assert len(driver.details()["slowest"]["head"]) == 2
+
+
 def test_stream_limit_opens_more_connections(drive: Drive, server: Nginx) -> None:
     metrics, _ = drive("h2c", {"vus": 10, "http_version": 2, "http2_max_streams": 4})
     logged = server.requests("h2c")

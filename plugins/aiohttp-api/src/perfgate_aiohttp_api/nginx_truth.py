@@ -49,7 +49,7 @@ error_log {tmp}/error.log warn;
 events {{ worker_connections 1024; }}
 http {{
   log_format truth '$server_port $server_protocol $status $request_length $bytes_sent '
-                   '$ssl_protocol $ssl_client_verify';
+                   '$ssl_protocol $ssl_client_verify $http_traceparent';
   access_log {tmp}/access.log truth;
   client_body_temp_path {tmp}/body;
   proxy_temp_path {tmp}/proxy;
@@ -96,6 +96,7 @@ class LogLine:
     bytes_sent: int
     tls: str
     client_verify: str
+    traceparent: str  # "-" without one
 
 
 @dataclass
@@ -124,8 +125,9 @@ class Nginx:
             text = fh.read().decode()
         lines = []
         for raw in text.splitlines():
-            port, proto, status, length, sent, tls, verify = raw.split(" ")
-            line = LogLine(int(port), proto, int(status), int(length), int(sent), tls, verify)
+            port, proto, status, length, sent, tls, verify, trace = raw.split(" ")
+            line = LogLine(int(port), proto, int(status), int(length), int(sent), tls, verify,
+                           trace)
             if name is None or line.port == self.ports[name]:
                 lines.append(line)
         return lines
