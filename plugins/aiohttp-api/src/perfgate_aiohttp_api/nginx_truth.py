@@ -3,8 +3,9 @@ benchmark (needs ``cryptography``, a test dependency, and Debian's ``nginx-light
 
 nginx runs with its own config on free loopback ports, in a process group of its own,
 stopped by PID; every request is written to its access log with the port, the protocol
-(``$server_protocol``), the status, the request's length and the TLS version, which is the
-ground truth the tests check the driver's numbers against.
+(``$server_protocol``), the status, the request's length, the bytes sent, the TLS version,
+the client certificate's verification and the ``traceparent`` header: the ground truth the
+tests check the driver's numbers against.
 """
 
 from __future__ import annotations
