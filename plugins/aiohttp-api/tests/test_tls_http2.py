@@ -19,7 +19,9 @@ from perfgate import ConfigError, MetricSet, request_failures
 from perfgate.errors import ConfigErrors
 from perfgate.testing import run_context, run_targets
 from perfgate_aiohttp_api import HttpDriver, HttpScenario
+from perfgate_aiohttp_api.client import Traffic
 from perfgate_aiohttp_api.nginx_truth import BIG, Nginx, nginx, nginx_binary
+from perfgate_aiohttp_api.plan import build_request
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -368,3 +370,32 @@ targets:
     logged = server.requests("mtls")
     assert {line.client_verify for line in logged} == {"SUCCESS"} and logged
     assert verdicts["h2-latency"] == "pass" and verdicts["handshakes"] == "pass", verdicts
+
+
+def test_repeated_header_blocks_decode_as_sent() -> None:
+    """The client's encoder reuses a block while its table is unchanged; h2's own server
+    side decodes every request as it was meant, whether its fields repeat or change."""
+    import h2.config
+    import h2.connection
+
+    from perfgate_aiohttp_api.h2client import H2Connection, h2_request
+
+    client = H2Connection(Traffic(), 100).h2
+    server = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False,
+                                                                  header_encoding=None))
+    server.initiate_connection()
+    client.initiate_connection()
+    server.receive_data(client.data_to_send())
+    client.receive_data(server.data_to_send())
+    server.receive_data(client.data_to_send())
+    for i in range(300):
+        path = f"/u/{i}" if i % 10 == 0 else ("/a", "/b", "/c")[i % 3]
+        headers, _ = h2_request(build_request("GET", "127.0.0.1:1", path, {"X-N": str(i % 2)},
+                                              None), b"https")
+        sid = client.get_next_available_stream_id()
+        client.send_headers(sid, headers, end_stream=True)
+        events = server.receive_data(client.data_to_send())
+        assert events[0].headers == headers
+        server.send_headers(sid, [(b":status", b"200")], end_stream=True)
+        client.receive_data(server.data_to_send())
+    assert client.encoder._blocks  # some blocks were reused

@@ -81,7 +81,9 @@ class Opener:
         self.max_streams = max_streams
         self.origins: dict[Origin, _OriginState] = {}
         self._tls_context: ssl.SSLContext | None = None
-        self._cache: dict[bytes, tuple[list[tuple[bytes, bytes]], bytes]] = {}
+        #: Requests converted to HTTP/2, by scheme (``:scheme`` is part of the headers).
+        self._converted: dict[str, dict[bytes, tuple[list[tuple[bytes, bytes]], bytes]]] = {
+            "http": {}, "https": {}}
 
     def may_be_h2(self, scheme: str) -> bool:
         if self.http_version == "2":
@@ -100,7 +102,7 @@ class Opener:
         room = await self._room(loop, origin)
         if isinstance(room, H2Connection):
             return Lane(room, origin[0].encode(), lambda: self._h2_room(loop, origin),
-                        self._cache)
+                        self._converted[origin[0]])
         return room
 
     async def _h2_room(self, loop: asyncio.AbstractEventLoop,

@@ -34,6 +34,7 @@ import h2.config
 import h2.connection
 import h2.events
 import h2.exceptions
+import hpack
 from h2.errors import ErrorCodes
 from h2.settings import SettingCodes
 
@@ -70,6 +71,38 @@ def h2_request(data: bytes, scheme: bytes) -> tuple[Headers, bytes]:
             (b":path", target), *fields], body
 
 
+class _RepeatingEncoder(hpack.Encoder):
+    """An HPACK encoder that gives a header list it has encoded before the same bytes again,
+    while its dynamic table is unchanged.
+
+    A load sends the same requests over and over: once their fields are in the table, each
+    block is the same indexes, and encoding it anew is most of what sending a request costs
+    h2. A block is kept only when encoding it left the table as it was (so the server's table
+    stays in step when it comes again), and all are forgotten when the table changes.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._blocks: dict[tuple[Any, ...], bytes] = {}
+
+    def encode(self, headers: Any, huffman: bool = True) -> bytes:
+        key = tuple(headers)
+        table = self.header_table
+        if not table.resized:
+            block = self._blocks.get(key)
+            if block is not None:
+                return block
+        entries = table.dynamic_entries
+        resized = table.resized
+        before = (len(entries), entries[0] if entries else None)
+        block = super().encode(key, huffman)
+        if resized or (len(entries), entries[0] if entries else None) != before:
+            self._blocks.clear()  # the table changed: the blocks kept no longer hold
+        elif len(self._blocks) < _CACHE_MAX:
+            self._blocks[key] = block
+        return block
+
+
 class _Client(h2.connection.H2Connection):
     """h2's client connection, which goes on receiving after a graceful ``GOAWAY``.
 
@@ -78,6 +111,10 @@ class _Client(h2.connection.H2Connection):
     those that came in the same read. :class:`H2Connection` opens no new stream on it
     (``closed``), so the machine may stay open for the rest.
     """
+
+    def __init__(self, config: h2.config.H2Configuration) -> None:
+        super().__init__(config=config)
+        self.encoder = _RepeatingEncoder()
 
     def _receive_goaway_frame(self, frame: Any) -> tuple[list[Any], list[Any]]:
         frames, events = super()._receive_goaway_frame(frame)
