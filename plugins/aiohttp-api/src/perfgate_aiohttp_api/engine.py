@@ -29,9 +29,9 @@ from typing import Any
 from perfgate import MISSING, Feeders, MetricSet, decode_json
 from perfgate import json_capture as capture
 from perfgate_aiohttp_api.client import Traffic
-from perfgate_aiohttp_api.connections import HTTP1, AnyConnection, Opener
+from perfgate_aiohttp_api.connections import HTTP1, AnyConnection, Opener, Origin
 from perfgate_aiohttp_api.executors import ArrivalRate, Running
-from perfgate_aiohttp_api.plan import Origin, Plan, Prepared, all_prepared
+from perfgate_aiohttp_api.plan import Plan, Prepared, all_prepared
 from perfgate_aiohttp_api.recorder import Recorder
 from perfgate_aiohttp_api.schedule import share
 from perfgate_aiohttp_api.tracing import Kept, Tracer

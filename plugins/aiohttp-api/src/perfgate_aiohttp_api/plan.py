@@ -25,14 +25,13 @@ from perfgate import (
 )
 from perfgate import parse_json_path as parse_path
 from perfgate_aiohttp_api.checks import CompiledChecks
-from perfgate_aiohttp_api.connections import HttpVersion
+from perfgate_aiohttp_api.connections import HttpVersion, Origin
 from perfgate_aiohttp_api.executors import Executor
 from perfgate_aiohttp_api.scenario import HttpScenario
 from perfgate_aiohttp_api.tls import TlsOptions
 
 USER_AGENT = "perfgate-http/0.1"
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
-Origin = tuple[str, str, int]  # scheme, host, port
 
 
 @dataclass(frozen=True)
