@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["http_driver.py"]
+BENCHMARKS = ["http_driver.py", "http2.py"]
 
 
 def main() -> int:

@@ -2,7 +2,8 @@
 
 Load drivers tag each series of ``http.req_failed`` with the request's ``name`` and
 ``method``, its ``status`` (``0`` when no response came) and, for a failure, its ``error``
-kind (``timeout``, ``connect_refused``, ``http_4xx``, ``capture``...). From those tags every
+kind (``timeout``, ``connect_refused``, ``http_4xx``, ``capture``...) and, for some kinds,
+its ``error_detail`` (the reason a TLS handshake failed). From those tags every
 report lists failures as Locust and Taurus do (``GET /x: 404 × 14,239, timeout × 3``); from the
 ``checks`` rate (tagged ``name`` and ``check``) the table of checks k6's summary prints
 (``✓ status is 200  100.00% — ✓ 14,831 / ✗ 0``). Both are derived from the metrics alone, so
@@ -33,10 +34,13 @@ def endpoint_label(tags: Mapping[str, str]) -> str:
 
 def failure_reason(tags: Mapping[str, str]) -> str:
     """What a failed request ended with: its status (``404``), else its error kind
-    (``timeout``); a response whose status was fine but that failed for another reason says
-    both (``capture (200)``)."""
+    (``timeout``), with its reason when the driver gave one (``error_detail``:
+    ``tls: certificate verify failed: self-signed certificate``); a response whose status was
+    fine but that failed for another reason says both (``capture (200)``)."""
     status = tags.get("status") or ""
     error = tags.get("error") or ""
+    if error and tags.get("error_detail"):  # the kind's reason: tls: certificate verify...
+        error = f"{error}: {tags['error_detail']}"
     if status and status != "0":
         if error and not error.startswith("http_"):
             return f"{error} ({status})"

@@ -23,7 +23,8 @@ import httptools
 
 #: Error kinds, the ``error`` tag of a failed request.
 ERROR_KINDS = ("connect_refused", "timeout", "interrupted", "reset", "tls", "dns", "protocol",
-               "connect", "capture", "not_allowed", "http_4xx", "http_5xx")
+               "connect", "capture", "not_allowed", "http_4xx", "http_5xx",
+               "stream_reset", "goaway", "refused_stream")  # the last three: HTTP/2
 
 
 def classify(exc: BaseException | None) -> str:
@@ -115,6 +116,8 @@ class Connection(asyncio.Protocol):
 
     #: The request in flight's own ``timeout`` in ns (0: the scenario's), set by the engine.
     timeout_ns = 0
+    #: The ``proto`` tag of its requests.
+    proto = "HTTP/1.1"
 
     def __init__(self, traffic: Traffic) -> None:
         self.traffic = traffic
@@ -267,11 +270,3 @@ async def connect(loop: asyncio.AbstractEventLoop, traffic: Traffic, host: str, 
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return conn
-
-
-def tls_context(insecure: bool) -> ssl.SSLContext:
-    ctx = ssl.create_default_context()
-    if insecure:
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-    return ctx

@@ -28,10 +28,11 @@ from typing import Any
 
 from perfgate import MISSING, Feeders, MetricSet, decode_json
 from perfgate import json_capture as capture
-from perfgate_aiohttp_api.client import Connection, Traffic, connect, tls_context
+from perfgate_aiohttp_api.client import Traffic
+from perfgate_aiohttp_api.connections import HTTP1, AnyConnection, Opener, Origin
 from perfgate_aiohttp_api.executors import ArrivalRate, Running
 from perfgate_aiohttp_api.heads import sets_cookie
-from perfgate_aiohttp_api.plan import Origin, Plan, Prepared, all_prepared
+from perfgate_aiohttp_api.plan import Plan, Prepared, all_prepared
 from perfgate_aiohttp_api.recorder import Recorder
 from perfgate_aiohttp_api.redirects import REDIRECTS
 from perfgate_aiohttp_api.schedule import share
@@ -63,7 +64,7 @@ class VU:
         self.index = index
         self.number = number
         self.iterations = 0
-        self.conns: dict[Origin, Connection] = {}
+        self.conns: dict[Origin, AnyConnection] = {}
         #: Cookies (an aiohttp ``CookieJar``), made when the first one comes.
         self.jar: Any = None
         self.assign: asyncio.Future[int | None] | None = None
@@ -90,14 +91,15 @@ class Engine:
                                  deltas=deltas is not None)
         self.tracer = Tracer(*plan.trace) if plan.trace is not None else None
         self.traffic = Traffic()
-        self.tls = tls_context(plan.insecure) if any(o[0] == "https" for o in plan.origins) \
-            else None
+        self.opener = Opener(self.traffic, self.recorder, plan.timeout, plan.reached_allowed,
+                             plan.http_version, plan.tls, plan.insecure,
+                             plan.http2_max_streams, plan.address_of)
         self.loop: asyncio.AbstractEventLoop = None  # type: ignore[assignment]
         self.pick = plan.picker(offset=worker)
         #: The variables of each iteration (``${vu}``, ``${users.name}``...), for the
         #: requests and flows that have templates.
         self.feeders = Feeders(plan.data, worker, workers)
-        self.conns: set[Connection] = set()
+        self.conns: set[AnyConnection] = set()
         self.tasks: set[asyncio.Task[None]] = set()
         self.vus: list[VU] = []
         self.active = 0  # VUs running an iteration or ready to (closed model: not parked)
@@ -136,28 +138,20 @@ class Engine:
             req.cells = {}
 
     # -- one request ----------------------------------------------------------------------
-    async def _connection(self, vu: VU, origin: Origin) -> Connection | str:
+    async def _connection(self, vu: VU, origin: Origin) -> AnyConnection | str:
         conn = vu.conns.get(origin)
         if conn is not None and not conn.closed:
             return conn
-        scheme, host, port = origin
+        host = origin[1]
         if not self.plan.allowed(host):
             return "not_allowed"
-        address, port = self.plan.address_of(host, port)  # ``hosts:`` may say another one
+        address, _ = self.plan.address_of(host, origin[2])  # ``hosts:`` may say another one
         if address != host and not self.plan.allowed(address):
             return "not_allowed"
-        if scheme == "https" and self.tls is None:  # a redirect to https
-            self.tls = tls_context(self.plan.insecure)
-        started = perf_counter_ns()
-        opened = await connect(self.loop, self.traffic, address, port,
-                               self.tls if scheme == "https" else None, self.timeout,
-                               server_name=host)
+        # TCP, TLS, HTTP/1.1 or a lane on a shared HTTP/2 connection; each step timed
+        opened = await self.opener.open(self.loop, origin)
         if isinstance(opened, str):
             return opened
-        if not self.plan.reached_allowed(host, opened.peer_address()):
-            opened.close()  # a name that looks loopback resolved elsewhere: nothing sent
-            return "not_allowed"
-        self.recorder.connecting.append((perf_counter_ns() - started) // 1000)
         vu.conns[origin] = opened
         self.conns.add(opened)
         return opened
@@ -238,16 +232,20 @@ class Engine:
         doc = decode_json(body) if req.keep_body and (
             req.captures or (req.checks and req.checks.json_equals)) else MISSING
         ended = None
-        key: int | str | tuple[str, int | str] = result
+        key: Any = result
+        lacked = None
         if req.capturing and values is not None and not self._capture(req, doc, values, final):
             ended = self.recorder.error(result)
             if ended is None:  # the response was fine but lacked the value
-                ended = "capture"
+                ended = lacked = "capture"
                 key = ("capture", result)
+        proto = conn.proto
+        if proto is not HTTP1:  # HTTP/2's results are counted apart (tag proto)
+            key = (proto, key)
         cell = req.cells.get(key)
         if cell is None:
-            cell = req.cells[key] = self.recorder.cell(
-                req.label, req.method, result, "capture" if isinstance(key, tuple) else None)
+            cell = req.cells[key] = self.recorder.cell(req.label, req.method, result, lacked,
+                                                       proto)
         cell.durations.append(duration_us)
         if trace_id is not None:
             self.tracer.observe(req.label, duration_us, trace_id, result)  # type: ignore[union-attr]
@@ -620,6 +618,7 @@ class Engine:
         for conn in list(self.conns):
             conn.close()
         self.conns.clear()
+        self.opener.close()
 
     def _sweep(self, now: int) -> None:
         """End requests that have waited longer than ``timeout``."""

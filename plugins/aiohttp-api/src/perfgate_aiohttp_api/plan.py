@@ -26,12 +26,13 @@ from perfgate import (
 )
 from perfgate_aiohttp_api.bodies import Files, auth_header, has_body_keys, render_body
 from perfgate_aiohttp_api.checks import CompiledChecks
+from perfgate_aiohttp_api.connections import HttpVersion, Origin
 from perfgate_aiohttp_api.executors import Executor
 from perfgate_aiohttp_api.scenario import HttpScenario, host_address
+from perfgate_aiohttp_api.tls import TlsOptions
 
 USER_AGENT = "perfgate-http/0.1"
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS", "TRACE"})
-Origin = tuple[str, str, int]  # scheme, host, port
 
 
 @dataclass(frozen=True)
@@ -254,6 +255,10 @@ class Plan:
     connection_reuse: bool = True
     #: ``hosts:``: name -> (address, port or None).
     hosts: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+    #: ``tls:``, ``http_version``, ``http2_max_streams`` (:mod:`.connections`).
+    tls: TlsOptions | None = None
+    http_version: HttpVersion = "auto"
+    http2_max_streams: int = 100
 
     @classmethod
     def build(cls, inp: PlanInput) -> Plan:
@@ -286,6 +291,9 @@ class Plan:
             cookie_jar=scenario.cookie_jar,
             connection_reuse=scenario.connection_reuse,
             hosts={name: host_address(address) for name, address in scenario.hosts.items()},
+            tls=scenario.tls,
+            http_version=scenario.http_version,
+            http2_max_streams=scenario.http2_max_streams,
         )
 
     @property

@@ -43,6 +43,13 @@ def fold(trend: Trend, values_us: list[int], t: float) -> None:
         trend.add_many(value / 1000.0, count, t)
 
 
+def error_tags(error: str) -> dict[str, str]:
+    """``{"error": kind}``, with ``error_detail`` when the kind carries its reason after
+    ``": "`` (``tls: certificate verify failed: self-signed certificate``)."""
+    kind, _, detail = error.partition(": ")
+    return {"error": kind, "error_detail": detail} if detail else {"error": kind}
+
+
 class Recorder:
     """Collects one engine's results and turns them into a :class:`perfgate.MetricSet`."""
 
@@ -56,7 +63,8 @@ class Recorder:
         self.cells: list[Cell] = []
         self.iteration_durations: list[int] = []
         self.ended: dict[str, list[int]] = {}  # flows ended early, by the error that ended them
-        self.connecting: list[int] = []
+        self.connecting: list[int] = []  # TCP connects, microseconds
+        self.tls_handshaking: list[int] = []  # TLS handshakes, microseconds
         self.schedule_lag: list[int] = []
         self.dropped = 0
         self.check_tags: list[tuple[dict[str, str], list[int]]] = []
@@ -86,17 +94,22 @@ class Recorder:
         return f"http_{result // 100}xx" if 100 <= result < 600 else "protocol"
 
     def cell(self, label: str, method: str, result: int | str,
-             error: str | None = None) -> Cell:
+             error: str | None = None, proto: str | None = None) -> Cell:
         """A new cell for ``label`` with ``result`` (a status code or an error kind).
 
         ``error`` marks a response that is fine by its status as failed for another reason
-        (``capture``: it lacked a value a flow needed); its status is kept.
+        (``capture``: it lacked a value a flow needed); its status is kept. An error kind
+        may carry its reason after ``": "`` (``tls: certificate verify failed: ...``): the
+        tag ``error`` is the kind, ``error_detail`` the reason. ``proto``: the protocol
+        of a response (``HTTP/1.1``, ``HTTP/2``), its tag.
         """
         tags = {**self._base, "name": label, "method": method,
                 "status": "0" if isinstance(result, str) else str(result)}
+        if proto is not None:
+            tags["proto"] = proto
         error = error or self.error(result)
         if error is not None:
-            tags["error"] = error
+            tags.update(error_tags(error))
         cell = Cell(tags, error is not None)
         self.cells.append(cell)
         return cell
@@ -169,13 +182,16 @@ class Recorder:
         for error, durations in self.ended.items():
             if durations:
                 self.ended[error] = []
-                tags = {**self._base, "error": error}
+                tags = {**self._base, **error_tags(error)}
                 jobs.append((m.trend("iteration_duration", tags), durations))
                 m.counter("iterations", tags).add(len(durations), t)
                 self.iterations += len(durations)
         if self.connecting:
             values, self.connecting = self.connecting, []
             jobs.append((m.trend("http.req_connecting", self._base), values))
+        if self.tls_handshaking:
+            values, self.tls_handshaking = self.tls_handshaking, []
+            jobs.append((m.trend("http.req_tls_handshaking", self._base), values))
         if self.schedule_lag:
             values, self.schedule_lag = self.schedule_lag, []
             jobs.append((m.trend("perfgate.driver.schedule_lag", self._base), values))

@@ -46,12 +46,14 @@ from perfgate import (
     check_requests,
     host_allowed,
 )
+from perfgate_aiohttp_api.connections import HttpVersion
 from perfgate_aiohttp_api.executors import (
     EXECUTOR_KEYS,
     EXECUTORS,
     AnyExecutor,
     Executor,
 )
+from perfgate_aiohttp_api.tls import TlsOptions
 
 Preset = Literal["smoke", "load", "stress", "spike", "endurance"]
 
@@ -101,6 +103,13 @@ class HttpScenario(DriverScenario):
     workers: int | Literal["auto"] = 1
     timeout: Duration = Field(default=60.0, gt=0)
     insecure_skip_tls_verify: bool = False
+    #: TLS: the CA bundle, a client certificate, SNI, the oldest version (:mod:`.tls`).
+    tls: TlsOptions | None = None
+    #: ``auto`` (HTTP/2 when the server chooses it by ALPN), ``"2"`` or ``"1.1"``.
+    http_version: HttpVersion = "auto"
+    #: HTTP/2: requests in flight on one connection at most (capped by the server's
+    #: ``SETTINGS_MAX_CONCURRENT_STREAMS``); more virtual users open more connections.
+    http2_max_streams: int = Field(default=100, ge=1, le=10_000)
     #: Statuses that are not failures (default: 100-399, as k6's expected responses).
     expected_statuses: list[int] | None = None
     #: Send a ``traceparent`` with every request and keep the slowest traced ones.
@@ -141,6 +150,14 @@ class HttpScenario(DriverScenario):
     def _hosts(cls, value: dict[str, str]) -> dict[str, str]:
         for name, address in value.items():
             host_address(address, name)
+        return value
+
+    @field_validator("http_version", mode="before")
+    @classmethod
+    def _version_text(cls, value: Any) -> Any:
+        """``http_version: 2`` or ``1.1`` are numbers in YAML: read them as text."""
+        if isinstance(value, float | int) and not isinstance(value, bool):
+            return "2" if value == 2 else f"{float(value):.1f}"
         return value
 
     @field_validator("workers")

@@ -20,7 +20,7 @@ from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
 from perfgate import render_template
-from perfgate_aiohttp_api.client import Connection
+from perfgate_aiohttp_api.connections import AnyConnection
 from perfgate_aiohttp_api.cookies import (
     cookie_header,
     new_jar,
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 class Final:
     """The last response of a request after its redirects, or the error that ended it."""
 
-    conn: Connection | None
+    conn: AnyConnection | None
     result: int | str
     start_ns: int
     end_ns: int
@@ -78,7 +78,7 @@ class Session:
         return {name: render_template(value, values or {})
                 for name, value in req.cookies.items()}
 
-    async def finish(self, vu: VU, req: Prepared, conn: Connection, result: int | str,
+    async def finish(self, vu: VU, req: Prepared, conn: AnyConnection, result: int | str,
                      start_ns: int, end_ns: int, data: bytes,
                      values: dict[str, str] | None) -> Final:
         """Store cookies, follow redirects (each hop recorded), decode the final body."""
@@ -143,7 +143,7 @@ class Session:
             body = decode_body(conn.body_bytes(), head.joined("content-encoding"))
         return Final(conn, result, start_ns, end_ns, head, body, set_cookies)
 
-    def _drop(self, vu: VU, conn: Connection) -> None:
+    def _drop(self, vu: VU, conn: AnyConnection) -> None:
         """``connection_reuse: false``: the connection ends with its request."""
         for origin, open_conn in list(vu.conns.items()):
             if open_conn is conn:
@@ -157,7 +157,7 @@ class Session:
         return Final(None, kind, start_ns, perf_counter_ns())
 
     def _record_hop(self, req: Prepared, status: int, start_ns: int, end_ns: int,
-                    conn: Connection) -> None:
+                    conn: AnyConnection) -> None:
         """A redirect response: one request in the metrics, as k6 counts it."""
         cell = req.cells.get(status)
         if cell is None:
