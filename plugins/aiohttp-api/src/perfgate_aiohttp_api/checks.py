@@ -5,9 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from perfgate import MISSING, RequestChecks
+import orjson
+
+from perfgate import MISSING, RequestChecks, decode_json
 from perfgate import json_lookup as lookup
 from perfgate import parse_json_path as parse_path
+
+
+def decode(body: bytes) -> Any:
+    """:func:`perfgate.decode_json`, with orjson: the same document, in a fraction of the
+    time. What orjson refuses and Python's ``json`` takes (``NaN``, integers beyond 64 bits)
+    is decoded by ``json``, so a body decodes exactly as it does elsewhere in perfgate."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return decode_json(body)
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from time import perf_counter_ns
 from typing import Any
 
-from perfgate import MISSING, Feeders, MetricSet, decode_json
+from perfgate import MISSING, Feeders, MetricSet
 from perfgate import json_capture as capture
+from perfgate_aiohttp_api.checks import decode
 from perfgate_aiohttp_api.client import Connection, Traffic, connect, tls_context
 from perfgate_aiohttp_api.executors import ArrivalRate, Running
 from perfgate_aiohttp_api.plan import Origin, Plan, Prepared, all_prepared
@@ -203,7 +204,7 @@ class Engine:
             self.conns.discard(conn)
         duration_us = (end - start_ns) // 1000
         body = conn.body_bytes() if req.keep_body else b""
-        doc = decode_json(body) if req.keep_body and (
+        doc = decode(body) if req.keep_body and (
             req.captures or (req.checks and req.checks.json_equals)) else MISSING
         ended = None
         key: int | str | tuple[str, int | str] = result
