@@ -385,12 +385,22 @@ def dropped_pct(r: dict[str, Any]) -> float:
     return 100 * r["dropped"] / total if total else 0.0
 
 
-def plain(url: str, d: float, core: int | None, out: dict[str, Any]) -> None:
+def profile_path(profile: str | None, workload: str) -> str | None:
+    """``prof.txt`` → ``prof-flow.txt``: one profile per workload."""
+    if profile is None:
+        return None
+    path = Path(profile)
+    return str(path.with_name(f"{path.stem}-{workload}{path.suffix}"))
+
+
+def plain(url: str, d: float, core: int | None, out: dict[str, Any],
+          profile: str | None = None) -> None:
     out["wrk_plain"] = wrk = run_wrk(url, d, core)
     line("plain", "wrk", wrk)
     out["k6_plain"] = k6 = run_k6(k6_script(K6_PLAIN, "closed", url, d), core)
     line("plain", "k6", k6)
-    out["perfgate_plain"] = ours = run_ours(url, closed(d, PLAIN), core)
+    out["perfgate_plain"] = ours = run_ours(url, closed(d, PLAIN), core,
+                                            profile_path(profile, "plain"))
     line("plain", "perfgate", ours, f"failed {ours['failed']:.2%}")
     out["plain_vs_wrk"] = ours["rps"] / wrk["rps"]
     out["plain_vs_k6"] = ours["rps"] / k6["rps"]
@@ -402,7 +412,8 @@ def flow(url: str, d: float, core: int | None, out: dict[str, Any],
          profile: str | None = None) -> None:
     out["k6_flow"] = k6 = run_k6(k6_script(K6_FLOW, "closed", url, d), core)
     line("flow", "k6", k6, f"{k6['its']:.0f} it/s, checks {k6['checks']:.2%}")
-    out["perfgate_flow"] = ours = run_ours(url, closed(d, FLOW), core, profile)
+    out["perfgate_flow"] = ours = run_ours(url, closed(d, FLOW), core,
+                                           profile_path(profile, "flow"))
     line("flow", "perfgate", ours, f"{ours['its']:.0f} it/s, checks {ours['checks']:.2%}, "
          f"failed {ours['failed']:.2%}")
     out["flow_vs_k6"] = ours["its"] / k6["its"]
@@ -458,8 +469,8 @@ def main() -> None:
     parser.add_argument("--memory-real", action="store_true",
                         help="also run the real driver until 10 million requests (~2 min)")
     parser.add_argument("--profile", metavar="FILE",
-                        help="record the flow run with py-spy into FILE (.svg, .json, .txt: "
-                             "collapsed stacks)")
+                        help="record perfgate's plain and flow runs with py-spy into FILE-plain, "
+                             "FILE-flow (.svg, .json, .txt: collapsed stacks)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -483,7 +494,7 @@ def main() -> None:
         print(f"nginx at {url} (core {server_core}); clients on core {client_core}; "
               f"{d:g}s per run", flush=True)
         if "plain" in todo:
-            plain(url, d, client_core, out)
+            plain(url, d, client_core, out, args.profile)
         if "flow" in todo:
             flow(url, d, client_core, out, args.profile)
         if "open" in todo:
