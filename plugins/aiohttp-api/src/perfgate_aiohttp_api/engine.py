@@ -204,8 +204,7 @@ class Engine:
             self.conns.discard(conn)
         duration_us = (end - start_ns) // 1000
         body = conn.body_bytes() if req.keep_body else b""
-        doc = decode(body) if req.keep_body and (
-            req.captures or (req.checks and req.checks.json_equals)) else MISSING
+        doc = decode(body) if req.reads_json else MISSING
         ended = None
         key: int | str | tuple[str, int | str] = result
         if req.captures and values is not None and not self._capture(req, doc, values):
@@ -239,10 +238,8 @@ class Engine:
 
     def _check(self, req: Prepared, result: int | str, contains: bool, doc: Any,
                duration_us: int) -> None:
-        for counts, ok in zip(req.check_counts, req.checks.evaluate(  # type: ignore[union-attr]
-                result, contains, doc, duration_us), strict=True):
-            counts[0] += ok
-            counts[1] += 1
+        req.checks.count(req.check_counts, result, contains, doc,  # type: ignore[union-attr]
+                         duration_us)
 
     @staticmethod
     def _capture(req: Prepared, doc: Any, values: dict[str, str]) -> bool:

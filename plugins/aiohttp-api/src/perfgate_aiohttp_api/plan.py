@@ -104,6 +104,7 @@ class Prepared:
         "label",
         "method",
         "origin",
+        "reads_json",
         "search",
         "spec",
         "template",
@@ -125,6 +126,8 @@ class Prepared:
         self.check_counts = [[0, 0] for _ in (self.checks.names if self.checks else ())]
         self.captures = {name: parse_path(path) for name, path in spec.capture.items()}
         self.keep_body = bool(self.captures) or bool(self.checks and self.checks.needs_body)
+        #: The body is decoded as JSON: for captures and JSON checks.
+        self.reads_json = bool(self.captures) or bool(self.checks and self.checks.json_equals)
         #: ``body_contains``, looked for as the body streams in.
         self.search = self.checks.body_contains if self.checks else None
         #: result (status code or error kind) -> Cell, filled by the recorder

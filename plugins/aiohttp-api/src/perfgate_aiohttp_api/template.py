@@ -13,11 +13,9 @@ the slow way does.
 from __future__ import annotations
 
 import json
-import random
-import uuid
 from collections.abc import Callable, Mapping
 
-from perfgate.jsonpath import TEMPLATE
+from perfgate import TEMPLATE, template_value
 
 #: How a value becomes bytes where its hole is.
 Encode = Callable[[str], bytes]
@@ -48,12 +46,12 @@ class Pieces:
                            for i in range(1, len(parts), 2))
 
     def render(self, values: Mapping[str, str]) -> bytes:
-        """The text's bytes with each hole filled from ``values`` (see :func:`value_of`)."""
+        """The text's bytes with each hole filled (:func:`perfgate.template_value`)."""
         out = [self.first]
         encode = self.encode
         for name, after in self.holes:
             value = values.get(name)
-            out.append(encode(value if value is not None else value_of(name, values)))
+            out.append(encode(value if value is not None else template_value(name, values)))
             out.append(after)
         return b"".join(out)
 
@@ -61,20 +59,6 @@ class Pieces:
 def encode_fixed(text: str, encode: Encode) -> bytes:
     """Fixed text as bytes; a JSON body's fixed text is already JSON."""
     return text.encode() if encode is _json_string else encode(text)
-
-
-def value_of(name: str, values: Mapping[str, str]) -> str:
-    """The value of ``${name}`` that ``values`` lacks: ``uuid`` and ``random_int:MIN:MAX``
-    are new at each use; any other name is a ``KeyError`` (never captured), as in
-    :func:`perfgate.render_template`."""
-    if name in values:
-        return values[name]
-    if name == "uuid":
-        return str(uuid.uuid4())
-    if name.startswith("random_int:"):
-        _, low, high = name.split(":")
-        return str(random.randint(int(low), int(high)))
-    raise KeyError(name)
 
 
 class RequestTemplate:
