@@ -167,12 +167,14 @@ def run_wrk(url: str, duration: float, core: int | None, threads: int = 1) -> di
     if binary is None:
         sys.exit("wrk is missing: install it (Debian: apt-get install wrk)")
     cpu = children_cpu()
+    started = time.monotonic()
     out = subprocess.run(pinned(core, [binary, f"-t{threads}", f"-c{VUS}",
                                        f"-d{max(round(duration), 1)}s", "--latency", url + "/"]),
                          check=True, capture_output=True, text=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     return {"requests": total, "rps": rps, "cpu_s": children_cpu() - cpu,
+            "wall_s": time.monotonic() - started,
             "p50_ms": _wrk_ms(out, "50%"), "p99_ms": _wrk_ms(out, "99%")}
 
 
@@ -309,8 +311,10 @@ def child(scenario: dict[str, Any], url: str) -> None:
     timer = threading.Timer(warm_at, lambda: warm.setdefault("kb", rss_kb()))
     timer.start()
     cpu = time.process_time() + children_cpu()
+    began = time.monotonic()
     metrics = driver.run()
     cpu = time.process_time() + children_cpu() - cpu  # the load only, not Python's start
+    run_s = time.monotonic() - began
     timer.cancel()
     reqs = metrics.combined("http.reqs")
     duration = metrics.combined("http.req_duration")
@@ -328,7 +332,7 @@ def child(scenario: dict[str, Any], url: str) -> None:
         "cpu_avg": health.get("cpu_avg"), "behind_schedule": health.get("behind_schedule"),
         "rss_growth_mb": (rss_kb() - rss_before) / 1024,
         "rss_growth_after_warmup_mb": (rss_kb() - warm.get("kb", rss_before)) / 1024,
-        "rss_mb": rss_kb() / 1024, "cpu_s": cpu,
+        "rss_mb": rss_kb() / 1024, "cpu_s": cpu, "run_s": run_s,
     }))
 
 
@@ -375,9 +379,18 @@ def memory(total: int = 10_000_000, per_second: int = 100_000) -> dict[str, floa
 def line(workload: str, tool: str, r: dict[str, Any], extra: str = "") -> None:
     """One result: rate, latency, the client's CPU and its cost per request."""
     per_req = 1e6 * r["cpu_s"] / r["requests"] if r.get("requests") else float("nan")
+    wall = r.get("run_s") or r.get("wall_s")
+    share = r["cpu_s"] / wall if wall else float("nan")
     print(f"{workload:<8}{tool:<14}{r['rps']:>9.0f} req/s  p50 {r['p50_ms']:6.2f} ms  "
-          f"p99 {r['p99_ms']:7.2f} ms  cpu {r['cpu_s']:5.1f} s ({per_req:5.1f} us/req)"
+          f"p99 {r['p99_ms']:7.2f} ms  cpu {r['cpu_s']:5.1f} s ({per_req:5.1f} us/req, "
+          f"{share:4.0%} of the wall time)"
           f"{'  ' + extra if extra else ''}", flush=True)
+
+
+def per_cpu(r: dict[str, Any]) -> float:
+    """Requests per CPU second of the client: its speed whatever share of the core it got
+    on a machine that other work shares."""
+    return float(r["requests"]) / max(float(r["cpu_s"]), 1e-9)
 
 
 def dropped_pct(r: dict[str, Any]) -> float:
@@ -404,8 +417,11 @@ def plain(url: str, d: float, core: int | None, out: dict[str, Any],
     line("plain", "perfgate", ours, f"failed {ours['failed']:.2%}")
     out["plain_vs_wrk"] = ours["rps"] / wrk["rps"]
     out["plain_vs_k6"] = ours["rps"] / k6["rps"]
+    out["plain_per_cpu_vs_wrk"] = per_cpu(ours) / per_cpu(wrk)
+    out["plain_per_cpu_vs_k6"] = per_cpu(ours) / per_cpu(k6)
     print(f"plain   ratio         {out['plain_vs_wrk']:.2f} of wrk, "
-          f"{out['plain_vs_k6']:.1f}x k6", flush=True)
+          f"{out['plain_vs_k6']:.1f}x k6; per CPU second {out['plain_per_cpu_vs_wrk']:.2f} of "
+          f"wrk, {out['plain_per_cpu_vs_k6']:.1f}x k6", flush=True)
 
 
 def flow(url: str, d: float, core: int | None, out: dict[str, Any],
@@ -417,7 +433,9 @@ def flow(url: str, d: float, core: int | None, out: dict[str, Any],
     line("flow", "perfgate", ours, f"{ours['its']:.0f} it/s, checks {ours['checks']:.2%}, "
          f"failed {ours['failed']:.2%}")
     out["flow_vs_k6"] = ours["its"] / k6["its"]
-    text = f"flow    ratio         {out['flow_vs_k6']:.2f}x k6 in iterations/s"
+    out["flow_per_cpu_vs_k6"] = per_cpu(ours) / per_cpu(k6)
+    text = (f"flow    ratio         {out['flow_vs_k6']:.2f}x k6 in iterations/s, "
+            f"{out['flow_per_cpu_vs_k6']:.1f}x per CPU second")
     if "perfgate_plain" in out:
         plain_cost = out["perfgate_plain"]["cpu_s"] / out["perfgate_plain"]["requests"]
         out["flow_cost_vs_plain"] = ours["cpu_s"] / ours["requests"] / plain_cost
