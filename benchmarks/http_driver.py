@@ -444,7 +444,8 @@ def flow(url: str, d: float, core: int | None, out: dict[str, Any],
     print(text, flush=True)
 
 
-def open_model(url: str, d: float, core: int | None, out: dict[str, Any]) -> None:
+def open_model(url: str, d: float, core: int | None, out: dict[str, Any],
+               profile: str | None = None) -> None:
     wrk_rps = out["wrk_plain"]["rps"] if "wrk_plain" in out else run_wrk(url, d, core)["rps"]
     for name, share in (("quarter", 4), ("third", 3)):
         rate = wrk_rps / share
@@ -453,7 +454,8 @@ def open_model(url: str, d: float, core: int | None, out: dict[str, Any]) -> Non
             if tool == "k6":
                 r = run_k6(k6_script(K6_PLAIN, "open", url, d, rate), core)
             else:
-                r = run_ours(url, arrival(d, rate, PLAIN), core)
+                r = run_ours(url, arrival(d, rate, PLAIN), core,
+                             profile_path(profile, f"open-{name}"))
             r["rate"] = round(rate)
             r["reached_pct"] = 100 * r["requests"] / (round(rate) * d)
             r["dropped_pct"] = dropped_pct(r)
@@ -487,8 +489,8 @@ def main() -> None:
     parser.add_argument("--memory-real", action="store_true",
                         help="also run the real driver until 10 million requests (~2 min)")
     parser.add_argument("--profile", metavar="FILE",
-                        help="record perfgate's plain and flow runs with py-spy into FILE-plain, "
-                             "FILE-flow (.svg, .json, .txt: collapsed stacks)")
+                        help="record perfgate's runs with py-spy into FILE-plain, FILE-flow... "
+                             "(.svg, .json, .txt: collapsed stacks)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -516,7 +518,7 @@ def main() -> None:
         if "flow" in todo:
             flow(url, d, client_core, out, args.profile)
         if "open" in todo:
-            open_model(url, d, client_core, out)
+            open_model(url, d, client_core, out, args.profile)
     if "workers" in todo and len(available) > 1:
         with nginx(None) as url:
             scaling(url, d, out)
