@@ -140,14 +140,14 @@ def test_add_many_equals_adding_one_by_one() -> None:
     assert many.series.to_list() == one.series.to_list()
 
 
-def test_add_counts_equals_add_many_of_each_pair() -> None:
+def test_add_tally_equals_add_many_of_each_pair() -> None:
     pairs = [(v / 4, c) for v, c in zip(quarter_ms_values(3000, 5), range(1, 3001), strict=True)]
     pairs += [(2.0, 0), (0.0001, 3), (5e9, 2), (123456.789, 4)]  # nothing, clamped, wide
     live = MetricSet(deltas=True)
     batched = live.trend("t")
-    batched.add_counts(pairs[:1000], t=1000.0)
-    batched.add_counts(pairs[1000:], t=1000.5)
-    batched.add_counts([], t=1001.0)
+    batched.add_tally(pairs[:1000], t=1000.0)
+    batched.add_tally(pairs[1000:], t=1000.5)
+    batched.add_tally([], t=1001.0)
     one_by_one = Trend("t")
     for value, count in pairs[:1000]:
         one_by_one.add_many(value, count, t=1000.0)

@@ -167,7 +167,7 @@ class SecondHistograms:
                 buckets = self.windows[start] = {}
         return buckets
 
-    def add_counts(self, counts: Iterable[tuple[int, int]], t: float) -> None:
+    def add_tally(self, counts: Iterable[tuple[int, int]], t: float) -> None:
         """:meth:`add` of each ``(steps, count)``, all at ``t``: the window found once."""
         buckets = self._window(t)
         log, log_gamma = math.log, self._LOG_GAMMA
@@ -452,7 +452,7 @@ class Trend(Metric):
         if self._journal is not None:
             self._journal.record(self, "add_many", value, count, t)
 
-    def add_counts(self, counts: Sequence[tuple[float, int]], t: float | None = None) -> None:
+    def add_tally(self, counts: Sequence[tuple[float, int]], t: float | None = None) -> None:
         """Record many values at once: ``(value, count)`` pairs, all at ``t``.
 
         The same as :meth:`add_many` of each pair, in a fraction of the time: a driver that
@@ -485,14 +485,14 @@ class Trend(Metric):
         if not n:
             return
         _record_counts(self.histogram, steps_counts)
-        self.second_histograms.add_counts(steps_counts, t)
+        self.second_histograms.add_tally(steps_counts, t)
         self._count += n
         self._sum += total
         self._min = min(self._min, low)
         self._max = max(self._max, high)
         self.series.add_bucket(int(t), n, total, low, high, last)
         if self._journal is not None:
-            self._journal.record(self, "add_counts", counts, t)
+            self._journal.record(self, "add_tally", counts, t)
 
     def _merge_data(self, other: Trend) -> None:
         if other._count:
