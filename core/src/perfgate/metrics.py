@@ -482,8 +482,13 @@ class Trend(Metric):
             n += count
             total += value * count
             last = value
-        if not n:
-            return
+        if n:
+            self._add_steps(steps_counts, n, total, low, high, last, t)
+
+    def _add_steps(self, steps_counts: list[tuple[int, int]], n: int, total: float,
+                   low: float, high: float, last: float, t: float) -> None:
+        """What :meth:`add_tally` adds, already in resolution steps and summed: the live
+        delta repeats this, not the conversion."""
         _record_counts(self.histogram, steps_counts)
         self.second_histograms.add_tally(steps_counts, t)
         self._count += n
@@ -492,7 +497,8 @@ class Trend(Metric):
         self._max = max(self._max, high)
         self.series.add_bucket(int(t), n, total, low, high, last)
         if self._journal is not None:
-            self._journal.record(self, "add_tally", counts, t)
+            self._journal.record(self, "_add_steps", steps_counts, n, total, low, high, last,
+                                 t)
 
     def _merge_data(self, other: Trend) -> None:
         if other._count:
