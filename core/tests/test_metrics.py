@@ -140,6 +140,32 @@ def test_add_many_equals_adding_one_by_one() -> None:
     assert many.series.to_list() == one.series.to_list()
 
 
+def test_add_tally_equals_add_many_of_each_pair() -> None:
+    pairs = [(v / 4, c) for v, c in zip(quarter_ms_values(3000, 5), range(1, 3001), strict=True)]
+    pairs += [(2.0, 0), (0.0001, 3), (5e9, 2), (123456.789, 4)]  # nothing, clamped, wide
+    live = MetricSet(deltas=True)
+    batched = live.trend("t")
+    batched.add_tally(pairs[:1000], t=1000.0)
+    batched.add_tally(pairs[1000:], t=1000.5)
+    batched.add_tally([], t=1001.0)
+    one_by_one = Trend("t")
+    for value, count in pairs[:1000]:
+        one_by_one.add_many(value, count, t=1000.0)
+    for value, count in pairs[1000:]:
+        one_by_one.add_many(value, count, t=1000.5)
+    assert batched.values() == one_by_one.values()
+    assert batched.series.to_list() == one_by_one.series.to_list()
+    assert batched.second_histograms.to_dict() == one_by_one.second_histograms.to_dict()
+    mine, theirs = batched.histogram, one_by_one.histogram  # hdrh's arithmetic, inlined
+    assert list(mine.counts) == list(theirs.counts)
+    assert (mine.total_count, mine.min_value, mine.max_value) == (
+        theirs.total_count, theirs.min_value, theirs.max_value)
+    assert mine.encode() == theirs.encode()
+    delta = live.take_delta().trend("t")  # the journal repeats the batch on the delta
+    assert delta.values() == one_by_one.values()
+    assert delta.series.to_list() == one_by_one.series.to_list()
+
+
 def test_values_reports_every_reported_percentile() -> None:
     trend = feed(Trend("t"), [float(i) for i in range(1, 101)])
     values = trend.values()

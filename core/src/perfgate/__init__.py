@@ -47,8 +47,8 @@ Python (see docs/python-api.md), and everything plugin authors use (with
   (:func:`unsupported_keys`), captures (:func:`parse_capture`); JSON paths and
   templates as every driver reads them:
   :func:`parse_json_path`, :func:`json_lookup`, :func:`json_capture`, :func:`decode_json`,
-  :func:`has_template`, :func:`render_template`, :func:`render_templates`, :data:`MISSING`,
-  :data:`TEMPLATE`;
+  :func:`has_template`, :func:`template_value`, :func:`render_template`,
+  :func:`render_templates`, :data:`MISSING`, :data:`TEMPLATE`;
 - what drivers left in a result's details: :func:`scenario_details`, and the slowest traced
   requests of each scenario, :func:`slowest_requests`, :class:`SlowRequest`,
   :func:`trace_link`;
@@ -109,6 +109,7 @@ from perfgate.jsonpath import (
     parse_json_path,
     render_template,
     render_templates,
+    template_value,
 )
 from perfgate.live import LiveRun, LiveUpdate, ScenarioState
 from perfgate.metrics import Kind, Metric, MetricSet, Trend, aggregation_unit, format_selector
@@ -243,6 +244,7 @@ __all__ = [
     "run_targets_file",
     "scenario_details",
     "slowest_requests",
+    "template_value",
     "trace_link",
     "unsupported_keys",
     "userinfo_problem",

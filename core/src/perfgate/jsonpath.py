@@ -54,7 +54,11 @@ def json_lookup(doc: Any, parts: list[str | int]) -> Any:
     """The value at ``parts`` in a decoded JSON document, or :data:`MISSING`."""
     value = doc
     for part in parts:
-        if isinstance(value, Mapping):
+        if value.__class__ is dict and part.__class__ is str:  # decoded JSON: no ABC check
+            if part not in value:
+                return MISSING
+            value = value[part]
+        elif isinstance(value, Mapping):
             if not isinstance(part, str):
                 part = str(part)
             if part not in value:
@@ -97,23 +101,25 @@ def has_template(text: str | None) -> bool:
     return bool(text) and TEMPLATE.search(text) is not None  # type: ignore[arg-type]
 
 
+def template_value(name: str, values: Mapping[str, str]) -> str:
+    """The value of ``${name}``: ``values[name]``; else, new at each use, a random UUID for
+    ``uuid`` and MIN to MAX (both included) for ``random_int:MIN:MAX``. Raises ``KeyError``
+    naming a variable without a value (one that was never captured)."""
+    if name in values:
+        return values[name]
+    if name == "uuid":
+        return str(uuid.uuid4())
+    if name.startswith("random_int:"):
+        _, low, high = name.split(":")
+        return str(random.randint(int(low), int(high)))
+    raise KeyError(name)
+
+
 def render_template(text: str, values: Mapping[str, str]) -> str:
-    """Replace each ``${name}`` with ``values[name]``; ``${uuid}`` (a random UUID) and
-    ``${random_int:MIN:MAX}`` (MIN to MAX, both included) are new at each use. Raises
-    ``KeyError`` naming a variable without a value (one that was never captured)."""
-
-    def value(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name in values:
-            return values[name]
-        if name == "uuid":
-            return str(uuid.uuid4())
-        if name.startswith("random_int:"):
-            _, low, high = name.split(":")
-            return str(random.randint(int(low), int(high)))
-        raise KeyError(name)
-
-    return TEMPLATE.sub(value, text)
+    """Replace each ``${name}`` with its :func:`template_value`; ``${uuid}`` and
+    ``${random_int:MIN:MAX}`` are new at each use. Raises ``KeyError`` naming a variable
+    without a value (one that was never captured)."""
+    return TEMPLATE.sub(lambda match: template_value(match.group(1), values), text)
 
 
 def render_templates(value: Any, values: Mapping[str, str]) -> Any:

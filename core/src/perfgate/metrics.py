@@ -151,6 +151,11 @@ class SecondHistograms:
 
     def add(self, steps: int, count: int, t: float) -> None:
         index = math.ceil(math.log(steps) / self._LOG_GAMMA - 1e-9) if steps > 1 else 0
+        buckets = self._window(t)
+        buckets[index] = buckets.get(index, 0) + count
+
+    def _window(self, t: float) -> dict[int, int]:
+        """The buckets of the window ``t`` falls into, made (widening if need be) if new."""
         second = int(t)
         buckets = self.windows.get(second - second % self.width)
         if buckets is None:
@@ -160,7 +165,16 @@ class SecondHistograms:
             buckets = self.windows.get(start)
             if buckets is None:
                 buckets = self.windows[start] = {}
-        buckets[index] = buckets.get(index, 0) + count
+        return buckets
+
+    def add_tally(self, counts: Iterable[tuple[int, int]], t: float) -> None:
+        """:meth:`add` of each ``(steps, count)``, all at ``t``: the window found once."""
+        buckets = self._window(t)
+        log, log_gamma = math.log, self._LOG_GAMMA
+        ceil, get = math.ceil, buckets.get
+        for steps, count in counts:
+            index = ceil(log(steps) / log_gamma - 1e-9) if steps > 1 else 0
+            buckets[index] = get(index, 0) + count
 
     def widen(self, width: int) -> None:
         """Merge neighbouring windows into windows ``width`` seconds long (a multiple)."""
@@ -348,6 +362,32 @@ class Metric:
         return f"<{type(self).__name__} {self.selector} count={self.count}>"
 
 
+def _record_counts(histogram: HdrHistogram, counts: Iterable[tuple[int, int]]) -> None:
+    """``histogram.record_value(value, count)`` of each pair, with hdrh's index arithmetic
+    (``_counts_index_for``) inlined: the same counts, minimum, maximum and total, at a
+    fraction of the cost of a call (and four more inside it) per value."""
+    h = histogram
+    unit, half_magnitude = h.unit_magnitude, h.sub_bucket_half_count_magnitude
+    mask, half, size = h.sub_bucket_mask, h.sub_bucket_half_count, h.counts_len
+    cells = h.counts
+    low, high, added = h.min_value, h.max_value, 0
+    for value, count in counts:
+        if value < 0:
+            continue
+        bucket = (value | mask).bit_length() - unit - half_magnitude - 1
+        index = ((bucket + 1) << half_magnitude) + (value >> (bucket + unit)) - half
+        if index < 0 or index >= size:
+            continue
+        cells[index] += count
+        added += count
+        if value < low:
+            low = value
+        if value > high:
+            high = value
+    h.total_count += added
+    h.min_value, h.max_value = low, high
+
+
 class Trend(Metric):
     """Values in an HDR histogram: 3 significant digits, from ``resolution`` up to ``highest``.
 
@@ -411,6 +451,54 @@ class Trend(Metric):
         self.series.add_bucket(int(t), count, value * count, value, value, value)
         if self._journal is not None:
             self._journal.record(self, "add_many", value, count, t)
+
+    def add_tally(self, counts: Sequence[tuple[float, int]], t: float | None = None) -> None:
+        """Record many values at once: ``(value, count)`` pairs, all at ``t``.
+
+        The same as :meth:`add_many` of each pair, in a fraction of the time: a driver that
+        tallies its samples (``collections.Counter``) folds a second of them in one call.
+        """
+        t = time.time() if t is None else t
+        per_unit, highest = self.STEPS_PER_UNIT, self.HIGHEST
+        steps_counts: list[tuple[int, int]] = []
+        n = 0
+        total = 0.0
+        low = high = last = math.nan
+        for value, count in counts:
+            if count <= 0:
+                continue
+            steps = round(value * per_unit)  # as _steps(), inlined
+            if steps < 1:
+                steps = 1
+            elif steps > highest:
+                steps = highest
+            steps_counts.append((steps, count))
+            if not n:
+                low = high = value
+            elif value < low:
+                low = value
+            elif value > high:
+                high = value
+            n += count
+            total += value * count
+            last = value
+        if n:
+            self._add_steps(steps_counts, n, total, low, high, last, t)
+
+    def _add_steps(self, steps_counts: list[tuple[int, int]], n: int, total: float,
+                   low: float, high: float, last: float, t: float) -> None:
+        """What :meth:`add_tally` adds, already in resolution steps and summed: the live
+        delta repeats this, not the conversion."""
+        _record_counts(self.histogram, steps_counts)
+        self.second_histograms.add_tally(steps_counts, t)
+        self._count += n
+        self._sum += total
+        self._min = min(self._min, low)
+        self._max = max(self._max, high)
+        self.series.add_bucket(int(t), n, total, low, high, last)
+        if self._journal is not None:
+            self._journal.record(self, "_add_steps", steps_counts, n, total, low, high, last,
+                                 t)
 
     def _merge_data(self, other: Trend) -> None:
         if other._count:

@@ -121,3 +121,26 @@ def test_head_requests_end_at_the_headers(drive, value) -> None:
                                                       {"path": "/health"}]})
     assert value(metrics, "http.reqs", "count", {"status": "200"}) == 5
     assert value(metrics, "http.req_failed", "rate") == 0.0
+
+
+def test_counting_checks_agrees_with_evaluating_them() -> None:
+    from perfgate import MISSING, RequestChecks
+    from perfgate_aiohttp_api.checks import CompiledChecks
+
+    checks = CompiledChecks.build(RequestChecks.model_validate(
+        {"status": [200, 201], "body_contains": "ok", "max_duration": "5ms",
+         "json": {"user.name": "ann", "items[1]": 2}}))
+    cases = [(200, True, {"user": {"name": "ann"}, "items": [1, 2]}, 4000),
+             (201, False, {"user": {"name": "bob"}, "items": [1]}, 6000),
+             (500, True, MISSING, 10), ("timeout", False, MISSING, 9000),
+             (200, True, ["not", "an", "object"], 5000)]
+    counts = [[0, 0] for _ in checks.names]
+    expected = [[0, 0] for _ in checks.names]
+    for status, contains, doc, duration in cases:
+        checks.count(counts, status, contains, doc, duration)
+        for pair, ok in zip(expected, checks.evaluate(status, contains, doc, duration),
+                            strict=True):
+            pair[0] += ok
+            pair[1] += 1
+    assert counts == expected
+    assert [p for p, _ in counts] == [3, 3, 1, 1, 3]

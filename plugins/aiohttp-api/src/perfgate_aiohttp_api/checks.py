@@ -5,9 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from perfgate import MISSING, RequestChecks
+import orjson
+
+from perfgate import MISSING, RequestChecks, decode_json
 from perfgate import json_lookup as lookup
 from perfgate import parse_json_path as parse_path
+
+
+def decode(body: bytes) -> Any:
+    """:func:`perfgate.decode_json`, with orjson: the same document, in a fraction of the
+    time. What orjson refuses and Python's ``json`` takes (``NaN``, integers beyond 64 bits)
+    is decoded by ``json``, so a body decodes exactly as it does elsewhere in perfgate."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return decode_json(body)
 
 
 @dataclass(frozen=True)
@@ -40,6 +52,26 @@ class CompiledChecks:
         """Whether the whole body must be kept: JSON checks need it; ``body_contains`` is
         searched for while the body streams in (``client.BodySearch``)."""
         return bool(self.json_equals)
+
+    def count(self, counts: list[list[int]], status: int | str, contains: bool, doc: Any,
+              duration_us: int) -> None:
+        """Add each check's outcome to its ``[passes, total]`` in ``counts`` (in the order of
+        :attr:`names`): :meth:`evaluate` without the list, for the hot loop."""
+        code = status if status.__class__ is int else 0
+        i = 0
+        if self.status is not None:
+            counts[0][0] += code in self.status
+            i = 1
+        if self.body_contains is not None:
+            counts[i][0] += bool(code) and contains
+            i += 1
+        for parts, expected in self.json_equals:
+            counts[i][0] += doc is not MISSING and lookup(doc, parts) == expected
+            i += 1
+        if self.max_duration_us is not None:
+            counts[i][0] += bool(code) and duration_us <= self.max_duration_us
+        for pair in counts:
+            pair[1] += 1
 
     def evaluate(self, status: int | str, contains: bool, doc: Any,
                  duration_us: int) -> list[bool]:

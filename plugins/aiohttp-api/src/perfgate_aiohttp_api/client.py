@@ -138,6 +138,8 @@ class Connection(asyncio.Protocol):
         self.heads: list[bytes] | None = []
         self.head_bytes: list[bytes] = []
         self.interim = False
+        #: The final response's status, from its headers.
+        self.status = 0
 
     # -- asyncio.Protocol -----------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -176,9 +178,11 @@ class Connection(asyncio.Protocol):
 
     # -- httptools callbacks ---------------------------------------------------------------
     def on_headers_complete(self) -> None:
-        if is_interim(self.parser.get_status_code()):
+        status = self.parser.get_status_code()
+        if 100 <= status < 200 and status != 101:  # is_interim(), inlined: once a response
             self.interim = True
             return
+        self.status = status
         self.head_bytes = self.heads or []
         self.heads = None
         if self.head:
@@ -203,7 +207,7 @@ class Connection(asyncio.Protocol):
             if self.transport is not None:
                 self.transport.close()
         if waiter is not None and not waiter.done():
-            waiter.set_result(self.parser.get_status_code())
+            waiter.set_result(self.status)
 
     # -- use ----------------------------------------------------------------------------
     def send(self, data: bytes, loop: asyncio.AbstractEventLoop, keep_body: bool = False,

@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from time import perf_counter_ns
 from typing import Any
 
-from perfgate import MISSING, Feeders, MetricSet, decode_json
+from perfgate import MISSING, Feeders, MetricSet
 from perfgate import json_capture as capture
+from perfgate_aiohttp_api.checks import decode
 from perfgate_aiohttp_api.client import Traffic
 from perfgate_aiohttp_api.connections import HTTP1, AnyConnection, Opener, Origin
 from perfgate_aiohttp_api.executors import ArrivalRate, Running
@@ -229,8 +230,7 @@ class Engine:
         body = conn.body_bytes() if req.keep_body else b""
         if final is not None and final.body is not None:
             body = final.body
-        doc = decode_json(body) if req.keep_body and (
-            req.captures or (req.checks and req.checks.json_equals)) else MISSING
+        doc = decode(body) if req.reads_json else MISSING
         ended = None
         key: Any = result
         lacked = None
@@ -270,10 +270,8 @@ class Engine:
 
     def _check(self, req: Prepared, result: int | str, contains: bool, doc: Any,
                duration_us: int) -> None:
-        for counts, ok in zip(req.check_counts, req.checks.evaluate(  # type: ignore[union-attr]
-                result, contains, doc, duration_us), strict=True):
-            counts[0] += ok
-            counts[1] += 1
+        req.checks.count(req.check_counts, result, contains, doc,  # type: ignore[union-attr]
+                         duration_us)
 
     @staticmethod
     def _capture(req: Prepared, doc: Any, values: dict[str, str],

@@ -29,6 +29,7 @@ from perfgate_aiohttp_api.checks import CompiledChecks
 from perfgate_aiohttp_api.connections import HttpVersion, Origin
 from perfgate_aiohttp_api.executors import Executor
 from perfgate_aiohttp_api.scenario import HttpScenario, host_address
+from perfgate_aiohttp_api.template import RequestTemplate
 from perfgate_aiohttp_api.tls import TlsOptions
 
 USER_AGENT = "perfgate-http/0.1"
@@ -64,9 +65,8 @@ def origin_of(url: str) -> tuple[Origin, str, str]:
     return (scheme, host, port), host_header, target
 
 
-def build_request(method: str, host_header: str, target: str, headers: dict[str, str],
-                  body: bytes | None) -> bytes:
-    """HTTP/1.1 request bytes; ``Content-Length`` whenever there is a body or a method with one."""
+def request_head(method: str, host_header: str, target: str, headers: dict[str, str]) -> str:
+    """The head of an HTTP/1.1 request up to its last header but ``Content-Length``."""
     lines = [f"{method} {target} HTTP/1.1", f"Host: {host_header}"]
     lower = {k.lower() for k in headers}
     if "user-agent" not in lower:
@@ -74,10 +74,21 @@ def build_request(method: str, host_header: str, target: str, headers: dict[str,
     if "accept" not in lower:
         lines.append("Accept: */*")
     lines.extend(f"{k}: {v}" for k, v in headers.items())
-    if body is not None or method in ("POST", "PUT", "PATCH"):
-        lines.append(f"Content-Length: {len(body or b'')}")
-    head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-    return head + (body or b"")
+    return "\r\n".join(lines)
+
+
+def has_length(method: str, body: object) -> bool:
+    """Whether the request says ``Content-Length``: it has a body or a method with one."""
+    return body is not None or method in ("POST", "PUT", "PATCH")
+
+
+def build_request(method: str, host_header: str, target: str, headers: dict[str, str],
+                  body: bytes | None) -> bytes:
+    """HTTP/1.1 request bytes; ``Content-Length`` whenever there is a body or a method with one."""
+    head = request_head(method, host_header, target, headers)
+    if has_length(method, body):
+        head += f"\r\nContent-Length: {len(body or b'')}"
+    return (head + "\r\n\r\n").encode("latin-1") + (body or b"")
 
 
 @dataclass(frozen=True)
@@ -115,9 +126,11 @@ class Prepared:
         "label",
         "method",
         "origin",
+        "reads_json",
         "scan_cookies",
         "search",
         "spec",
+        "template",
         "templated",
         "think",
         "timeout_ns",
@@ -143,6 +156,8 @@ class Prepared:
         self.header_captures = {name: src for name, src in sources.items() if src[0] != "json"}
         self.capturing = bool(sources)
         self.keep_body = bool(self.captures) or bool(self.checks and self.checks.needs_body)
+        #: The body is decoded as JSON: for captures and JSON checks.
+        self.reads_json = bool(self.captures) or bool(self.checks and self.checks.json_equals)
         #: ``body_contains``, looked for as the body streams in.
         self.search = self.checks.body_contains if self.checks else None
         #: Compressed bodies asked for: a body a check or capture reads is decoded first
@@ -175,8 +190,12 @@ class Prepared:
                 {k: v for k, v in (spec.multipart or {}).items() if not hasattr(v, "file")}])))
         self.origin: Origin | None = None
         self.data: bytes | None = None
+        #: A templated request split into fixed bytes and holes (None: rendered the slow way).
+        self.template: tuple[Origin, RequestTemplate] | None = None
         if not self.templated:
             self.origin, self.data = self.render({})
+        else:
+            self.template = self._template()
 
     def _url(self, base_url: str | None) -> str:
         spec = self.spec
@@ -186,8 +205,35 @@ class Prepared:
             url += ("&" if "?" in url else "?") + urlencode(spec.query, doseq=True)
         return url
 
+    def _template(self) -> tuple[Origin, RequestTemplate] | None:
+        """This request's bytes split at their templates, or None when a template stands
+        where the bytes around it depend on its value (the origin, a header's name, a JSON
+        key), and for form, multipart, file bodies and ``auth:``, whose bytes are made by
+        :mod:`.bodies`: such a request is rendered whole each time."""
+        spec = self.spec
+        origin, host_header, target = origin_of(self.url)
+        if has_template(f"{origin[1]}{host_header}") or any(map(has_template, spec.headers)) \
+                or _keys_templated(spec.json_body) or has_body_keys(spec) \
+                or spec.auth is not None:
+            return None
+        headers = dict(spec.headers)
+        self._defaults(headers, {})  # the scenario's accept_encoding
+        body: str | None = None
+        if spec.json_body is not None:
+            body = json.dumps(spec.json_body, separators=(",", ":"))
+            if not any(k.lower() == "content-type" for k in headers):
+                headers["Content-Type"] = "application/json"
+        elif spec.body is not None:
+            body = spec.body
+        head = request_head(spec.method, host_header, target, headers)
+        return origin, RequestTemplate(head, body, spec.json_body is not None,
+                                       has_length(spec.method, body))
+
     def render(self, values: dict[str, str]) -> tuple[Origin, bytes]:
         """The origin and bytes of this request with ``values`` put into its templates."""
+        if self.template is not None:
+            origin, template = self.template
+            return origin, template.render(values)
         spec = self.spec
         url = render_template(self.url, values) if values or self.templated else self.url
         origin, host_header, target = origin_of(url)
@@ -216,6 +262,15 @@ class Prepared:
             headers["Authorization"] = auth
         if self.accept_encoding and "accept-encoding" not in given:
             headers["Accept-Encoding"] = self.accept_encoding
+
+
+def _keys_templated(value: Any) -> bool:
+    """Whether a JSON body has a template in one of its keys, at any depth."""
+    if isinstance(value, dict):
+        return any(has_template(k) or _keys_templated(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(map(_keys_templated, value))
+    return False
 
 
 @dataclass

@@ -34,12 +34,13 @@ from perfgate import (
     parse_json_path,
     render_template,
     render_templates,
+    template_value,
 )
 from perfgate_locust.config import LocustScenario
 
 #: perfgate's functions the generated file carries, in an order that defines each before use.
-_SHIPPED = (json_lookup, decode_json, json_capture, has_template, render_template,
-            render_templates)
+_SHIPPED = (json_lookup, decode_json, json_capture, has_template, template_value,
+            render_template, render_templates)
 
 _RUNTIME = '''
 COUNTS = {"checks": {}, "iterations": {}}
