@@ -167,6 +167,28 @@ def test_h2_open_model_and_captures(drive: Drive, server: Nginx) -> None:
     assert len(logged) == 2 * flows
 
 
+@pytest.mark.parametrize("name", ["h2c", "h2tls"])
+def test_h2_redirects_cookies_and_header_captures(drive: Drive, server: Nginx,
+                                                   name: str) -> None:
+    """Over HTTP/2 as over HTTP/1.1: /login answers 302 with a Set-Cookie, the redirect is
+    followed with the cookie from the jar (/session is 401 without it), and the cookie is
+    captured for a later step's header (/sid is 403 without it)."""
+    metrics, _ = drive(name, {"http_version": "2", **(ca(server) if name == "h2tls" else {}),
+                              "requests": [], "flows": [{"name": "in", "steps": [
+        {"name": "login", "path": "/login", "capture": {"sid": "cookie:sid"},
+         "checks": {"status": 200}},
+        {"name": "sid", "path": "/sid", "headers": {"X-Sid": "${sid}"},
+         "checks": {"status": 200}}]}]})
+    logged = server.requests(name)
+    assert logged and {line.protocol for line in logged} == {"HTTP/2.0"}
+    flows = count(metrics, "iterations")
+    statuses = [line.status for line in logged]
+    assert flows > 0 and statuses.count(302) == flows
+    assert statuses.count(200) == 2 * flows and set(statuses) == {200, 302}
+    assert count(metrics, "http.reqs", {"proto": "HTTP/2"}) == len(logged)
+    assert metrics.combined("checks").aggregate("rate") == 1
+
+
 def test_h2_timeout_cancels_the_stream(drive: Drive, server: Nginx) -> None:
     """nginx waits for an upstream that never answers; each request times out, its stream is
     reset, and nginx logs it as 499 (the client closed the request)."""

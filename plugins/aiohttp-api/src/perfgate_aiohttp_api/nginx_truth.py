@@ -75,6 +75,9 @@ SERVER = """\
     location /put/ {{ dav_methods PUT; create_full_put_path on; }}
     location = /hang {{ proxy_pass http://127.0.0.1:{hang}; proxy_read_timeout 60s; }}
     location = /big {{ }}
+    location = /login {{ add_header Set-Cookie "sid=s-7; Path=/" always; return 302 /session; }}
+    location = /session {{ if ($cookie_sid != "s-7") {{ return 401; }} return 200 "in\\n"; }}
+    location = /sid {{ if ($http_x_sid != "s-7") {{ return 403; }} return 200 "sid\\n"; }}
   }}
 """
 EXTRA = {

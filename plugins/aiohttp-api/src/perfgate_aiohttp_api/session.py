@@ -20,7 +20,7 @@ from time import perf_counter_ns
 from typing import TYPE_CHECKING, Any
 
 from perfgate import render_template
-from perfgate_aiohttp_api.connections import AnyConnection
+from perfgate_aiohttp_api.connections import HTTP1, AnyConnection
 from perfgate_aiohttp_api.cookies import (
     cookie_header,
     new_jar,
@@ -159,9 +159,12 @@ class Session:
     def _record_hop(self, req: Prepared, status: int, start_ns: int, end_ns: int,
                     conn: AnyConnection) -> None:
         """A redirect response: one request in the metrics, as k6 counts it."""
-        cell = req.cells.get(status)
+        proto = conn.proto
+        key: Any = status if proto is HTTP1 else (proto, status)  # as the engine keys them
+        cell = req.cells.get(key)
         if cell is None:
-            cell = req.cells[status] = self.engine.recorder.cell(req.label, req.method, status)
+            cell = req.cells[key] = self.engine.recorder.cell(req.label, req.method, status,
+                                                              None, proto)
         cell.durations.append((end_ns - start_ns) // 1000)
         if conn.first_byte_ns:
             cell.waiting.append((conn.first_byte_ns - conn.sent_ns) // 1000)
