@@ -70,7 +70,8 @@ def main() -> None:
         k6["nginx"] = logged(server)
         print(f"k6                      {k6['rps']:>8.0f} req/s  p50 {k6['p50_ms']:.2f} ms  "
               f"p99 {k6['p99_ms']:.2f} ms  nginx saw {k6['nginx']}", flush=True)
-        runs = {"perfgate_shared": {}, "perfgate_per_vu": {"http2_max_streams": 1},
+        runs = {"perfgate_shared": {"http_version": "auto"},
+                "perfgate_per_vu": {"http_version": "auto", "http2_max_streams": 1},
                 "perfgate_http1": {"http_version": "1.1"}}
         for name, extra in runs.items():
             server.mark()

@@ -62,7 +62,7 @@ def ca(server: Nginx, **more: Any) -> dict[str, Any]:
 
 # -- HTTP/2 --------------------------------------------------------------------------------
 def test_h2_by_alpn_counts_match_nginx(drive: Drive, server: Nginx) -> None:
-    metrics, _ = drive("h2tls", {"vus": 8, **ca(server), "requests": [
+    metrics, _ = drive("h2tls", {"vus": 8, "http_version": "auto", **ca(server), "requests": [
         {"name": "root", "path": "/", "checks": {"status": 200, "body_contains": "ok"}},
         {"name": "token", "path": "/token", "checks": {"json": {"token": "t-42"}}}]})
     logged = server.requests("h2tls")
@@ -86,7 +86,7 @@ def test_h2_by_alpn_counts_match_nginx(drive: Drive, server: Nginx) -> None:
 
 
 def test_h2_in_worker_processes(drive: Drive, server: Nginx) -> None:
-    metrics, _ = drive("h2tls", {"vus": 4, "workers": 2, **ca(server)})
+    metrics, _ = drive("h2tls", {"vus": 4, "workers": 2, "http_version": "auto", **ca(server)})
     logged = server.requests("h2tls")
     assert {line.protocol for line in logged} == {"HTTP/2.0"}
     assert count(metrics, "http.reqs", {"proto": "HTTP/2"}) == len(logged) > 0
@@ -135,7 +135,7 @@ def test_goaway_requests_sent_again(drive: Drive, server: Nginx) -> None:
 
 def test_h2_flow_control_large_bodies(drive: Drive, server: Nginx) -> None:
     upload = "u" * 300_000  # more than nginx's 64 KiB window
-    metrics, _ = drive("h2tls", {"vus": 2, **ca(server), "requests": [
+    metrics, _ = drive("h2tls", {"vus": 2, "http_version": "auto", **ca(server), "requests": [
         {"path": "/big", "checks": {"status": 200}},
         {"path": "/put/${vu}", "method": "PUT", "body": upload,
          "checks": {"status": [201, 204]}}]})
@@ -220,7 +220,7 @@ def wait_for(condition: Callable[[], bool], seconds: float = 5.0) -> None:
 
 
 def test_auto_speaks_http1_when_the_server_chooses_it(drive: Drive, server: Nginx) -> None:
-    metrics, _ = drive("h1tls", ca(server))
+    metrics, _ = drive("h1tls", {"http_version": "auto", **ca(server)})
     logged = server.requests("h1tls")
     assert {line.protocol for line in logged} == {"HTTP/1.1"}
     assert count(metrics, "http.reqs", {"proto": "HTTP/1.1"}) == len(logged) > 0
@@ -378,6 +378,7 @@ scenarios:
     url: {server.url("mtls", "")}
     vus: 2
     duration: 1s
+    http_version: auto
     tls: {{ca_bundle: ca.pem, client_cert: client.pem, client_key: client.key}}
     requests: [{{path: /, checks: {{status: 200}}}}]
 targets:

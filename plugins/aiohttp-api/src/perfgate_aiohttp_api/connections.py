@@ -10,11 +10,11 @@ Every new connection is made in steps, each timed and checked on its own:
    virtual user) or HTTP/2 (:class:`~perfgate_aiohttp_api.h2client.H2Connection`, shared:
    each virtual user gets a :class:`~perfgate_aiohttp_api.h2client.Lane` on it).
 
-``http_version``: ``"1.1"`` always speaks HTTP/1.1; ``"2"`` speaks HTTP/2, over TLS by ALPN
-(a server that refuses ``h2`` fails the handshake, ``error: tls``; one that ignores ALPN is
-``error: protocol``) and in clear text with prior
-knowledge (h2c); ``auto`` (the default, as k6) offers ``h2`` and ``http/1.1`` by ALPN over
-TLS and speaks HTTP/1.1 in clear text.
+``http_version``: ``"1.1"`` (the default) always speaks HTTP/1.1; ``"2"`` speaks HTTP/2,
+over TLS by ALPN (a server that refuses ``h2`` fails the handshake, ``error: tls``; one
+that ignores ALPN is ``error: protocol``) and in clear text with prior knowledge (h2c);
+``auto`` (k6's way) offers ``h2`` and ``http/1.1`` by ALPN over TLS and speaks HTTP/1.1 in
+clear text.
 
 While the first connection to an origin that may speak HTTP/2 is being made, the other
 virtual users wait for it instead of opening their own, so that they share it when the
@@ -69,7 +69,7 @@ class Opener:
 
     def __init__(self, traffic: Traffic, recorder: Recorder, timeout: float,
                  reached_allowed: Callable[[str, str | None], bool],
-                 http_version: HttpVersion = "auto", tls: TlsOptions | None = None,
+                 http_version: HttpVersion = "1.1", tls: TlsOptions | None = None,
                  insecure: bool = False, max_streams: int = 100,
                  address_of: Callable[[str, int], tuple[str, int]] = lambda h, p: (h, p),
                  ) -> None:

@@ -312,7 +312,7 @@ class Plan:
     hosts: dict[str, tuple[str, int | None]] = field(default_factory=dict)
     #: ``tls:``, ``http_version``, ``http2_max_streams`` (:mod:`.connections`).
     tls: TlsOptions | None = None
-    http_version: HttpVersion = "auto"
+    http_version: HttpVersion = "1.1"
     http2_max_streams: int = 100
 
     @classmethod

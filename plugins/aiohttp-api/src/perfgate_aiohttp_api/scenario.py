@@ -106,7 +106,7 @@ class HttpScenario(DriverScenario):
     #: TLS: the CA bundle, a client certificate, SNI, the oldest version (:mod:`.tls`).
     tls: TlsOptions | None = None
     #: ``auto`` (HTTP/2 when the server chooses it by ALPN), ``"2"`` or ``"1.1"``.
-    http_version: HttpVersion = "auto"
+    http_version: HttpVersion = "1.1"
     #: HTTP/2: requests in flight on one connection at most (capped by the server's
     #: ``SETTINGS_MAX_CONCURRENT_STREAMS``); more virtual users open more connections.
     http2_max_streams: int = Field(default=100, ge=1, le=10_000)
