@@ -206,12 +206,7 @@ class Engine:
                 conn = opened
                 result = await conn.send(data, self.loop, req.keep_body, req.head, req.search)
         except asyncio.CancelledError:
-            # Still in flight when the load ended (graceful_stop over, or Ctrl-C): a failed
-            # request, timed until now (a timeout if it waited that long). No check ran on
-            # it, as in k6.
-            now = perf_counter_ns()
-            kind = "timeout" if now - began >= self.timeout_ns else "interrupted"
-            self._record(req, kind, began, now, None, checked=False)
+            self._record_cancelled(req, began)
             raise
         end = perf_counter_ns()
         if req.timeout_ns:
@@ -258,6 +253,14 @@ class Engine:
                 req.checks.body_contains is not None and req.checks.body_contains in body)
             self._check(req, result, found, doc, duration_us)
         return ended
+
+    def _record_cancelled(self, req: Prepared, began: int) -> None:
+        """A request still in flight when the load ended (``graceful_stop`` over, or
+        Ctrl-C): a failed request, timed until now (a timeout if it waited that long). No
+        check ran on it, as in k6."""
+        now = perf_counter_ns()
+        kind = "timeout" if now - began >= self.timeout_ns else "interrupted"
+        self._record(req, kind, began, now, None, checked=False)
 
     def _record(self, req: Prepared, result: int | str, start_ns: int, end_ns: int,
                 body: bytes | None, checked: bool = True) -> None:

@@ -131,9 +131,7 @@ class Session:
                                          method == "HEAD", req.search)
                 conn.timeout_ns = 0
             except asyncio.CancelledError:
-                now = perf_counter_ns()
-                kind = "timeout" if now - start_ns >= engine.timeout_ns else "interrupted"
-                engine._record(req, kind, start_ns, now, None, checked=False)
+                engine._record_cancelled(req, start_ns)
                 raise
             end_ns = perf_counter_ns()
             if conn.closed:
