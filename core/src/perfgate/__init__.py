@@ -39,7 +39,8 @@ Python (see docs/python-api.md), and everything plugin authors use (with
 - where load may go: :func:`load_allowed`, :func:`host_allowed`, :func:`address_allowed`,
   :func:`is_loopback` (``context.check_host_allowed``, ``context.check_connected``);
 - secrets in URLs: :func:`userinfo_problem` (a password a URL parser would misread);
-- what must die with perfgate, even on SIGKILL: :func:`watchdog`, :class:`Watchdog`;
+- what must die with perfgate, even on SIGKILL: :func:`watchdog`, :class:`Watchdog`; a
+  process group stopped (SIGTERM, then SIGKILL): :func:`stop_group`;
 - perfgate's own HTTP load, shared by drivers (``requests:`` and ``flows:``):
   :class:`RequestSpec`, :class:`FlowSpec`, :data:`BaseUrl`, :class:`RequestChecks`,
   :func:`check_requests`, :func:`check_request_hosts`, :func:`all_requests`, request bodies
@@ -138,6 +139,7 @@ from perfgate.result import (
 )
 from perfgate.result_details import SlowRequest, scenario_details, slowest_requests, trace_link
 from perfgate.sampling import SamplingCollector, SamplingConfig, counter_delta
+from perfgate.services import stop_group
 from perfgate.targets import TargetsFile, TargetUse, parse_selector
 from perfgate.testdata import DataSource, Feeders
 from perfgate.thresholds import parse_threshold
@@ -244,6 +246,7 @@ __all__ = [
     "run_targets_file",
     "scenario_details",
     "slowest_requests",
+    "stop_group",
     "template_value",
     "trace_link",
     "unsupported_keys",

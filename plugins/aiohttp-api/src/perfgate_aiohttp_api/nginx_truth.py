@@ -15,7 +15,6 @@ import datetime
 import ipaddress
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -27,6 +26,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from perfgate import stop_group
 
 #: The servers of :func:`nginx`, by name: what each ``server`` block adds to ``listen``.
 SERVERS = {
@@ -184,13 +185,7 @@ def nginx(tmp: Path, prefix: list[str] | None = None) -> Iterator[Nginx]:
         yield Nginx(tmp, ports)
     finally:
         hang.close()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_group(proc, 5)
 
 
 # -- certificates --------------------------------------------------------------------------
