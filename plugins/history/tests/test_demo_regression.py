@@ -9,9 +9,7 @@ a 10 ms sleep answers in 10 to 40 ms at p(95); a 60 ms one never in less than 60
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -21,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from perfgate import Verdict
+from perfgate import Verdict, stop_group
 from perfgate.testing import free_port, run_targets
 
 pytest.importorskip("perfgate_aiohttp_api")
@@ -77,12 +75,7 @@ def demo_port() -> Iterator[int]:
                 time.sleep(0.1)
         yield port
     finally:
-        os.killpg(service.pid, signal.SIGTERM)
-        try:
-            service.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(service.pid, signal.SIGKILL)
-            service.wait()
+        stop_group(service, 10)
 
 
 def test_a_known_added_delay_fails_against_the_history_and_the_same_code_passes(
